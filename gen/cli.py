@@ -1,0 +1,145 @@
+"""The `hlsgen` command line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from gen import __version__
+from gen.errors import HlsgenError
+
+
+def _table(rows: list[tuple], header: tuple | None = None) -> str:
+    rows = ([header] if header else []) + [tuple(str(c) for c in r) for r in rows]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    if header:
+        lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def cmd_generate(args) -> int:
+    from gen.generate import generate
+    res = generate(args.model, args.out, board=args.board, input_type=args.input_type,
+                   output=args.output, force=args.force, weights=args.weights,
+                   test_data=args.test_data, n_vectors=args.vectors, folding=args.folding,
+                   clock_mhz=args.clock)
+    import json
+    report = json.loads((res.out / "report.json").read_text())
+    print(f"generated {res.out} in {res.seconds:.2f} s")
+    print(_table([(l["id"], l["kind"], f"{l['in']['count']}x{l['in']['type']}",
+                   f"{l['out']['count']}x{l['out']['type']}",
+                   f"{l.get('simd', '')}x{l.get('pe', '')}" if l["kind"] == "mvu" else "",
+                   l["cycles"]) for l in report["layers"]],
+                 ("layer", "kernel", "in", "out", "SIMDxPE", "cycles")))
+    print(f"slowest layer {report['max_cycles_per_frame']} cycles/frame: about "
+          f"{report['estimated_fps']:,.0f} frames/s at {report['clock_mhz']:g} MHz")
+    pct = 100.0 * res.exact_values / max(res.total_values, 1)
+    print(f"golden executor vs framework on {res.n_vectors} test vectors: "
+          f"{res.exact_values}/{res.total_values} output values equal ({pct:.2f}%)")
+    print(f"next: hlsgen csim {res.out}")
+    return 0
+
+
+def print_csim(res) -> None:
+    s = res.summary()
+    cg = s["csim_vs_golden"]
+    ok = cg["equal_values"] == cg["values"]
+    rows = [("C simulation vs golden", f"{cg['equal_values']}/{cg['values']}",
+             f"{100.0 * cg['equal_values'] / cg['values']:.2f}%",
+             f"{cg['rows_exact']}/{s['frames']}", "0" if ok else
+             str(int(abs(res.csim - res.golden).max())), "", "PASS" if ok else "FAIL")]
+    fw = s["golden_vs_framework"]
+    if fw:
+        rows.append(("golden vs framework", f"{fw['equal_values']}/{fw['values']}",
+                     f"{100.0 * fw['equal_values'] / fw['values']:.2f}%",
+                     f"{fw['rows_exact']}/{s['frames']}", f"{fw['max_abs_diff']:g}",
+                     f"{100.0 * fw['top1_agreement']:.2f}%",
+                     "exact" if fw["equal_values"] == fw["values"] else "differs"))
+    build = "cached" if s["build_cached"] else f"{s['build_seconds']:.2f} s"
+    print(f"C simulation of {res.project}: {s['frames']} frames, build {build}, "
+          f"run {s['run_seconds']:.3f} s")
+    print(_table(rows, ("comparison", "equal values", "exact", "exact rows", "max |diff|",
+                        "top-1", "result")))
+
+
+def cmd_csim(args) -> int:
+    from sim.csim import csim
+    inputs = None
+    if args.inputs:
+        import numpy as np
+        try:
+            inputs = np.load(args.inputs)
+        except (OSError, ValueError) as e:
+            raise HlsgenError(f"inputs '{args.inputs}' is not a .npy array ({e})")
+    res = csim(Path(args.project), inputs)
+    print_csim(res)
+    return 0 if res.mismatches == 0 else 1
+
+
+def cmd_boards(args) -> int:
+    from gen.boards import format_boards_table, list_boards
+    print(format_boards_table(list_boards()))
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from gen.demo import run_demo
+    return run_demo(out_root=Path(args.out), force=args.force, epochs=args.epochs)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hlsgen", description="Quantized neural networks to "
+                                "bit-exact HLS C++ projects for FPGA boards.")
+    p.add_argument("--version", action="version", version=f"hlsgen {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("generate", help="model file -> HLS project")
+    g.add_argument("model", help="QKeras model: .h5, .keras, or .json with --weights")
+    g.add_argument("--out", required=True, help="project folder to create (hls_projects/NAME)")
+    g.add_argument("--board", default="pynq-z2", help="target board (see `hlsgen boards`)")
+    g.add_argument("--weights", help="weights .h5 for a .json architecture")
+    g.add_argument("--input-type", help="input type, e.g. ap_fixed<16,6> (default: the model's "
+                   "input quantizer, else ap_fixed<16,6>)")
+    g.add_argument("--output", default="logits", choices=["logits", "argmax"],
+                   help="what the design outputs (default: pre-softmax logits)")
+    g.add_argument("--test-data", help=".npy of float inputs for the test vectors "
+                   "(default: random inputs on the input grid)")
+    g.add_argument("--vectors", type=int, default=200, help="number of random test vectors")
+    g.add_argument("--folding", help="JSON of {layer: {simd, pe}} or a report.json")
+    g.add_argument("--clock", type=float, help="clock in MHz (default: the board's)")
+    g.add_argument("--force", action="store_true", help="replace a non-empty output folder")
+    g.set_defaults(fn=cmd_generate)
+
+    c = sub.add_parser("csim", help="C simulation: prove the project bit-exact")
+    c.add_argument("project", help="a folder written by `hlsgen generate`")
+    c.add_argument("--inputs", help=".npy of float inputs (default: the project's test vectors)")
+    c.set_defaults(fn=cmd_csim)
+
+    b = sub.add_parser("boards", help="list the boards hlsgen knows")
+    b.set_defaults(fn=cmd_boards)
+
+    d = sub.add_parser("demo", help="train a QKeras MLP on the 8x8 digits and run the whole path")
+    d.add_argument("--out", default="hls_projects", help="folder for the demo's projects")
+    d.add_argument("--epochs", type=int, default=60)
+    d.add_argument("--force", action="store_true", help="replace earlier demo projects")
+    d.set_defaults(fn=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except HlsgenError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Frontends read a framework's model into the IR; they never emit C++."""

@@ -1,0 +1,195 @@
+"""`hlsgen generate`: model file -> IR -> passes -> folding -> project."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from gen import __version__, golden
+from gen.boards import load_board
+from gen.errors import HlsgenError
+from gen.hw import build_design
+from gen.ir import Graph
+from gen.names import cpp_ident
+from gen.passes import run_passes
+from gen.project import check_target, staged_folder
+from gen.qtype import QType, parse_type
+from gen.render import render_project
+
+DEFAULT_INPUT_TYPE = "ap_fixed<16,6>"
+DEFAULT_VECTORS = 200
+
+
+@dataclass
+class GenerateResult:
+    out: Path
+    graph: Graph
+    n_vectors: int
+    exact_values: int     # golden == framework, counted over all output values
+    total_values: int
+    seconds: float
+
+
+def _input_type(graph: Graph, given: str | None) -> tuple[QType, str]:
+    if given:
+        return parse_type(given), "given"
+    # The model's own input quantizer, when its first operation is one.
+    first = next((n for n in graph.nodes if graph.inputs[0] in n.inputs), None)
+    while first is not None and first.op == "reshape":
+        first = next((n for n in graph.nodes if first.outputs[0] in n.inputs), None)
+    if first is not None and first.op == "requant" and "grid" in first.transient:
+        frac, lo, hi = first.transient["grid"]
+        bits = max(1, int(hi).bit_length() + (1 if lo < 0 else 0))
+        return QType(bits, lo < 0, frac), f"from the input quantizer of layer '{first.name}'"
+    return parse_type(DEFAULT_INPUT_TYPE), "default"
+
+
+def _load_folding(path: str | None) -> dict | None:
+    if not path:
+        return None
+    try:
+        doc = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as e:
+        raise HlsgenError(f"folding file '{path}' cannot be read ({e}); give a JSON file like "
+                          "{\"fc1\": {\"simd\": 8, \"pe\": 4}} or a project's report.json")
+    folding = doc.get("folding", doc)
+    if not isinstance(folding, dict) or not all(
+            isinstance(v, dict) and isinstance(v.get("simd"), int) and isinstance(v.get("pe"), int)
+            for v in folding.values()):
+        raise HlsgenError(f"folding file '{path}' must map layer names to "
+                          "{\"simd\": int, \"pe\": int}")
+    return folding
+
+
+def _test_vectors(graph: Graph, qt: QType, test_data, n: int, seed: int) -> np.ndarray:
+    shape = tuple(graph.tensors[graph.inputs[0]].shape)
+    if test_data is not None:
+        if isinstance(test_data, (str, Path)):
+            try:
+                test_data = np.load(test_data)
+            except (OSError, ValueError) as e:
+                raise HlsgenError(f"test data '{test_data}' is not a .npy array ({e})")
+        x = np.asarray(test_data, dtype=np.float64)
+        if x.shape[1:] != shape:
+            raise HlsgenError(f"test data has shape {x.shape}; the model takes (N, "
+                              f"{', '.join(map(str, shape))})")
+        return qt.quantize(x)
+    # Random inputs on the input grid, within +-4 or the type's own range.
+    rng = np.random.default_rng(seed)
+    lo = max(qt.lo, -(4 << qt.frac) if qt.frac >= 0 else qt.lo)
+    hi = min(qt.hi, (4 << qt.frac) if qt.frac >= 0 else qt.hi)
+    return rng.integers(lo, hi + 1, size=(n,) + shape, dtype=np.int64)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def load_frontend(model: str, weights: str | None):
+    """(framework name, frontend model object) for a model path."""
+    path = Path(model)
+    if path.suffix.lower() == ".onnx":
+        raise HlsgenError(f"'{model}' is a QONNX/ONNX file; the QONNX frontend is not available in "
+                          "this version; give a QKeras .h5, .keras or .json model")
+    from gen.frontends.qkeras_reader import KerasModel, load_keras_model
+    km = KerasModel(load_keras_model(path, Path(weights) if weights else None), path, None)
+    return "qkeras", km
+
+
+def generate(model: str, out: str | Path, board: str = "pynq-z2", input_type: str | None = None,
+             output: str = "logits", force: bool = False, weights: str | None = None,
+             test_data=None, n_vectors: int = DEFAULT_VECTORS, folding: str | dict | None = None,
+             clock_mhz: float | None = None, seed: int = 0, log=print) -> GenerateResult:
+    t0 = time.perf_counter()
+    out = Path(out)
+    board_info = load_board(board)
+    check_target(out, force)
+    if output not in ("logits", "argmax"):
+        raise HlsgenError(f"--output '{output}' is not known; use logits or argmax")
+    folding = _load_folding(folding) if isinstance(folding, (str, Path)) else folding
+    framework, km = load_frontend(model, weights)
+    from gen.frontends.qkeras_reader import keras_to_ir
+    graph = keras_to_ir(km, output)
+    qt, qt_origin = _input_type(graph, input_type)
+    graph.meta["input_qtype"] = qt
+    run_passes(graph)
+    graph.meta["input_qtype"] = qt.to_dict()
+    name = cpp_ident(out.name) or "model"
+    design = build_design(graph, name, folding)
+
+    codes = _test_vectors(graph, qt, test_data, n_vectors, seed)
+    x_values = codes.astype(np.float64) * 2.0**-qt.frac
+    gold = golden.run(graph, codes)[graph.outputs[0]].reshape(len(codes), -1)
+    fw = km.predict(x_values.astype(np.float32)).reshape(len(codes), -1)
+    if output == "argmax":
+        fw = np.argmax(fw, axis=1).reshape(-1, 1).astype(np.float64)
+    gold_values = golden.output_values(graph, gold)
+    exact = int(np.sum(gold_values == fw))
+
+    clock = clock_mhz or board_info.clock_mhz
+    model_hash = _sha256(Path(model))
+    ctx = {"source": Path(model).name, "framework": framework, "model_hash": model_hash,
+           "board": board_info, "clock_mhz": clock, "n_vectors": len(codes),
+           "softmax_dropped": km.softmax_layer is not None, "out_hint": str(out)}
+    with staged_folder(out, force) as tmp:
+        render_project(design, tmp, ctx)
+        codes.astype("<i8").tofile(tmp / "tb" / "inputs.bin")
+        gold.astype("<i8").tofile(tmp / "tb" / "golden.bin")
+        np.save(tmp / "tb" / "inputs.npy", x_values)
+        np.save(tmp / "tb" / "golden.npy", gold)
+        np.save(tmp / "tb" / "framework.npy", fw)
+        graph.save(tmp / "ir")
+        (tmp / "report.json").write_text(json.dumps(
+            _report(design, graph, board_info, clock, exact, fw.size), indent=1))
+        (tmp / "hlsgen.json").write_text(json.dumps({
+            "hlsgen": __version__, "name": name, "source_model": str(Path(model).resolve()),
+            "source_sha256": model_hash, "framework": framework, "board": board_info.name,
+            "part": board_info.part, "clock_mhz": clock, "input_type": qt.fixed_name,
+            "input_type_origin": qt_origin, "output": output,
+            "softmax_dropped": km.softmax_layer is not None, "vectors": len(codes),
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "versions": _versions()}, indent=1))
+    return GenerateResult(out, graph, len(codes), exact, fw.size, time.perf_counter() - t0)
+
+
+def _report(d, graph: Graph, board, clock: float, exact: int, total: int) -> dict:
+    max_cycles = max(k.cycles for k in d.kernels)
+    return {
+        "name": d.name, "board": board.name, "part": board.part, "clock_mhz": clock,
+        "folding": {k.source.split(" + ")[0]: {"simd": k.attrs["simd"], "pe": k.attrs["pe"]}
+                    for k in d.kernels if k.kind == "mvu"},
+        "layers": [{"id": k.id, "kind": k.kind, "source": k.source,
+                    "in": {"count": k.inp.count, "type": k.inp.qtype.cpp, "lanes": k.inp.lanes},
+                    "out": {"count": k.out.count, "type": k.out.qtype.cpp, "lanes": k.out.lanes},
+                    "cycles": k.cycles,
+                    **({"mw": k.attrs["mw"], "mh": k.attrs["mh"], "simd": k.attrs["simd"],
+                        "pe": k.attrs["pe"], "weight_type": k.attrs["w_type"].cpp,
+                        "acc_type": k.attrs["acc_type"].cpp,
+                        "loop_trip_count": k.cycles, "unroll": k.attrs["simd"] * k.attrs["pe"],
+                        "float32_exact": k.attrs["float32_exact"]} if k.kind == "mvu" else {}),
+                    **({"requant": k.attrs["requant"]} if "requant" in k.attrs else {})}
+                   for k in d.kernels],
+        "max_cycles_per_frame": max_cycles,
+        "estimated_fps": clock * 1e6 / max_cycles,
+        "golden_vs_framework": {"equal_values": exact, "values": total},
+    }
+
+
+def _versions() -> dict:
+    from importlib import metadata
+    out = {"python": platform.python_version()}
+    for pkg in ("numpy", "tensorflow", "tf-keras", "qkeras", "hls4ml"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            pass
+    return out

@@ -1,0 +1,52 @@
+"""Integer arithmetic shared by the passes and the golden executor.
+
+These NumPy functions are the specification of the C++ kernels in
+templates/hls (hlsgen_requant.h): same operations, same rounding.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+ROUND_MODES = {"floor": 0, "half_up": 1, "half_even": 2}
+
+
+def shift_round(acc: np.ndarray, shift: int, mode: str) -> np.ndarray:
+    """acc * 2**-shift rounded to an integer (exact for shift <= 0)."""
+    a = np.asarray(acc, dtype=np.int64)
+    if shift <= 0:
+        return a << -shift
+    q = a >> shift                      # arithmetic shift: floor
+    if mode == "floor":
+        return q
+    rem = a & ((1 << shift) - 1)
+    half = 1 << (shift - 1)
+    if mode == "half_up":
+        return q + (rem >= half)
+    return q + ((rem > half) | ((rem == half) & ((q & 1) == 1)))
+
+
+def apply_requant(acc: np.ndarray, rq: dict, thresholds: np.ndarray | None,
+                  channel_axis_size: int | None = None) -> np.ndarray:
+    """Evaluates a lowered requantization on accumulator codes.
+
+    rq is the node's attrs['requant']; thresholds has shape [CH, NT]."""
+    kind = rq["kind"]
+    if kind == "identity":
+        return np.asarray(acc, dtype=np.int64)
+    if kind == "shift":
+        q = shift_round(acc, rq["shift"], rq["round"])
+        if rq.get("lo") is not None:
+            q = np.maximum(q, rq["lo"])
+        if rq.get("hi") is not None:
+            q = np.minimum(q, rq["hi"])
+        return q
+    if kind == "thresholds":
+        a = np.asarray(acc, dtype=np.int64)
+        thr = np.asarray(thresholds, dtype=np.int64)
+        if thr.shape[0] == 1:
+            # Sorted thresholds: the count of those <= acc is a binary search.
+            return rq["base"] + np.searchsorted(thr[0], a, side="right").astype(np.int64)
+        ch = np.arange(a.shape[-1]) % thr.shape[0]
+        return rq["base"] + (a[..., None] >= thr[ch]).sum(axis=-1).astype(np.int64)
+    raise ValueError(f"unknown requantization kind {kind}")

@@ -1,0 +1,39 @@
+"""Sanitising user-controlled names before they reach C++ or Tcl."""
+
+from __future__ import annotations
+
+import re
+
+CPP_KEYWORDS = {
+    "alignas", "alignof", "and", "asm", "auto", "bool", "break", "case", "catch", "char", "class",
+    "const", "constexpr", "continue", "default", "delete", "do", "double", "else", "enum",
+    "explicit", "export", "extern", "false", "float", "for", "friend", "goto", "if", "inline", "int",
+    "long", "main", "mutable", "namespace", "new", "not", "operator", "or", "private", "protected",
+    "public", "register", "return", "short", "signed", "sizeof", "static", "struct", "switch",
+    "template", "this", "throw", "true", "try", "typedef", "typename", "union", "unsigned", "using",
+    "virtual", "void", "volatile", "while", "xor", "input", "output", "in", "out", "hlsgen",
+}
+
+
+def cpp_ident(name: str, taken: set[str] | None = None) -> str:
+    """A C++/Tcl-safe identifier derived from any string, unique within taken."""
+    ident = re.sub(r"[^A-Za-z0-9_]", "_", str(name)).strip("_")
+    ident = re.sub(r"_+", "_", ident) or "layer"
+    if ident[0].isdigit():
+        ident = "l_" + ident
+    if ident.lower() in CPP_KEYWORDS or ident.startswith("ap_") or ident.startswith("__"):
+        ident = ident + "_"
+    ident = ident[:48]
+    if taken is not None:
+        base, i = ident, 2
+        while ident in taken:
+            ident = f"{base}_{i}"
+            i += 1
+        taken.add(ident)
+    return ident
+
+
+def safe_comment(text: str) -> str:
+    """Text for a // comment: printable ASCII, one line, no comment terminators."""
+    text = "".join(c if 32 <= ord(c) < 127 else "?" for c in str(text))
+    return text.replace("*/", "* /").replace("\\", "/")[:120]

@@ -1,0 +1,34 @@
+"""Small passes that remove operations which do nothing to the codes."""
+
+from gen.ir import Graph
+
+
+def drop_identity_requant(graph: Graph) -> bool:
+    """A requantization that maps every reachable code to itself, at the same
+    binary point, is a no-op (e.g. an input quantizer the input type already
+    satisfies)."""
+    for node in list(graph.nodes):
+        if node.op != "requant":
+            continue
+        rq = node.attrs["requant"]
+        src, dst = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
+        if src.qtype.frac != dst.qtype.frac:
+            continue
+        if rq["kind"] == "identity" or (
+                rq["kind"] == "shift" and rq["shift"] == 0 and
+                (rq["lo"] is None or rq["lo"] <= src.lo) and (rq["hi"] is None or rq["hi"] >= src.hi)):
+            if dst.qtype != src.qtype and node.outputs[0] in graph.outputs:
+                continue
+            graph.remove_node(node)
+            return True
+    return False
+
+
+def drop_flat_reshapes(graph: Graph) -> bool:
+    """Flatten/Reshape do not move data in a stream that is already in
+    row-major (channels-last) order; they only rename the shape."""
+    for node in list(graph.nodes):
+        if node.op == "reshape" and node.outputs[0] not in graph.outputs:
+            graph.remove_node(node)
+            return True
+    return False

@@ -1,0 +1,104 @@
+"""Forward pass: gives every tensor an exact type and code bounds, sizes
+every accumulator, and lowers requantization to integer parameters.
+
+Accumulator sizing: the C++ matrix-vector unit starts from the bias and adds
+products in any order, so its type must hold every partial sum, not only the
+final one. We bound partial sums by adding all positive (resp. negative)
+extremes of the products to the bias; the type follows from those bounds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gen.errors import HlsgenError
+from gen.ir import Graph, Node
+from gen.passes.requant import derive_requant
+from gen.qtype import QType, type_for_range
+
+MAX_ACC_BITS = 62  # int64 golden arithmetic and ap_int<> both stay exact
+
+
+def lower_types(graph: Graph) -> None:
+    for node in graph.nodes:
+        {"input": _input, "dense": _dense, "requant": _requant,
+         "reshape": _reshape, "argmax": _argmax}[node.op](graph, node)
+
+
+def _input(graph: Graph, node: Node) -> None:
+    t = graph.tensors[node.outputs[0]]
+    qt: QType = graph.meta["input_qtype"]
+    t.qtype, t.lo, t.hi = qt, qt.lo, qt.hi
+
+
+def _reshape(graph: Graph, node: Node) -> None:
+    src, dst = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
+    if src.size != dst.size:
+        raise HlsgenError(f"layer '{node.name}': reshape from {src.shape} to {dst.shape} changes size")
+    dst.qtype, dst.lo, dst.hi = src.qtype, src.lo, src.hi
+
+
+def _argmax(graph: Graph, node: Node) -> None:
+    src, dst = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
+    dst.lo, dst.hi = 0, src.size - 1
+    dst.qtype = type_for_range(0, max(src.size - 1, 1), 0)
+
+
+def _dense(graph: Graph, node: Node) -> None:
+    src, dst = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
+    w = node.params["weights"].astype(np.int64)          # [in, out]
+    b = node.params["bias"].astype(np.int64)
+    if w.shape[0] != src.size:
+        raise HlsgenError(f"layer '{node.name}': expects {w.shape[0]} inputs, gets {src.size}")
+    x_frac = src.qtype.frac
+    acc_frac = max(x_frac + node.attrs["w_frac"], node.attrs["b_frac"])
+    # Align weights and bias to the accumulator's binary point, exactly.
+    w = w << (acc_frac - x_frac - node.attrs["w_frac"])
+    b = b << (acc_frac - node.attrs["b_frac"])
+    node.params["weights"], node.params["bias"] = w, b
+    node.attrs.update(w_frac=acc_frac - x_frac, b_frac=acc_frac)
+    node.attrs["w_type"] = type_for_range(min(int(w.min()), 0), max(int(w.max()), 0),
+                                          acc_frac - x_frac).to_dict()
+
+    p_hi = np.maximum(w * src.hi, w * src.lo)               # product extremes
+    p_lo = np.minimum(w * src.hi, w * src.lo)
+    final_hi, final_lo = p_hi.sum(0) + b, p_lo.sum(0) + b
+    partial_hi = np.maximum(p_hi, 0).sum(0) + np.maximum(b, 0)
+    partial_lo = np.minimum(p_lo, 0).sum(0) + np.minimum(b, 0)
+    acc_type = type_for_range(int(partial_lo.min()), int(partial_hi.max()), acc_frac)
+    if acc_type.bits > MAX_ACC_BITS:
+        raise HlsgenError(f"layer '{node.name}': its accumulator needs {acc_type.bits} bits; "
+                          f"reduce the input or weight precision (at most {MAX_ACC_BITS} bits)")
+    dst.qtype, dst.lo, dst.hi = acc_type, int(final_lo.min()), int(final_hi.max())
+    # The framework sums in float32: exact while every partial sum fits in
+    # float32's 24-bit significand. Recorded so reports can say so per layer.
+    node.attrs["float32_exact"] = bool(max(-int(partial_lo.min()), int(partial_hi.max())) < 2**24)
+
+
+def _requant(graph: Graph, node: Node) -> None:
+    src, dst = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
+    where = f"layer '{node.name}'"
+    if node.transient.get("relu"):
+        # An unquantized ReLU is exact on codes: max(x, 0) at the same point.
+        rq = {"kind": "shift", "shift": 0, "round": "floor", "lo": 0, "hi": None}
+        thr = None
+        out_frac, lo, hi = src.qtype.frac, max(src.lo, 0), max(src.hi, 0)
+    else:
+        fn, grid = node.transient["fn"], node.transient["grid"]
+        rq, thr = derive_requant(fn, src.qtype.frac, src.lo, src.hi, grid, where)
+        out_frac = grid[0]
+        lo, hi = _reachable(rq, thr, src.lo, src.hi)
+    node.transient.clear()
+    node.attrs["requant"] = rq
+    if thr is not None:
+        node.params["thresholds"] = thr
+    grid_lo = rq.get("lo") if rq.get("lo") is not None else lo
+    grid_hi = rq.get("hi") if rq.get("hi") is not None else hi
+    dst.qtype = type_for_range(min(grid_lo, lo), max(grid_hi, hi), out_frac)
+    dst.lo, dst.hi = lo, hi
+
+
+def _reachable(rq: dict, thr, lo: int, hi: int) -> tuple[int, int]:
+    from gen.intmath import apply_requant
+    ends = apply_requant(np.array([lo, hi]), rq, thr)
+    return int(ends[0]), int(ends[1])

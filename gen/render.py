@@ -1,0 +1,101 @@
+"""Renders a Design into the files of a project. Templates lay out; the
+values (types, layouts, initialisers) are decided here and in gen/hw.py."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import jinja2
+import numpy as np
+
+from gen import __version__
+from gen.hw import Design, Kernel
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATES = ROOT / "templates"
+KERNEL_LIB = TEMPLATES / "hls"
+FIFO_DEPTH = 2
+
+
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES / "project")),
+                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+
+
+def c_init(arr: np.ndarray) -> str:
+    """Nested C initialiser of an integer array."""
+    a = np.asarray(arr, dtype=np.int64)
+    if a.ndim == 1:
+        return "{" + ",".join(map(str, a.tolist())) + "}"
+    return "{" + ",".join(c_init(x) for x in a) + "}"
+
+
+def _dims(a: np.ndarray) -> str:
+    return "".join(f"[{n}]" for n in a.shape)
+
+
+def _requant_text(k: Kernel) -> str:
+    rq = k.attrs.get("requant")
+    if rq is None:
+        return ""
+    if rq["kind"] == "identity":
+        return "none (accumulator out)"
+    if rq["kind"] == "shift":
+        hi = "" if rq["hi"] is None else f", ≤ {rq['hi']}"
+        lo = "" if rq["lo"] is None else f", ≥ {rq['lo']}"
+        return f"shift {rq['shift']}, round {rq['round'].replace('_', ' ')}{lo}{hi}"
+    return f"{k.params['thr'].shape[1]} thresholds × {k.params['thr'].shape[0]} ch"
+
+
+def _prepare(k: Kernel) -> None:
+    """Adds what the parameter templates need: array declarations and the
+    files C simulation loads them from."""
+    k.arrays, k.param_files = [], []
+    if k.kind == "mvu":
+        for key, ctype in (("w", f"{k.id}_w_t"), ("b", f"{k.id}_acc_t")):
+            a = k.params[key]
+            k.arrays.append({"ctype": ctype, "decl": f"{k.id}_{key}{_dims(a)}", "init": c_init(a)})
+            k.param_files.append({"file": f"{k.id}_{key}.bin", "count": a.size,
+                                  "pointer": f"&{k.id}_{key}" + "[0]" * a.ndim, "array": a})
+    if "thr" in k.params:
+        a = k.params["thr"]
+        k.thr_init = c_init(a)
+        k.param_files.append({"file": f"{k.id}_thr.bin", "count": a.size,
+                              "pointer": f"&{k.id}_rq.thr[0][0]", "array": a})
+    k.requant_text = _requant_text(k)
+
+
+def render_project(d: Design, folder: Path, ctx: dict) -> None:
+    """Writes firmware/, tb/ sources and build scripts into folder."""
+    env = _env()
+    for k in d.kernels:
+        _prepare(k)
+    params_kernels = [k for k in d.kernels if k.kind in ("mvu", "requant")]
+    max_cycles = max(k.cycles for k in d.kernels)
+    values = dict(ctx, d=d, version=__version__, params_kernels=params_kernels,
+                  fifo_depth=FIFO_DEPTH, in_word_bits=_bytes(d.inp.word_bits),
+                  out_word_bits=_bytes(d.out.word_bits), max_cycles=max_cycles,
+                  fps=ctx["clock_mhz"] * 1e6 / max_cycles,
+                  clock_period_ns=round(1000.0 / ctx["clock_mhz"], 3))
+    fw = folder / "firmware"
+    (fw / "params").mkdir(parents=True)
+    (fw / "lib").mkdir()
+    (folder / "tb").mkdir()
+    for header in sorted(KERNEL_LIB.glob("*.h")):
+        shutil.copy(header, fw / "lib" / header.name)
+    (fw / f"{d.name}.h").write_text(env.get_template("top.h.j2").render(values))
+    (fw / f"{d.name}.cpp").write_text(env.get_template("top.cpp.j2").render(values))
+    params_t = env.get_template("params.h.j2")
+    for k in params_kernels:
+        (fw / "params" / f"{k.id}.h").write_text(params_t.render(values, k=k))
+        for p in k.param_files:
+            p["array"].astype("<i8").tofile(fw / "params" / p["file"])
+    (folder / "tb" / f"{d.name}_tb.cpp").write_text(env.get_template("tb.cpp.j2").render(values))
+    (folder / "build_prj.tcl").write_text(env.get_template("build_prj.tcl.j2").render(values))
+    (folder / "README.md").write_text(env.get_template("README.md.j2").render(values))
+
+
+def _bytes(bits: int) -> int:
+    """AXI-Stream data widths are whole bytes."""
+    return max(8, -(-bits // 8) * 8)

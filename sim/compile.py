@@ -1,0 +1,79 @@
+"""Builds a project's C-simulation executable with g++, once per content:
+the executable is cached under build/csim/<hash of sources and flags>."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from gen.errors import HlsgenError
+from sim.headers import ap_headers_dir
+
+CXXFLAGS = ["-std=c++14", "-O2", "-w"]
+
+
+@dataclass
+class Build:
+    exe: Path
+    seconds: float
+    cached: bool
+
+
+def _compiler() -> str:
+    cxx = shutil.which("g++")
+    if cxx is None:
+        raise HlsgenError("C simulation needs g++; install it (Debian: apt-get install g++)")
+    return cxx
+
+
+def _sources_hash(project: Path, name: str, flags: list[str]) -> str:
+    h = hashlib.sha256(" ".join(flags).encode())
+    files = sorted((project / "firmware").rglob("*.h")) + sorted((project / "firmware").glob("*.cpp"))
+    files.append(project / "tb" / f"{name}_tb.cpp")
+    for f in files:
+        h.update(str(f.relative_to(project)).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def build(project: Path, name: str, log=None) -> Build:
+    cxx = _compiler()
+    flags = CXXFLAGS + ["-I", str(project / "firmware"), "-I", str(ap_headers_dir())]
+    key = _sources_hash(project, name, [cxx] + flags)
+    out_dir = project / "build" / "csim" / key
+    exe = out_dir / f"{name}_tb"
+    if exe.is_file():
+        return Build(exe, 0.0, True)
+    t0 = time.perf_counter()
+    tmp = out_dir.with_name(key + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    units = [project / "firmware" / f"{name}.cpp", project / "tb" / f"{name}_tb.cpp"]
+
+    def compile_unit(src: Path) -> Path:
+        obj = tmp / (src.stem + ".o")
+        _run([cxx, *flags, "-c", str(src), "-o", str(obj)], src)
+        return obj
+
+    # The two translation units compile in parallel on the two cores.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        objs = list(pool.map(compile_unit, units))
+    _run([cxx, *objs, "-o", str(tmp / exe.name)], units[0])
+    for obj in objs:
+        obj.unlink()
+    shutil.rmtree(out_dir, ignore_errors=True)
+    tmp.rename(out_dir)
+    return Build(exe, time.perf_counter() - t0, False)
+
+
+def _run(cmd: list, src: Path) -> None:
+    proc = subprocess.run([str(c) for c in cmd], capture_output=True, text=True)
+    if proc.returncode != 0:
+        first = next((l for l in proc.stderr.splitlines() if "error" in l), proc.stderr.strip()[:300])
+        raise HlsgenError(f"g++ failed on {src.name}: {first}; this is a bug in the generated "
+                          "project, please report it with the model")

@@ -1,0 +1,128 @@
+"""`hlsgen csim`: C simulation of a generated project against the golden
+executor (bit for bit) and against the framework's stored outputs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from gen import golden
+from gen.errors import HlsgenError
+from gen.ir import Graph
+from sim.compile import build
+
+JOBS = 2  # this machine's cores
+
+
+@dataclass
+class CsimResult:
+    project: Path
+    frames: int
+    values: int
+    csim: np.ndarray
+    golden: np.ndarray
+    build_seconds: float
+    build_cached: bool
+    run_seconds: float
+    framework: np.ndarray | None = None
+    golden_values: np.ndarray | None = None
+    notes: list = field(default_factory=list)
+
+    @property
+    def mismatches(self) -> int:
+        return int(np.sum(self.csim != self.golden))
+
+    @property
+    def rows_exact(self) -> int:
+        return int(np.sum(np.all(self.csim == self.golden, axis=1)))
+
+    def framework_figures(self) -> dict | None:
+        if self.framework is None:
+            return None
+        fw, gv = self.framework, self.golden_values
+        argmax_design = fw.shape[1] == 1 and self.csim.shape[1] == 1
+        top1 = (np.mean(fw[:, 0] == gv[:, 0]) if argmax_design
+                else np.mean(np.argmax(fw, 1) == np.argmax(gv, 1)))
+        return {"equal_values": int(np.sum(fw == gv)), "values": int(fw.size),
+                "rows_exact": int(np.sum(np.all(fw == gv, axis=1))),
+                "max_abs_diff": float(np.max(np.abs(fw - gv))) if fw.size else 0.0,
+                "top1_agreement": float(top1)}
+
+    def summary(self) -> dict:
+        return {"frames": self.frames, "values": self.values, "csim_vs_golden": {
+                    "equal_values": self.values - self.mismatches, "values": self.values,
+                    "rows_exact": self.rows_exact},
+                "golden_vs_framework": self.framework_figures(),
+                "build_seconds": round(self.build_seconds, 3), "build_cached": self.build_cached,
+                "run_seconds": round(self.run_seconds, 4)}
+
+
+def load_project(project: Path) -> dict:
+    project = Path(project)
+    meta_file = project / "hlsgen.json"
+    if not meta_file.is_file():
+        raise HlsgenError(f"'{project}' is not an hlsgen project (no hlsgen.json); give the folder "
+                          "`hlsgen generate --out` wrote")
+    try:
+        return json.loads(meta_file.read_text())
+    except ValueError as e:
+        raise HlsgenError(f"'{meta_file}' is corrupt ({e}); regenerate the project")
+
+
+def run_frames(exe: Path, project: Path, codes: np.ndarray, out_count: int, jobs: int = JOBS) -> np.ndarray:
+    """Runs frames through the executable, a batch per process, split over cores."""
+    n = len(codes)
+    chunks = [c for c in np.array_split(np.arange(n), min(jobs, n)) if len(c)]
+    params = project / "firmware" / "params"
+    with tempfile.TemporaryDirectory(prefix="hlsgen-csim-") as tmp:
+        def one(i_idx):
+            i, idx = i_idx
+            fin, fout = Path(tmp) / f"in{i}.bin", Path(tmp) / f"out{i}.bin"
+            codes[idx].astype("<i8").tofile(fin)
+            proc = subprocess.run([str(exe), str(params), str(fin), str(fout)],
+                                  capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise HlsgenError(f"C simulation of '{project}' failed: "
+                                  f"{(proc.stderr or proc.stdout).strip()[:300]}")
+            return np.fromfile(fout, dtype="<i8").reshape(len(idx), out_count)
+        with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
+            parts = list(pool.map(one, enumerate(chunks)))
+    return np.concatenate(parts)
+
+
+def csim(project: Path, inputs: np.ndarray | None = None) -> CsimResult:
+    """inputs: float values [N, ...] to use instead of the project's test vectors."""
+    project = Path(project)
+    meta = load_project(project)
+    name = meta["name"]
+    graph = Graph.load(project / "ir")
+    b = build(project, name)
+    fw = None
+    if inputs is None:
+        codes = np.fromfile(project / "tb" / "inputs.bin", dtype="<i8")
+        gold = np.load(project / "tb" / "golden.npy")
+        codes = codes.reshape(len(gold), -1)
+        fw = np.load(project / "tb" / "framework.npy")
+    else:
+        from gen.qtype import QType
+        qt = QType.from_dict(graph.meta["input_qtype"])
+        codes = qt.quantize(np.asarray(inputs)).reshape(len(inputs), -1)
+        gold = golden.run(graph, codes)[graph.outputs[0]].reshape(len(codes), -1)
+    t0 = time.perf_counter()
+    out = run_frames(b.exe, project, codes, gold.shape[1])
+    run_s = time.perf_counter() - t0
+    res = CsimResult(project, len(codes), int(gold.size), out, gold, b.seconds, b.cached, run_s,
+                     fw, golden.output_values(graph, gold))
+    report = project / "report.json"
+    if report.is_file():
+        doc = json.loads(report.read_text())
+        doc["csim"] = res.summary()
+        report.write_text(json.dumps(doc, indent=1))
+    return res

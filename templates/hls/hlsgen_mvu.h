@@ -1,0 +1,80 @@
+// hlsgen kernel library: the matrix-vector unit.
+// y = requant(W x + b) with W of MH rows x MW columns, folded onto PE
+// processing elements (rows in parallel) x SIMD lanes (columns in parallel).
+// One input vector is MW/SIMD words; one output vector is MH/PE words; the
+// loop runs NF*SF iterations at II=1, so the initiation interval is NF*SF.
+// Weight layout: w[pe][nf*SF + sf][s] = W[nf*PE + pe][sf*SIMD + s].
+// Accumulators are sized by the generator from value bounds over every
+// partial sum, so they never overflow in any order of summation.
+#ifndef HLSGEN_MVU_H
+#define HLSGEN_MVU_H
+
+#include "hlsgen_stream.h"
+
+namespace hlsgen {
+
+template <unsigned MW, unsigned MH, unsigned SIMD, unsigned PE,
+          typename TIn, typename TW, typename TAcc, typename TOut,
+          typename InWord, typename OutWord, typename Requant>
+void mvu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
+         const TW weights[PE][(MH / PE) * (MW / SIMD)][SIMD],
+         const TAcc bias[PE][MH / PE], const Requant &requant) {
+    static const unsigned SF = MW / SIMD;
+    static const unsigned NF = MH / PE;
+    // The input vector is reused by every neuron fold.
+    InWord inbuf[SF];
+    TAcc acc[PE];
+#pragma HLS ARRAY_PARTITION variable = acc complete dim = 1
+    unsigned sf = 0, nf = 0;
+    for (unsigned i = 0; i < NF * SF; i++) {
+#pragma HLS PIPELINE II = 1
+        InWord word;
+        if (nf == 0) {
+            word = in.read();
+            inbuf[sf] = word;
+        } else {
+            word = inbuf[sf];
+        }
+        for (unsigned pe = 0; pe < PE; pe++) {
+#pragma HLS UNROLL
+            TAcc a = sf == 0 ? bias[pe][nf] : acc[pe];
+            for (unsigned s = 0; s < SIMD; s++) {
+#pragma HLS UNROLL
+                a += weights[pe][nf * SF + sf][s] * get_lane<TIn>(word, s);
+            }
+            acc[pe] = a;
+        }
+        if (++sf == SF) {
+            OutWord result = 0;
+            for (unsigned pe = 0; pe < PE; pe++) {
+#pragma HLS UNROLL
+                set_lane<TOut>(result, pe, requant(acc[pe], nf * PE + pe));
+            }
+            out.write(result);
+            sf = 0;
+            nf++;
+        }
+    }
+}
+
+// Elementwise requantization of a stream of LANES-lane words (an activation
+// that does not follow a matrix-vector unit).
+template <unsigned N, unsigned LANES, typename TIn, typename TOut,
+          typename InWord, typename OutWord, typename Requant>
+void requant_stream(hls::stream<InWord> &in, hls::stream<OutWord> &out,
+                    const Requant &requant) {
+    for (unsigned i = 0; i < N / LANES; i++) {
+#pragma HLS PIPELINE II = 1
+        InWord word = in.read();
+        OutWord result = 0;
+        for (unsigned l = 0; l < LANES; l++) {
+#pragma HLS UNROLL
+            set_lane<TOut>(result, l, requant(get_lane<TIn>(word, l), i * LANES + l));
+        }
+        out.write(result);
+    }
+}
+
+} // namespace hlsgen
+
+#endif

@@ -1,0 +1,70 @@
+// hlsgen kernel library: requantization of an accumulator to an output code.
+// Each functor maps (accumulator, channel) -> output code with integer
+// arithmetic only. The generator derives the parameters from the framework's
+// own quantizer and proves them equal to it; this file only evaluates them.
+#ifndef HLSGEN_REQUANT_H
+#define HLSGEN_REQUANT_H
+
+#include "ap_int.h"
+
+namespace hlsgen {
+
+enum RoundMode { ROUND_FLOOR = 0, ROUND_HALF_UP = 1, ROUND_HALF_EVEN = 2 };
+
+// The accumulator passed through unchanged (logits of a last layer).
+template <typename TAcc, typename TOut>
+struct RequantIdentity {
+    TOut operator()(const TAcc &acc, unsigned) const {
+#pragma HLS INLINE
+        return TOut(acc);
+    }
+};
+
+// out = clamp(round(acc * 2^-SHIFT), LO, HI): a power-of-two rescale.
+// SHIFT > 0 drops fraction bits with the given rounding; SHIFT <= 0 is exact.
+template <typename TAcc, typename TOut, int SHIFT, int ROUND,
+          bool CLAMP_LO, long long LO, bool CLAMP_HI, long long HI>
+struct RequantShift {
+    static const int LSHIFT = SHIFT < 0 ? -SHIFT : 0;
+    static const int RSHIFT = SHIFT > 0 ? SHIFT : 0;
+    typedef ap_int<TAcc::width + LSHIFT + 2> wide_t;
+
+    TOut operator()(const TAcc &acc, unsigned) const {
+#pragma HLS INLINE
+        wide_t v = wide_t(acc) << LSHIFT;
+        wide_t q = v >> RSHIFT;  // arithmetic shift: floor
+        if (RSHIFT > 0 && ROUND != ROUND_FLOOR) {
+            const wide_t mask = (wide_t(1) << RSHIFT) - 1;
+            const wide_t half = wide_t(1) << (RSHIFT > 0 ? RSHIFT - 1 : 0);
+            wide_t rem = v & mask;
+            bool up = ROUND == ROUND_HALF_UP ? rem >= half
+                                             : (rem > half || (rem == half && q[0] == 1));
+            if (up) q = q + 1;
+        }
+        if (CLAMP_LO && q < wide_t(LO)) q = wide_t(LO);
+        if (CLAMP_HI && q > wide_t(HI)) q = wide_t(HI);
+        return TOut(q);
+    }
+};
+
+// out = BASE + #{k : acc >= thr[ch][k]}: any monotonic quantizer, exactly.
+// CH is 1 when one set of thresholds serves every channel.
+template <typename TAcc, typename TOut, unsigned CH, unsigned NT, long long BASE>
+struct RequantThresholds {
+    TAcc thr[CH][NT];
+
+    TOut operator()(const TAcc &acc, unsigned ch) const {
+#pragma HLS INLINE
+        const unsigned c = CH == 1 ? 0 : ch;
+        ap_int<TOut::width + 2> count = BASE;
+        for (unsigned k = 0; k < NT; k++) {
+#pragma HLS UNROLL
+            count += acc >= thr[c][k] ? 1 : 0;
+        }
+        return TOut(count);
+    }
+};
+
+} // namespace hlsgen
+
+#endif
