@@ -108,7 +108,8 @@ def load_frontend(model: str, weights: str | None):
 def generate(model: str, out: str | Path, board: str = "pynq-z2", input_type: str | None = None,
              output: str = "logits", force: bool = False, weights: str | None = None,
              test_data=None, n_vectors: int = DEFAULT_VECTORS, folding: str | dict | None = None,
-             clock_mhz: float | None = None, seed: int = 0, log=print) -> GenerateResult:
+             clock_mhz: float | None = None, seed: int = 0, made_by: str = "hlsgen generate"
+             ) -> GenerateResult:
     t0 = time.perf_counter()
     out = Path(out)
     board_info = load_board(board)
@@ -151,7 +152,7 @@ def generate(model: str, out: str | Path, board: str = "pynq-z2", input_type: st
         (tmp / "report.json").write_text(json.dumps(
             _report(design, graph, board_info, clock, exact, fw.size), indent=1))
         (tmp / "hlsgen.json").write_text(json.dumps({
-            "hlsgen": __version__, "name": name, "source_model": str(Path(model).resolve()),
+            "hlsgen": __version__, "made_by": made_by, "name": name, "source_model": str(Path(model).resolve()),
             "source_sha256": model_hash, "framework": framework, "board": board_info.name,
             "part": board_info.part, "clock_mhz": clock, "input_type": qt.fixed_name,
             "input_type_origin": qt_origin, "output": output,

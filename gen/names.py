@@ -15,13 +15,23 @@ CPP_KEYWORDS = {
 }
 
 
+# Standard and HLS header stems: a project file named like one would be
+# confusing even where include paths keep it from shadowing the real one.
+HEADER_STEMS = {
+    "assert", "complex", "ctype", "errno", "fenv", "float", "inttypes", "limits", "locale", "math",
+    "setjmp", "signal", "stdarg", "stdbool", "stddef", "stdint", "stdio", "stdlib", "string",
+    "time", "wchar", "wctype", "memory", "vector", "algorithm", "ap_int", "ap_fixed", "hls_stream",
+    "hls_math", "ap_axi_sdata",
+}
+
+
 def cpp_ident(name: str, taken: set[str] | None = None) -> str:
     """A C++/Tcl-safe identifier derived from any string, unique within taken."""
     ident = re.sub(r"[^A-Za-z0-9_]", "_", str(name)).strip("_")
     ident = re.sub(r"_+", "_", ident) or "layer"
     if ident[0].isdigit():
         ident = "l_" + ident
-    if ident.lower() in CPP_KEYWORDS or ident.startswith("ap_") or ident.startswith("__"):
+    if ident.lower() in CPP_KEYWORDS or ident.lower() in HEADER_STEMS or ident.startswith("ap_") or ident.startswith("__"):
         ident = ident + "_"
     ident = ident[:48]
     if taken is not None:

@@ -43,7 +43,9 @@ def _sources_hash(project: Path, name: str, flags: list[str]) -> str:
 
 def build(project: Path, name: str, log=None) -> Build:
     cxx = _compiler()
-    flags = CXXFLAGS + ["-I", str(project / "firmware"), "-I", str(ap_headers_dir())]
+    # -iquote: the firmware folder serves only "..." includes, so a project
+    # file can never shadow a system header such as <string.h>.
+    flags = CXXFLAGS + ["-iquote", str(project / "firmware"), "-I", str(ap_headers_dir())]
     key = _sources_hash(project, name, [cxx] + flags)
     out_dir = project / "build" / "csim" / key
     exe = out_dir / f"{name}_tb"
