@@ -66,7 +66,7 @@ class Design:
 
 
 def build_design(graph: Graph, name: str, folding: dict | None = None) -> Design:
-    taken: set[str] = {name}
+    taken: set[str] = {name.lower()}
     nodes = [n for n in graph.nodes if n.op not in ("input", "reshape")]
     fused: set[int] = set()   # ids of requant nodes merged into their matrix-vector unit
     dense_dims = [(n.name, graph.tensors[n.inputs[0]].size, graph.tensors[n.outputs[0]].size)

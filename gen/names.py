@@ -35,11 +35,13 @@ def cpp_ident(name: str, taken: set[str] | None = None) -> str:
         ident = ident + "_"
     ident = ident[:48]
     if taken is not None:
+        # Case-insensitive: identifiers become file names (params/<id>.h),
+        # and Windows and macOS file systems ignore case.
         base, i = ident, 2
-        while ident in taken:
+        while ident.lower() in taken:
             ident = f"{base}_{i}"
             i += 1
-        taken.add(ident)
+        taken.add(ident.lower())
     return ident
 
 

@@ -21,26 +21,31 @@ void mvu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
          const TAcc bias[PE][MH / PE], const Requant &requant) {
     static const unsigned SF = MW / SIMD;
     static const unsigned NF = MH / PE;
-    // The input vector is reused by every neuron fold.
-    InWord inbuf[SF];
+    // The input vector is reused by every neuron fold; it is kept unpacked so
+    // each lane is extracted from its stream word once per frame.
+    TIn inbuf[SF][SIMD];
+#pragma HLS ARRAY_PARTITION variable = inbuf complete dim = 2
     TAcc acc[PE];
 #pragma HLS ARRAY_PARTITION variable = acc complete dim = 1
+#pragma HLS ARRAY_PARTITION variable = weights complete dim = 1
+#pragma HLS ARRAY_PARTITION variable = weights complete dim = 3
+#pragma HLS ARRAY_PARTITION variable = bias complete dim = 1
     unsigned sf = 0, nf = 0;
     for (unsigned i = 0; i < NF * SF; i++) {
 #pragma HLS PIPELINE II = 1
-        InWord word;
         if (nf == 0) {
-            word = in.read();
-            inbuf[sf] = word;
-        } else {
-            word = inbuf[sf];
+            const InWord word = in.read();
+            for (unsigned s = 0; s < SIMD; s++) {
+#pragma HLS UNROLL
+                inbuf[sf][s] = get_lane<TIn>(word, s);
+            }
         }
         for (unsigned pe = 0; pe < PE; pe++) {
 #pragma HLS UNROLL
             TAcc a = sf == 0 ? bias[pe][nf] : acc[pe];
             for (unsigned s = 0; s < SIMD; s++) {
 #pragma HLS UNROLL
-                a += weights[pe][nf * SF + sf][s] * get_lane<TIn>(word, s);
+                a += weights[pe][nf * SF + sf][s] * inbuf[sf][s];
             }
             acc[pe] = a;
         }
