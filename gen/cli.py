@@ -126,6 +126,10 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--epochs", type=int, default=60)
     d.add_argument("--force", action="store_true", help="replace earlier demo projects")
     d.set_defaults(fn=cmd_demo)
+
+    from gen import cli_board, cli_report
+    cli_board.register(sub)
+    cli_report.register(sub)
     return p
 
 

@@ -62,7 +62,8 @@ class Design:
 
     @property
     def streams(self) -> list[Stream]:
-        return [k.out for k in self.kernels[:-1]]
+        """Every internal stream, from in_s (after the AXI-Stream input) to out_s."""
+        return [self.kernels[0].inp] + [k.out for k in self.kernels]
 
 
 def build_design(graph: Graph, name: str, folding: dict | None = None) -> Design:
@@ -152,7 +153,7 @@ def build_design(graph: Graph, name: str, folding: dict | None = None) -> Design
         raise HlsgenError("the model computes nothing (no layer after its input)")
     out_t = graph.tensors[graph.outputs[0]]
     out_frac = None if graph.nodes[-1].op == "argmax" else out_t.qtype.frac
-    kernels[0].inp.name, kernels[-1].out.name = "in", "out"
+    kernels[0].inp.name, kernels[-1].out.name = "in_s", "out_s"
     return Design(name, kernels, kernels[0].inp, kernels[-1].out, out_frac)
 
 

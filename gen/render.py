@@ -10,6 +10,7 @@ import jinja2
 import numpy as np
 
 from gen import __version__
+from gen.board_files import render_board_files
 from gen.hw import Design, Kernel
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,6 +95,7 @@ def render_project(d: Design, folder: Path, ctx: dict) -> None:
     (folder / "tb" / f"{d.name}_tb.cpp").write_text(env.get_template("tb.cpp.j2").render(values))
     (folder / "build_prj.tcl").write_text(env.get_template("build_prj.tcl.j2").render(values))
     (folder / "README.md").write_text(env.get_template("README.md.j2").render(values))
+    render_board_files(d, folder, values)
 
 
 def _bytes(bits: int) -> int:

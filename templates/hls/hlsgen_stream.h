@@ -8,7 +8,55 @@
 #include "ap_int.h"
 #include "hls_stream.h"
 
+// AXI-Stream words with side channels: Vitis HLS emits TLAST only for
+// hls::axis. Without the Vitis headers (C simulation with the open-source
+// ap_types) a stand-in with the same fields is used.
+#if defined(__has_include)
+#if __has_include("ap_axi_sdata.h")
+#include "ap_axi_sdata.h"
+#define HLSGEN_VITIS_AXIS 1
+#endif
+#endif
+
 namespace hlsgen {
+
+#ifdef HLSGEN_VITIS_AXIS
+template <int W>
+using axis_word = hls::axis<ap_uint<W>, 0, 0, 0>;
+#else
+template <int W>
+struct axis_word {
+    ap_uint<W> data;
+    ap_uint<(W + 7) / 8> keep;
+    ap_uint<(W + 7) / 8> strb;
+    ap_uint<1> last;
+};
+#endif
+
+// AXI-Stream -> internal stream: drops the byte padding of each word.
+template <unsigned WORDS, typename Word, typename AxisWord>
+void axis_in(hls::stream<AxisWord> &in, hls::stream<Word> &out) {
+    for (unsigned i = 0; i < WORDS; i++) {
+#pragma HLS PIPELINE II = 1
+        const AxisWord w = in.read();
+        out.write(Word(w.data));
+    }
+}
+
+// Internal stream -> AXI-Stream: TLAST marks the last word of every frame,
+// so a DMA receive ends exactly at a frame boundary.
+template <unsigned WORDS, typename Word, typename AxisWord>
+void axis_out(hls::stream<Word> &in, hls::stream<AxisWord> &out) {
+    for (unsigned i = 0; i < WORDS; i++) {
+#pragma HLS PIPELINE II = 1
+        AxisWord w;
+        w.data = in.read();
+        w.keep = -1;
+        w.strb = -1;
+        w.last = i == WORDS - 1;
+        out.write(w);
+    }
+}
 
 // Lane i of a packed word, reinterpreted as the lane type T (sign included).
 template <typename T, typename Word>
