@@ -44,6 +44,9 @@ def apply_requant(acc: np.ndarray, rq: dict, thresholds: np.ndarray | None,
     if kind == "thresholds":
         a = np.asarray(acc, dtype=np.int64)
         thr = np.asarray(thresholds, dtype=np.int64)
+        if "negate" in rq:   # channels whose function decreases compare -acc
+            neg = np.asarray(rq["negate"], dtype=bool)
+            a = np.where(neg[np.arange(a.shape[-1]) % len(neg)], -a, a)
         if thr.shape[0] == 1:
             # Sorted thresholds: the count of those <= acc is a binary search.
             return rq["base"] + np.searchsorted(thr[0], a, side="right").astype(np.int64)

@@ -21,8 +21,9 @@ MAX_ACC_BITS = 62  # int64 golden arithmetic and ap_int<> both stay exact
 
 def lower_types(graph: Graph) -> None:
     for node in graph.nodes:
-        {"input": _input, "dense": _dense, "requant": _requant,
-         "reshape": _reshape, "argmax": _argmax}[node.op](graph, node)
+        {"input": _input, "dense": _dense, "conv": _dense, "requant": _requant,
+         "reshape": _reshape, "argmax": _argmax, "pad": _pad, "pool": _pool,
+         "add": _merge, "concat": _merge, "rescale": _rescale}[node.op](graph, node)
 
 
 def _input(graph: Graph, node: Node) -> None:
@@ -46,10 +47,16 @@ def _argmax(graph: Graph, node: Node) -> None:
 
 def _dense(graph: Graph, node: Node) -> None:
     src, dst = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
-    w = node.params["weights"].astype(np.int64)          # [in, out]
+    w = node.params["weights"].astype(np.int64)          # [in, out] (depthwise: [K*K, C])
     b = node.params["bias"].astype(np.int64)
-    if w.shape[0] != src.size:
+    if node.op == "dense" and w.shape[0] != src.size:
         raise HlsgenError(f"layer '{node.name}': expects {w.shape[0]} inputs, gets {src.size}")
+    if node.op == "conv":
+        a = node.attrs
+        rows = a["kh"] * a["kw"] * (1 if a["depthwise"] else src.shape[-1])
+        if w.shape[0] != rows:
+            raise HlsgenError(f"layer '{node.name}': kernel has {w.shape[0]} rows, the input "
+                              f"window has {rows} values")
     x_frac = src.qtype.frac
     acc_frac = max(x_frac + node.attrs["w_frac"], node.attrs["b_frac"])
     # Align weights and bias to the accumulator's binary point, exactly.
@@ -78,6 +85,7 @@ def _dense(graph: Graph, node: Node) -> None:
 def _requant(graph: Graph, node: Node) -> None:
     src, dst = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
     where = f"layer '{node.name}'"
+    channels = graph.tensors[node.inputs[0]].shape[-1] if src.shape else 1
     if node.transient.get("relu"):
         # An unquantized ReLU is exact on codes: max(x, 0) at the same point.
         rq = {"kind": "shift", "shift": 0, "round": "floor", "lo": 0, "hi": None}
@@ -85,7 +93,9 @@ def _requant(graph: Graph, node: Node) -> None:
         out_frac, lo, hi = src.qtype.frac, max(src.lo, 0), max(src.hi, 0)
     else:
         fn, grid = node.transient["fn"], node.transient["grid"]
-        rq, thr = derive_requant(fn, src.qtype.frac, src.lo, src.hi, grid, where)
+        per_channel = node.transient.get("per_channel", False)
+        rq, thr = derive_requant(fn, src.qtype.frac, src.lo, src.hi, grid, where,
+                                 channels if per_channel else 1)
         out_frac = grid[0]
         lo, hi = _reachable(rq, thr, src.lo, src.hi)
     node.transient.clear()
@@ -99,6 +109,57 @@ def _requant(graph: Graph, node: Node) -> None:
 
 
 def _reachable(rq: dict, thr, lo: int, hi: int) -> tuple[int, int]:
+    if thr is not None:
+        t = np.asarray(thr)
+        b_lo, b_hi = (min(lo, -hi), max(hi, -lo)) if "negate" in rq else (lo, hi)
+        return rq["base"] + int((t <= b_lo).sum(1).min()), rq["base"] + int((t <= b_hi).sum(1).max())
     from gen.intmath import apply_requant
     ends = apply_requant(np.array([lo, hi]), rq, thr)
     return int(ends[0]), int(ends[1])
+
+
+def _pad(graph: Graph, node: Node) -> None:
+    """Zero padding: the padding value is the code of 0, which is 0."""
+    src, dst = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
+    dst.qtype, dst.lo, dst.hi = src.qtype, min(src.lo, 0), max(src.hi, 0)
+    if not (src.qtype.lo <= 0 <= src.qtype.hi):
+        dst.qtype = type_for_range(min(src.qtype.lo, 0), max(src.qtype.hi, 0), src.qtype.frac)
+
+
+def _pool(graph: Graph, node: Node) -> None:
+    src, dst = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
+    if node.attrs["mode"] == "max":
+        dst.qtype, dst.lo, dst.hi = src.qtype, src.lo, src.hi
+        return
+    n = node.attrs["kh"] * node.attrs["kw"]
+    dst.lo, dst.hi = n * src.lo, n * src.hi
+    # Partial sums of up to n terms lie between 0 and the n-term extremes.
+    dst.qtype = type_for_range(min(dst.lo, 0), max(dst.hi, 0), src.qtype.frac)
+
+
+def _merge(graph: Graph, node: Node) -> None:
+    """Add / Concatenate: inputs aligned to the finest binary point, exactly."""
+    ins = [graph.tensors[t] for t in node.inputs]
+    dst = graph.tensors[node.outputs[0]]
+    frac = max(t.qtype.frac for t in ins)
+    shifts = [frac - t.qtype.frac for t in ins]
+    node.attrs["shifts"] = shifts
+    if node.op == "add":
+        if len({t.shape for t in ins}) != 1:
+            raise HlsgenError(f"layer '{node.name}': adds tensors of shapes "
+                              f"{[t.shape for t in ins]}; they must be equal")
+        dst.lo = sum(t.lo << s for t, s in zip(ins, shifts))
+        dst.hi = sum(t.hi << s for t, s in zip(ins, shifts))
+    else:
+        dst.lo = min(t.lo << s for t, s in zip(ins, shifts))
+        dst.hi = max(t.hi << s for t, s in zip(ins, shifts))
+        node.attrs["channels"] = [t.shape[-1] for t in ins]
+    dst.qtype = type_for_range(min(dst.lo, 0), max(dst.hi, 0), frac)
+
+
+def _rescale(graph: Graph, node: Node) -> None:
+    """An exact power-of-two rescale (an average over 2**k values without a
+    quantizer after it): the codes stay, the binary point moves."""
+    src, dst = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
+    dst.lo, dst.hi = src.lo, src.hi
+    dst.qtype = QType(src.qtype.bits, src.qtype.signed, src.qtype.frac + node.attrs["shift"])
