@@ -1,6 +1,21 @@
 """`hlsgen report` (registered by gen/cli.py)."""
 
+from __future__ import annotations
+
+
+def cmd_report(args) -> int:
+    from gen.report import MODEL_NOTE, format_table, report_project
+    est = report_project(args.project, board=args.board, clock_mhz=args.clock)
+    print(f"{args.project}: {est.board.name} at {est.clock_mhz:g} MHz ({MODEL_NOTE})")
+    print(format_table(est))
+    print(f"wrote the estimates into {args.project}/report.json and {args.project}/report.png")
+    return 0
+
 
 def register(sub) -> None:
     """Adds this module's subcommands to the argparse subparsers `sub`."""
-    return None
+    r = sub.add_parser("report", help="estimated resources, throughput and latency of a project")
+    r.add_argument("project", help="a folder written by `hlsgen generate`")
+    r.add_argument("--board", help="estimate against this board instead of the project's")
+    r.add_argument("--clock", type=float, help="clock in MHz (default: the project's)")
+    r.set_defaults(fn=cmd_report)
