@@ -1,4 +1,4 @@
-"""Folding search: PE x SIMD per matrix-vector unit against a board.
+"""Folding search: PE x SIMD per compute unit against a board.
 
 A dataflow pipeline runs at the pace of its slowest layer, so a design is
 named by a cycle budget T: every unit takes, among its foldings (PE and
@@ -13,6 +13,10 @@ they do not depend on the budget. The budget only filters them:
   max_util of the board (ties: the cheaper).
 A larger budget filters less, so it can never give a slower design: this is
 what makes "raising the budget never lowers throughput" true by construction.
+
+The search sees the design as a chain in kernel order: the kernels around a
+unit take lanes from it as gen/cost.py `refold` describes, and the lane
+converters between units are costed in every candidate.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import bisect
 import math
 from dataclasses import dataclass, replace
 
-from gen.cost import RESOURCES, Estimate, LayerShape, estimate, layer_cost, refold
+from gen.cost import UNITS, RESOURCES, Estimate, LayerShape, estimate, layer_cost, refold
 from gen.errors import HlsgenError
 
 DEFAULT_MAX_UTIL = 0.7
@@ -60,7 +64,7 @@ def _feeders(shapes: list[LayerShape]) -> dict[str, LayerShape]:
     for s in shapes:
         if s.kind == "swg":
             last_swg = s
-        elif s.kind == "mvu":
+        elif s.kind in UNITS:
             if last_swg is not None:
                 out[s.name] = last_swg
             last_swg = None
@@ -70,12 +74,14 @@ def _feeders(shapes: list[LayerShape]) -> dict[str, LayerShape]:
 
 
 def unit_options(s: LayerShape, board, feeder: LayerShape | None = None) -> list[Option]:
-    """Every folding of one unit with its cycles and cost (its window kernel's included)."""
-    simds = divisors(math.gcd(s.mw, feeder.channels) if feeder else s.mw)
+    """Every folding of one unit with its cycles and cost (its window kernel's included).
+    A depthwise unit folds its channels only (PE = 1)."""
+    width, height = (s.mw, s.mh) if s.kind == "mvu" else (s.channels, 1)
+    simds = divisors(math.gcd(width, feeder.channels) if feeder else width)
     opts = []
     for simd in simds:
         swg = layer_cost(replace(feeder, simd=simd)) if feeder else None
-        for pe in divisors(s.mh):
+        for pe in divisors(height):
             c = layer_cost(replace(s, simd=simd, pe=pe))
             used = {r: c.resource(r) + (swg.resource(r) if swg else 0) for r in RESOURCES}
             opts.append(Option(simd, pe, c.cycles, board_cost(used, board)))
@@ -105,7 +111,7 @@ def candidates(shapes: list[LayerShape], board, clock_mhz: float | None = None
     _check_names(shapes)
     feeders = _feeders(shapes)
     units = {s.name: _Unit(unit_options(s, board, feeders.get(s.name)))
-             for s in shapes if s.kind == "mvu"}
+             for s in shapes if s.kind in UNITS}
     if not units:
         return [Candidate({}, estimate(shapes, board, clock_mhz))]
     floor = max(u.cycles[0] for u in units.values())
@@ -123,10 +129,10 @@ def candidates(shapes: list[LayerShape], board, clock_mhz: float | None = None
 
 
 def _check_names(shapes: list[LayerShape]) -> None:
-    names = [s.name for s in shapes if s.kind == "mvu"]
+    names = [s.name for s in shapes if s.kind in UNITS]
     dup = next((n for n in names if names.count(n) > 1), None)
     if dup is not None:
-        raise HlsgenError(f"two matrix-vector layers are both named '{dup}'; "
+        raise HlsgenError(f"two foldable layers are both named '{dup}'; "
                           "give every layer a unique name")
 
 
@@ -162,5 +168,13 @@ def search(shapes: list[LayerShape], board, clock_mhz: float | None = None,
 
 def choose_folding(shapes: list[LayerShape], board, clock_mhz: float | None = None,
                    fps: float | None = None, max_util: float | None = None) -> dict:
-    """{unit name: {"simd": S, "pe": P}} for every matrix-vector unit in `shapes`."""
+    """{layer name: {"simd": S, "pe": P}} for every foldable unit (mvu, dwu) in `shapes`."""
     return search(shapes, board, clock_mhz, fps, max_util).folding
+
+
+def folding_for_design(design, board, clock_mhz: float | None = None, fps: float | None = None,
+                       max_util: float | None = None) -> dict:
+    """choose_folding for a built gen/hw.py Design (any folding): the folding
+    to rebuild it with, keyed as `build_design(graph, name, folding)` expects."""
+    from gen.cost import shapes_from_design
+    return choose_folding(shapes_from_design(design), board, clock_mhz, fps, max_util)
