@@ -1,7 +1,7 @@
 """Maps the lowered IR onto the kernel library: kernels connected by streams.
 
 Python decides everything here (types, folding, parameter layouts, where a
-lane-count converter goes); the templates only lay the result out.
+lane-count converter or a fork goes); the templates only lay the result out.
 """
 
 from __future__ import annotations
@@ -12,18 +12,19 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gen.errors import HlsgenError
-from gen.folding import default_folding
-from gen.ir import Graph
+from gen.folding import DEFAULT_MACS, fold_layer
+from gen.ir import Graph, Node
 from gen.names import cpp_ident, safe_comment
 from gen.qtype import QType
 
 
-@dataclass
+@dataclass(eq=False)
 class Stream:
     name: str
     qtype: QType       # type of one lane
     lanes: int
     count: int         # lanes per frame
+    depth: int = 2     # FIFO depth (raised where a fork's branch must wait)
 
     @property
     def word_bits(self) -> int:
@@ -34,22 +35,36 @@ class Stream:
         return self.count // self.lanes
 
 
-@dataclass
+@dataclass(eq=False)
 class Kernel:
-    kind: str          # mvu, requant, resize, argmax
+    kind: str          # mvu, dwu, swg, pad, pool, global_pool, requant, add, concat, fork, resize, argmax
     id: str
     source: str        # the framework layer(s), for comments and reports
-    inp: Stream
-    out: Stream
+    ins: list[Stream]
+    outs: list[Stream]
     attrs: dict = field(default_factory=dict)
     params: dict = field(default_factory=dict)   # name -> int64 array in C++ layout
 
     @property
+    def inp(self) -> Stream:
+        return self.ins[0]
+
+    @property
+    def out(self) -> Stream:
+        return self.outs[0]
+
+    @property
     def cycles(self) -> int:
         """Cycles per frame at II=1 per loop iteration."""
+        a = self.attrs
         if self.kind == "mvu":
-            return (self.attrs["mw"] // self.attrs["simd"]) * (self.attrs["mh"] // self.attrs["pe"])
-        return max(self.inp.words, self.out.words)
+            return a["pixels"] * (a["mw"] // a["simd"]) * (a["mh"] // a["pe"])
+        if self.kind in ("dwu", "pool"):
+            cf = a["c"] // a["simd"]
+            return a["pixels"] * (a["kk"] * cf + cf)
+        if self.kind == "swg":
+            return a["ih"] * a["iw"] * a["cf"] + a["oh"] * a["ow"] * a["kh"] * a["kw"] * a["cf"]
+        return max([s.words for s in self.ins] + [s.words for s in self.outs])
 
 
 @dataclass
@@ -63,98 +78,332 @@ class Design:
     @property
     def streams(self) -> list[Stream]:
         """Every internal stream, from in_s (after the AXI-Stream input) to out_s."""
-        return [self.kernels[0].inp] + [k.out for k in self.kernels]
+        seen, out = set(), []
+        for s in [self.inp] + [s for k in self.kernels for s in k.outs]:
+            if id(s) not in seen:
+                seen.add(id(s))
+                out.append(s)
+        return out
+
+
+def _image(shape: tuple) -> tuple[int, int, int]:
+    """(H, W, C) of a channels-last tensor; 1-D signals are 1 x L images."""
+    if len(shape) == 3:
+        return tuple(shape)
+    if len(shape) == 2:
+        return (1,) + tuple(shape)
+    return (1, 1, shape[0])
+
+
+class _Mapper:
+    def __init__(self, graph: Graph, name: str, folding: dict | None):
+        self.g = graph
+        self.taken: set[str] = {name.lower()}
+        self.kernels: list[Kernel] = []
+        self.streams: dict[str, Stream] = {}       # tensor -> its producer's stream
+        self.branches: dict[str, list[Stream]] = {}  # tensor -> fork outputs not yet taken
+        self.n_streams = 0
+        self.fused: set[int] = set()
+        self.folds = self._folding(folding)
+
+    # -- folding -----------------------------------------------------------------
+    def _compute_nodes(self):
+        for n in self.g.nodes:
+            if n.op in ("dense", "conv"):
+                yield n
+
+    def _geometry(self, n: Node):
+        """(simd divides, pe divides, cycles per unit lanes fold, macs, kind)."""
+        src, dst = self.g.tensors[n.inputs[0]], self.g.tensors[n.outputs[0]]
+        if n.op == "dense":
+            return src.size, dst.size, 1, src.size * dst.size
+        h, w, c = _image(dst.shape)
+        kk = n.attrs["kh"] * n.attrs["kw"]
+        if n.attrs["depthwise"]:
+            return c, 1, kk * h * w, kk * c * h * w
+        cin = _image(src.shape)[2]
+        return cin, c, kk * h * w, kk * cin * c * h * w
+
+    def _folding(self, given: dict | None) -> dict:
+        nodes = list(self._compute_nodes())
+        if not nodes:
+            return {}
+        geo = {n.name: self._geometry(n) for n in nodes}
+        # The largest layer gets DEFAULT_MACS lanes; the others only what they
+        # need to keep up with it (a dataflow pipeline runs at its slowest layer).
+        target = max(1, -(-max(g[3] for g in geo.values()) // DEFAULT_MACS))
+        folds = {}
+        for name, (sd, pd, unit, _) in geo.items():
+            simd, pe = fold_layer(sd, pd, max(1, target // unit))
+            folds[name] = {"simd": simd, "pe": pe}
+        for layer, f in (given or {}).items():
+            if layer not in folds:
+                raise HlsgenError(f"folding names layer '{layer}', which is not a dense or "
+                                  f"convolution layer of this model; its layers are: {', '.join(folds)}")
+            sd, pd, _, _ = geo[layer]
+            simd, pe = int(f["simd"]), int(f["pe"])
+            if sd % simd or pd % pe:
+                what = "inputs" if self.g.nodes and any(
+                    n.name == layer and n.op == "dense" for n in nodes) else "input channels"
+                raise HlsgenError(f"layer '{layer}': SIMD {simd} must divide its {sd} {what} "
+                                  f"and PE {pe} its {pd} outputs")
+            folds[layer] = {"simd": simd, "pe": pe}
+        return folds
+
+    # -- streams -----------------------------------------------------------------
+    def new_stream(self, qtype: QType, lanes: int, count: int) -> Stream:
+        self.n_streams += 1
+        return Stream(f"s{self.n_streams}", qtype, lanes, count)
+
+    def kernel(self, kind, name, source, ins, outs, attrs=None, params=None) -> Kernel:
+        k = Kernel(kind, cpp_ident(name, self.taken), safe_comment(source), ins, outs,
+                   attrs or {}, params or {})
+        self.kernels.append(k)
+        return k
+
+    def take(self, tensor: str, lanes: int | None = None) -> Stream:
+        """The stream of `tensor` for one consumer, with `lanes` lanes."""
+        t = self.g.tensors[tensor]
+        if tensor not in self.streams:   # the graph input: its first consumer picks the lanes
+            self.streams[tensor] = Stream("in_s", t.qtype, lanes or 1, t.size)
+        consumers = len(self.g.consumers(tensor)) + (tensor in self.g.outputs)
+        if consumers > 1:
+            if tensor not in self.branches:
+                self.branches[tensor] = self._fork(tensor, consumers)
+            s = self.branches[tensor].pop(0)
+        else:
+            s = self.streams[tensor]
+        return self.resize(s, lanes) if lanes else s
+
+    def _fork(self, tensor: str, n: int) -> list[Stream]:
+        src = self.streams[tensor]
+        outs = []
+        while len(outs) < n - 1:
+            a = self.new_stream(src.qtype, src.lanes, src.count)
+            b = self.new_stream(src.qtype, src.lanes, src.count)
+            self.kernel("fork", f"fork_{tensor}", f"fork of {tensor}", [src], [a, b],
+                        {"words": src.words})
+            outs.append(a)
+            src = b
+        return outs + [src]
+
+    def resize(self, s: Stream, lanes: int) -> Stream:
+        if s.lanes == lanes:
+            return s
+        steps = [lanes] if (s.lanes % lanes == 0 or lanes % s.lanes == 0) else [
+            math.gcd(s.lanes, lanes), lanes]
+        for step in steps:
+            out = self.new_stream(s.qtype, step, s.count)
+            self.kernel("resize", f"resize_{self.n_streams}", f"{s.lanes} -> {step} lanes", [s],
+                        [out], {"n": s.count, "a": s.lanes, "b": step})
+            s = out
+        return s
+
+    def fused_requant(self, node: Node) -> Node | None:
+        """The requantization right after `node`, when it can run inside node's kernel."""
+        out = node.outputs[0]
+        consumers = self.g.consumers(out)
+        if len(consumers) == 1 and consumers[0].op == "requant" and out not in self.g.outputs:
+            self.fused.add(id(consumers[0]))
+            return consumers[0]
+        return None
+
+    def output(self, node: Node, rq: Node | None, lanes: int, count: int | None = None) -> Stream:
+        t = self.g.tensors[(rq or node).outputs[0]]
+        s = self.new_stream(t.qtype, lanes, count or t.size)
+        self.streams[t.name] = s
+        return s
+
+    # -- nodes ---------------------------------------------------------------------
+    def map(self) -> list[Kernel]:
+        for node in self.g.nodes:
+            if node.op == "input" or id(node) in self.fused:
+                continue
+            getattr(self, "_" + node.op)(node)
+        return self.kernels
+
+    def _alias(self, node: Node, qtype: QType | None = None) -> None:
+        s = self.take(node.inputs[0])
+        if qtype is not None:
+            s.qtype = qtype   # same codes and C++ type; only the binary point differs
+        self.streams[node.outputs[0]] = s
+
+    def _reshape(self, node: Node) -> None:
+        self._alias(node)
+
+    def _rescale(self, node: Node) -> None:
+        # Codes unchanged; only the binary point moves.
+        self._alias(node, self.g.tensors[node.outputs[0]].qtype)
+
+    def _dense(self, node: Node) -> None:
+        src, acc = self.g.tensors[node.inputs[0]], self.g.tensors[node.outputs[0]]
+        f = self.folds[node.name]
+        simd, pe = f["simd"], f["pe"]
+        inp = self.take(node.inputs[0], simd)
+        rq = self.fused_requant(node)
+        out = self.output(node, rq, pe)
+        mw, mh = src.size, acc.size
+        k = self.kernel("mvu", node.name, node.name + (f" + {rq.name}" if rq else ""), [inp], [out],
+                        {"mw": mw, "mh": mh, "simd": simd, "pe": pe, "pixels": 1,
+                         "w_type": QType.from_dict(node.attrs["w_type"]), "acc_type": acc.qtype,
+                         "float32_exact": node.attrs["float32_exact"], "layer": node.name})
+        k.params["w"] = _fold_weights(node.params["weights"], simd, pe)
+        k.params["b"] = node.params["bias"].reshape(mh // pe, pe).T.copy()
+        _attach_requant(k, rq)
+
+    def _window(self, node: Node, simd: int) -> Stream:
+        """Padding already in the IR; here the sliding-window unit, unless the
+        window is a single pixel visited in order (a 1x1, stride-1 kernel)."""
+        a = node.attrs
+        ih, iw, c = _image(self.g.tensors[node.inputs[0]].shape)
+        inp = self.take(node.inputs[0], simd)
+        if a["kh"] == a["kw"] == a["sh"] == a["sw"] == 1:
+            return inp
+        oh, ow = (ih - a["kh"]) // a["sh"] + 1, (iw - a["kw"]) // a["sw"] + 1
+        out = self.new_stream(inp.qtype, simd, oh * ow * a["kh"] * a["kw"] * c)
+        self.kernel("swg", node.name + "_window", f"sliding window of {node.name}", [inp], [out],
+                    {"kh": a["kh"], "kw": a["kw"], "sh": a["sh"], "sw": a["sw"], "ih": ih, "iw": iw,
+                     "cf": c // simd, "oh": oh, "ow": ow})
+        return out
+
+    def _conv(self, node: Node) -> None:
+        a = node.attrs
+        acc = self.g.tensors[node.outputs[0]]
+        oh, ow, cout = _image(acc.shape)
+        cin = _image(self.g.tensors[node.inputs[0]].shape)[2]
+        f = self.folds[node.name]
+        simd, pe = f["simd"], f["pe"]
+        win = self._window(node, simd)
+        rq = self.fused_requant(node)
+        kk = a["kh"] * a["kw"]
+        common = {"simd": simd, "pixels": oh * ow, "w_type": QType.from_dict(a["w_type"]),
+                  "acc_type": acc.qtype, "float32_exact": a["float32_exact"], "layer": node.name}
+        source = node.name + (f" + {rq.name}" if rq else "")
+        if a["depthwise"]:
+            out = self.output(node, rq, simd)
+            k = self.kernel("dwu", node.name, source, [win], [out], {"kk": kk, "c": cout, **common})
+            k.params["w"] = node.params["weights"].reshape(kk, cout // simd, simd).copy()
+            k.params["b"] = node.params["bias"].reshape(cout // simd, simd).copy()
+        else:
+            out = self.output(node, rq, pe)
+            k = self.kernel("mvu", node.name, source, [win], [out],
+                            {"mw": kk * cin, "mh": cout, "pe": pe, **common})
+            k.params["w"] = _fold_weights(node.params["weights"], simd, pe)
+            k.params["b"] = node.params["bias"].reshape(cout // pe, pe).T.copy()
+        _attach_requant(k, rq)
+
+    def _pad(self, node: Node) -> None:
+        a = node.attrs
+        ih, iw, c = _image(self.g.tensors[node.inputs[0]].shape)
+        lanes = self._consumer_lanes(node.outputs[0], c)
+        inp = self.take(node.inputs[0], lanes)
+        t = self.g.tensors[node.outputs[0]]
+        out = self.new_stream(t.qtype, lanes, t.size)
+        self.streams[t.name] = out
+        self.kernel("pad", node.name, node.name, [inp], [out],
+                    {"ih": ih, "iw": iw, "cf": c // lanes, "t": a["top"], "b": a["bottom"],
+                     "l": a["left"], "r": a["right"]})
+
+    def _consumer_lanes(self, tensor: str, c: int) -> int:
+        """Lanes a padding should produce: what its (single) convolution wants,
+        else what its producer gives."""
+        consumers = self.g.consumers(tensor)
+        if len(consumers) == 1 and consumers[0].name in self.folds:
+            return self.folds[consumers[0].name]["simd"]
+        producer = self.streams.get(self.g.producer(tensor).inputs[0])
+        return math.gcd(producer.lanes, c) if producer else 1
+
+    def _pool(self, node: Node) -> None:
+        a = node.attrs
+        src = self.g.tensors[node.inputs[0]]
+        ih, iw, c = _image(src.shape)
+        producer = self.streams.get(node.inputs[0])
+        lanes = math.gcd(producer.lanes, c) if producer else 1
+        rq = self.fused_requant(node)
+        acc_t = self.g.tensors[node.outputs[0]].qtype
+        op = "PoolMax" if a["mode"] == "max" else "PoolSum"
+        if a["kh"] == ih and a["kw"] == iw:   # global pooling: no window buffer
+            inp = self.take(node.inputs[0], lanes)
+            out = self.output(node, rq, lanes)
+            k = self.kernel("global_pool", node.name, node.name + (f" + {rq.name}" if rq else ""),
+                            [inp], [out], {"pixels": ih * iw, "c": c, "simd": lanes, "op": op,
+                                           "acc_type": acc_t})
+        else:
+            win = self._window(node, lanes)
+            oh, ow, _ = _image(self.g.tensors[node.outputs[0]].shape)
+            out = self.output(node, rq, lanes)
+            k = self.kernel("pool", node.name, node.name + (f" + {rq.name}" if rq else ""), [win],
+                            [out], {"kk": a["kh"] * a["kw"], "c": c, "simd": lanes,
+                                    "pixels": oh * ow, "op": op, "acc_type": acc_t})
+        _attach_requant(k, rq)
+
+    def _requant(self, node: Node) -> None:
+        src = self.g.tensors[node.inputs[0]]
+        inp = self.take(node.inputs[0])
+        out = self.output(node, None, inp.lanes)
+        k = self.kernel("requant", node.name, node.name, [inp], [out],
+                        {"acc_type": src.qtype, "c": _image(src.shape)[2]})
+        _attach_requant(k, node)
+
+    def _add(self, node: Node) -> None:
+        if len(node.inputs) != 2:
+            raise HlsgenError(f"layer '{node.name}': adds {len(node.inputs)} tensors; hlsgen adds two")
+        a = self.take(node.inputs[0])
+        b = self.take(node.inputs[1], a.lanes)
+        rq = self.fused_requant(node)
+        acc = self.g.tensors[node.outputs[0]]
+        out = self.output(node, rq, a.lanes)
+        sa, sb = node.attrs["shifts"]
+        k = self.kernel("add", node.name, node.name + (f" + {rq.name}" if rq else ""), [a, b], [out],
+                        {"n": acc.size, "c": _image(acc.shape)[2], "shift_a": sa, "shift_b": sb,
+                         "acc_type": acc.qtype})
+        _attach_requant(k, rq)
+
+    def _concat(self, node: Node) -> None:
+        if len(node.inputs) != 2:
+            raise HlsgenError(f"layer '{node.name}': concatenates {len(node.inputs)} tensors; "
+                              "hlsgen concatenates two")
+        ca, cb = node.attrs["channels"]
+        pa = self.streams.get(node.inputs[0])
+        pb = self.streams.get(node.inputs[1])
+        lanes = math.gcd(math.gcd(pa.lanes if pa else 1, pb.lanes if pb else 1), math.gcd(ca, cb))
+        a = self.take(node.inputs[0], lanes)
+        b = self.take(node.inputs[1], lanes)
+        t = self.g.tensors[node.outputs[0]]
+        out = self.output(node, None, lanes)
+        sa, sb = node.attrs["shifts"]
+        self.kernel("concat", node.name, node.name, [a, b], [out],
+                    {"pixels": t.size // (ca + cb), "ca": ca, "cb": cb, "shift_a": sa, "shift_b": sb})
+
+    def _argmax(self, node: Node) -> None:
+        inp = self.take(node.inputs[0])
+        out = self.output(node, None, 1, 1)
+        self.kernel("argmax", "label_select", "label select", [inp], [out])
 
 
 def build_design(graph: Graph, name: str, folding: dict | None = None) -> Design:
-    taken: set[str] = {name.lower()}
-    nodes = [n for n in graph.nodes if n.op not in ("input", "reshape")]
-    fused: set[int] = set()   # ids of requant nodes merged into their matrix-vector unit
-    dense_dims = [(n.name, graph.tensors[n.inputs[0]].size, graph.tensors[n.outputs[0]].size)
-                  for n in nodes if n.op == "dense"]
-    folds = default_folding(dense_dims)
-    if folding:
-        for layer, f in folding.items():
-            if layer not in folds:
-                raise HlsgenError(f"folding names layer '{layer}', which is not a dense layer of "
-                                  f"this model; its layers are: {', '.join(folds)}")
-            folds[layer] = f
-
-    kernels: list[Kernel] = []
-    in_t = graph.tensors[graph.inputs[0]]
-    first_lanes = next((folds[n.name]["simd"] for n in nodes if n.op == "dense"), 1)
-    cur = Stream("in", in_t.qtype, first_lanes, in_t.size)
-    stream_no = 0
-
-    def next_stream(qtype, lanes, count):
-        nonlocal stream_no
-        stream_no += 1
-        return Stream(f"s{stream_no}", qtype, lanes, count)
-
-    def connect(lanes: int) -> None:
-        """Converts the current stream to `lanes` lanes where they differ."""
-        nonlocal cur
-        if cur.lanes == lanes:
-            return
-        steps = [lanes]
-        if cur.lanes % lanes and lanes % cur.lanes:
-            steps = [math.gcd(cur.lanes, lanes), lanes]
-        for step in steps:
-            out = next_stream(cur.qtype, step, cur.count)
-            kernels.append(Kernel("resize", cpp_ident(f"resize_{stream_no}", taken),
-                                  f"{cur.lanes} -> {step} lanes", cur, out))
-            cur = out
-
-    for node in nodes:
-        if id(node) in fused:
-            continue
-        src_t = graph.tensors[node.inputs[0]]
-        if node.op == "dense":
-            f = folds[node.name]
-            mw, mh = src_t.size, graph.tensors[node.outputs[0]].size
-            simd, pe = int(f["simd"]), int(f["pe"])
-            if mw % simd or mh % pe:
-                raise HlsgenError(f"layer '{node.name}': SIMD {simd} must divide its {mw} inputs "
-                                  f"and PE {pe} its {mh} outputs")
-            consumers = graph.consumers(node.outputs[0])
-            rq_node = consumers[0] if (len(consumers) == 1 and consumers[0].op == "requant"
-                                       and node.outputs[0] not in graph.outputs) else None
-            connect(simd)
-            acc_t = graph.tensors[node.outputs[0]].qtype
-            out_tensor = graph.tensors[rq_node.outputs[0]] if rq_node else graph.tensors[node.outputs[0]]
-            out = next_stream(out_tensor.qtype, pe, mh)
-            k = Kernel("mvu", cpp_ident(node.name, taken),
-                       safe_comment(node.name + (f" + {rq_node.name}" if rq_node else "")), cur, out,
-                       {"mw": mw, "mh": mh, "simd": simd, "pe": pe,
-                        "w_type": QType.from_dict(node.attrs["w_type"]), "acc_type": acc_t,
-                        "float32_exact": node.attrs["float32_exact"]})
-            k.params["w"] = _fold_weights(node.params["weights"], simd, pe)
-            k.params["b"] = node.params["bias"].reshape(mh // pe, pe).T.copy()
-            _attach_requant(k, rq_node)
-            if rq_node:
-                fused.add(id(rq_node))
-            kernels.append(k)
-            cur = out
-        elif node.op == "requant":
-            out = next_stream(graph.tensors[node.outputs[0]].qtype, cur.lanes, cur.count)
-            k = Kernel("requant", cpp_ident(node.name, taken), safe_comment(node.name), cur, out,
-                       {"acc_type": cur.qtype})
-            _attach_requant(k, node)
-            kernels.append(k)
-            cur = out
-        elif node.op == "argmax":
-            out = next_stream(graph.tensors[node.outputs[0]].qtype, 1, 1)
-            kernels.append(Kernel("argmax", cpp_ident("label_select", taken), "label select",
-                                  cur, out))
-            cur = out
-        else:
-            raise HlsgenError(f"layer '{node.name}': operation '{node.op}' has no hardware kernel yet")
+    m = _Mapper(graph, name, folding)
+    kernels = m.map()
     if not kernels:
         raise HlsgenError("the model computes nothing (no layer after its input)")
-    out_t = graph.tensors[graph.outputs[0]]
-    out_frac = None if graph.nodes[-1].op == "argmax" else out_t.qtype.frac
-    kernels[0].inp.name, kernels[-1].out.name = "in_s", "out_s"
-    return Design(name, kernels, kernels[0].inp, kernels[-1].out, out_frac)
+    out = m.take(graph.outputs[0])
+    out.name = "out_s"
+    t = graph.tensors[graph.outputs[0]]
+    out_frac = None if graph.nodes[-1].op == "argmax" else t.qtype.frac
+    design = Design(name, kernels, m.streams[graph.inputs[0]], out, out_frac)
+    size_fifos(design)
+    return design
+
+
+def size_fifos(design: Design) -> None:
+    """A fork's branch waits while the other branch fills its line buffers and
+    vectors: its FIFO must hold every word the fork emits before the join
+    starts reading it. We bound that by the words of the whole frame on the
+    waiting branch (safe for any path), keeping the default elsewhere."""
+    for k in design.kernels:
+        if k.kind == "fork":
+            for s in k.outs:
+                s.depth = max(s.depth, s.words + 2)
 
 
 def _fold_weights(w: np.ndarray, simd: int, pe: int) -> np.ndarray:
@@ -172,3 +421,5 @@ def _attach_requant(k: Kernel, rq_node) -> None:
     k.attrs["requant"] = rq
     if rq["kind"] == "thresholds":
         k.params["thr"] = np.asarray(rq_node.params["thresholds"], dtype=np.int64)
+        neg = rq.get("negate", [False] * k.params["thr"].shape[0])
+        k.params["neg"] = np.asarray(neg, dtype=np.int64)

@@ -53,17 +53,19 @@ def _prepare(k: Kernel) -> None:
     """Adds what the parameter templates need: array declarations and the
     files C simulation loads them from."""
     k.arrays, k.param_files = [], []
-    if k.kind == "mvu":
+    if k.kind in ("mvu", "dwu"):
         for key, ctype in (("w", f"{k.id}_w_t"), ("b", f"{k.id}_acc_t")):
             a = k.params[key]
             k.arrays.append({"ctype": ctype, "decl": f"{k.id}_{key}{_dims(a)}", "init": c_init(a)})
             k.param_files.append({"file": f"{k.id}_{key}.bin", "count": a.size,
                                   "pointer": f"&{k.id}_{key}" + "[0]" * a.ndim, "array": a})
     if "thr" in k.params:
-        a = k.params["thr"]
-        k.thr_init = c_init(a)
+        a, neg = k.params["thr"], k.params["neg"]
+        k.thr_init = c_init(a) + ", " + c_init(neg)
         k.param_files.append({"file": f"{k.id}_thr.bin", "count": a.size,
                               "pointer": f"&{k.id}_rq.thr[0][0]", "array": a})
+        k.param_files.append({"file": f"{k.id}_neg.bin", "count": neg.size,
+                              "pointer": f"&{k.id}_rq.neg[0]", "array": neg})
     k.requant_text = _requant_text(k)
 
 
@@ -72,7 +74,7 @@ def render_project(d: Design, folder: Path, ctx: dict) -> None:
     env = _env()
     for k in d.kernels:
         _prepare(k)
-    params_kernels = [k for k in d.kernels if k.kind in ("mvu", "requant")]
+    params_kernels = [k for k in d.kernels if "requant" in k.attrs]
     max_cycles = max(k.cycles for k in d.kernels)
     values = dict(ctx, d=d, version=__version__, params_kernels=params_kernels,
                   fifo_depth=FIFO_DEPTH, in_word_bits=_bytes(d.inp.word_bits),

@@ -65,11 +65,12 @@ int main() {
     hlsgen::RequantShift<acc_t, ap_int<12>, 3, hlsgen::ROUND_HALF_UP, true, -2000LL, true, 2000LL> u;
     hlsgen::RequantShift<acc_t, ap_int<12>, 3, hlsgen::ROUND_FLOOR, true, -2000LL, true, 2000LL> f;
     hlsgen::RequantShift<acc_t, ap_int<20>, -2, hlsgen::ROUND_FLOOR, false, 0LL, true, 90000LL> l;
-    hlsgen::RequantThresholds<acc_t, ap_uint<3>, 1, 7, 0LL> t = {{{-30, -9, -8, 0, 5, 5, 77}}};
+    hlsgen::RequantThresholds<acc_t, ap_uint<3>, 1, 7, 0LL, false> t = {{{-30, -9, -8, 0, 5, 5, 77}}, {0}};
+    hlsgen::RequantThresholds<acc_t, ap_uint<3>, 1, 7, 0LL, true> n = {{{-30, -9, -8, 0, 5, 5, 77}}, {1}};
     for (int a = -20000; a <= 20000; a++) {
         acc_t x = a;
-        std::printf("%d %d %d %d %d\n", e(x, 0).to_int(), u(x, 0).to_int(), f(x, 0).to_int(),
-                    l(x, 0).to_int(), t(x, 0).to_int());
+        std::printf("%d %d %d %d %d %d\n", e(x, 0).to_int(), u(x, 0).to_int(), f(x, 0).to_int(),
+                    l(x, 0).to_int(), t(x, 0).to_int(), n(x, 0).to_int());
     }
 }
 """
@@ -90,6 +91,9 @@ def test_cpp_requant_kernels_equal_numpy_spec(tmp_path):
     assert np.array_equal(out[:, 3], np.minimum(a << 2, 90000))
     thr = np.array([[-30, -9, -8, 0, 5, 5, 77]])
     assert np.array_equal(out[:, 4], apply_requant(a, {"kind": "thresholds", "base": 0}, thr))
+    assert np.array_equal(out[:, 5], apply_requant(a, {"kind": "thresholds", "base": 0,
+                                                       "negate": [True]}, thr))
+    assert np.array_equal(out[:, 5], apply_requant(-a, {"kind": "thresholds", "base": 0}, thr))
 
 
 def test_shift_round_ties():

@@ -2,7 +2,9 @@
 // y = requant(W x + b) with W of MH rows x MW columns, folded onto PE
 // processing elements (rows in parallel) x SIMD lanes (columns in parallel).
 // One input vector is MW/SIMD words; one output vector is MH/PE words; the
-// loop runs NF*SF iterations at II=1, so the initiation interval is NF*SF.
+// loop runs NF*SF iterations at II=1 per vector. A convolution is the same
+// unit applied to PIXELS window vectors from the sliding-window generator
+// (window order ky, kx, c matches the weight rows).
 // Weight layout: w[pe][nf*SF + sf][s] = W[nf*PE + pe][sf*SIMD + s].
 // Accumulators are sized by the generator from value bounds over every
 // partial sum, so they never overflow in any order of summation.
@@ -13,7 +15,7 @@
 
 namespace hlsgen {
 
-template <unsigned MW, unsigned MH, unsigned SIMD, unsigned PE,
+template <unsigned MW, unsigned MH, unsigned SIMD, unsigned PE, unsigned PIXELS,
           typename TIn, typename TW, typename TAcc, typename TOut,
           typename InWord, typename OutWord, typename Requant>
 void mvu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
@@ -31,7 +33,7 @@ void mvu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
 #pragma HLS ARRAY_PARTITION variable = weights complete dim = 3
 #pragma HLS ARRAY_PARTITION variable = bias complete dim = 1
     unsigned sf = 0, nf = 0;
-    for (unsigned i = 0; i < NF * SF; i++) {
+    for (unsigned i = 0; i < PIXELS * NF * SF; i++) {
 #pragma HLS PIPELINE II = 1
         if (nf == 0) {
             const InWord word = in.read();
@@ -57,14 +59,52 @@ void mvu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
             }
             out.write(result);
             sf = 0;
-            nf++;
+            if (++nf == NF) nf = 0;
+        }
+    }
+}
+
+// Depthwise convolution: every channel has its own KK-tap filter. Per output
+// pixel the window arrives as KK*C/SIMD words (order ky, kx, c); SIMD
+// channels are processed in parallel. Weight layout: w[k][c/SIMD][SIMD].
+template <unsigned KK, unsigned C, unsigned SIMD, unsigned PIXELS,
+          typename TIn, typename TW, typename TAcc, typename TOut,
+          typename InWord, typename OutWord, typename Requant>
+void dwu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
+         const TW weights[KK][C / SIMD][SIMD], const TAcc bias[C / SIMD][SIMD],
+         const Requant &requant) {
+    static const unsigned CF = C / SIMD;
+    TAcc acc[CF][SIMD];
+#pragma HLS ARRAY_PARTITION variable = acc complete dim = 2
+#pragma HLS ARRAY_PARTITION variable = weights complete dim = 3
+#pragma HLS ARRAY_PARTITION variable = bias complete dim = 2
+    for (unsigned p = 0; p < PIXELS; p++) {
+        for (unsigned k = 0; k < KK; k++) {
+            for (unsigned cf = 0; cf < CF; cf++) {
+#pragma HLS PIPELINE II = 1
+                const InWord word = in.read();
+                for (unsigned s = 0; s < SIMD; s++) {
+#pragma HLS UNROLL
+                    TAcc a = k == 0 ? bias[cf][s] : acc[cf][s];
+                    acc[cf][s] = a + weights[k][cf][s] * get_lane<TIn>(word, s);
+                }
+            }
+        }
+        for (unsigned cf = 0; cf < CF; cf++) {
+#pragma HLS PIPELINE II = 1
+            OutWord result = 0;
+            for (unsigned s = 0; s < SIMD; s++) {
+#pragma HLS UNROLL
+                set_lane<TOut>(result, s, requant(acc[cf][s], cf * SIMD + s));
+            }
+            out.write(result);
         }
     }
 }
 
 // Elementwise requantization of a stream of LANES-lane words (an activation
-// that does not follow a matrix-vector unit).
-template <unsigned N, unsigned LANES, typename TIn, typename TOut,
+// that does not follow a matrix-vector unit); C channels, channels last.
+template <unsigned N, unsigned LANES, unsigned C, typename TIn, typename TOut,
           typename InWord, typename OutWord, typename Requant>
 void requant_stream(hls::stream<InWord> &in, hls::stream<OutWord> &out,
                     const Requant &requant) {
@@ -74,7 +114,7 @@ void requant_stream(hls::stream<InWord> &in, hls::stream<OutWord> &out,
         OutWord result = 0;
         for (unsigned l = 0; l < LANES; l++) {
 #pragma HLS UNROLL
-            set_lane<TOut>(result, l, requant(get_lane<TIn>(word, l), i * LANES + l));
+            set_lane<TOut>(result, l, requant(get_lane<TIn>(word, l), (i * LANES + l) % C));
         }
         out.write(result);
     }

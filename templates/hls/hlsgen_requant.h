@@ -48,18 +48,25 @@ struct RequantShift {
 };
 
 // out = BASE + #{k : acc >= thr[ch][k]}: any monotonic quantizer, exactly.
-// CH is 1 when one set of thresholds serves every channel.
-template <typename TAcc, typename TOut, unsigned CH, unsigned NT, long long BASE>
+// CH is 1 when one set of thresholds serves every channel. With NEG, the
+// channels flagged in neg[] compare -acc (their function decreases, e.g. a
+// negative batch-norm gain). Thresholds are 2 bits wider than the
+// accumulator so that negation and "never reached" values always fit.
+template <typename TAcc, typename TOut, unsigned CH, unsigned NT, long long BASE, bool NEG>
 struct RequantThresholds {
-    TAcc thr[CH][NT];
+    typedef ap_int<TAcc::width + 2> thr_t;
+    thr_t thr[CH][NT];
+    ap_uint<1> neg[CH];
 
     TOut operator()(const TAcc &acc, unsigned ch) const {
 #pragma HLS INLINE
         const unsigned c = CH == 1 ? 0 : ch;
+        thr_t v = acc;
+        if (NEG && neg[c] == 1) v = -v;
         ap_int<TOut::width + 2> count = BASE;
         for (unsigned k = 0; k < NT; k++) {
 #pragma HLS UNROLL
-            count += acc >= thr[c][k] ? 1 : 0;
+            count += v >= thr[c][k] ? 1 : 0;
         }
         return TOut(count);
     }

@@ -18,6 +18,33 @@
 #endif
 #endif
 
+// Dataflow processes. For synthesis and ordinary C simulation a process is a
+// plain call (processes run one after another on unbounded streams). The
+// threaded C simulation (HLSGEN_THREADED_CSIM, sim/threaded/hls_stream.h)
+// runs every process in its own thread on FIFOs of their declared depth, as
+// hardware does, so an undersized FIFO deadlocks there as it would on the chip.
+#ifdef HLSGEN_THREADED_CSIM
+#include <thread>
+#include <vector>
+namespace hlsgen {
+inline std::vector<std::thread> &processes() {
+    static std::vector<std::thread> threads;
+    return threads;
+}
+} // namespace hlsgen
+#define HLSGEN_PROCESS(...) hlsgen::processes().emplace_back([&] { __VA_ARGS__; })
+#define HLSGEN_JOIN_PROCESSES()                                       \
+    do {                                                              \
+        for (auto &t : hlsgen::processes()) t.join();                 \
+        hlsgen::processes().clear();                                  \
+    } while (0)
+#define HLSGEN_FIFO_DEPTH(stream, depth) (stream).set_depth(depth)
+#else
+#define HLSGEN_PROCESS(...) __VA_ARGS__
+#define HLSGEN_JOIN_PROCESSES() ((void)0)
+#define HLSGEN_FIFO_DEPTH(stream, depth) ((void)0)
+#endif
+
 namespace hlsgen {
 
 #ifdef HLSGEN_VITIS_AXIS

@@ -1,0 +1,90 @@
+// hlsgen kernel library: pooling. Max is exact on codes; a sum pool feeds the
+// average's division into its requantization functor (never a float).
+#ifndef HLSGEN_POOL_H
+#define HLSGEN_POOL_H
+
+#include "hlsgen_stream.h"
+
+namespace hlsgen {
+
+struct PoolMax {
+    template <typename TAcc, typename TIn>
+    static TAcc first(const TIn &v) { return TAcc(v); }
+    template <typename TAcc, typename TIn>
+    static TAcc step(const TAcc &acc, const TIn &v) { return v > acc ? TAcc(v) : acc; }
+};
+
+struct PoolSum {
+    template <typename TAcc, typename TIn>
+    static TAcc first(const TIn &v) { return TAcc(v); }
+    template <typename TAcc, typename TIn>
+    static TAcc step(const TAcc &acc, const TIn &v) { return acc + v; }
+};
+
+// Reduces each window from the sliding-window unit (KK pixels of C/SIMD
+// words, order k, cf) per channel, then requantizes (the activation after
+// the pool is fused here, saving a pass over the data).
+template <unsigned KK, unsigned C, unsigned SIMD, unsigned PIXELS, class Op,
+          typename TIn, typename TAcc, typename TOut, typename InWord, typename OutWord,
+          typename Requant>
+void window_reduce(hls::stream<InWord> &in, hls::stream<OutWord> &out, const Requant &requant) {
+    static const unsigned CF = C / SIMD;
+    TAcc acc[CF][SIMD];
+#pragma HLS ARRAY_PARTITION variable = acc complete dim = 2
+    for (unsigned p = 0; p < PIXELS; p++) {
+        for (unsigned k = 0; k < KK; k++) {
+            for (unsigned cf = 0; cf < CF; cf++) {
+#pragma HLS PIPELINE II = 1
+                const InWord word = in.read();
+                for (unsigned s = 0; s < SIMD; s++) {
+#pragma HLS UNROLL
+                    const TIn v = get_lane<TIn>(word, s);
+                    acc[cf][s] = k == 0 ? Op::template first<TAcc>(v) : Op::template step<TAcc>(acc[cf][s], v);
+                }
+            }
+        }
+        for (unsigned cf = 0; cf < CF; cf++) {
+#pragma HLS PIPELINE II = 1
+            OutWord result = 0;
+            for (unsigned s = 0; s < SIMD; s++) {
+#pragma HLS UNROLL
+                set_lane<TOut>(result, s, requant(acc[cf][s], cf * SIMD + s));
+            }
+            out.write(result);
+        }
+    }
+}
+
+// Global pooling over all PIXELS of the image: one accumulator per channel,
+// no window buffer.
+template <unsigned PIXELS, unsigned C, unsigned SIMD, class Op, typename TIn, typename TAcc,
+          typename TOut, typename InWord, typename OutWord, typename Requant>
+void global_pool(hls::stream<InWord> &in, hls::stream<OutWord> &out, const Requant &requant) {
+    static const unsigned CF = C / SIMD;
+    TAcc acc[CF][SIMD];
+#pragma HLS ARRAY_PARTITION variable = acc complete dim = 2
+    for (unsigned p = 0; p < PIXELS; p++) {
+        for (unsigned cf = 0; cf < CF; cf++) {
+#pragma HLS PIPELINE II = 1
+            const InWord word = in.read();
+            for (unsigned s = 0; s < SIMD; s++) {
+#pragma HLS UNROLL
+                const TIn v = get_lane<TIn>(word, s);
+                acc[cf][s] = p == 0 ? Op::template first<TAcc>(v) : Op::template step<TAcc>(acc[cf][s], v);
+            }
+        }
+    }
+    for (unsigned cf = 0; cf < CF; cf++) {
+#pragma HLS PIPELINE II = 1
+        OutWord result = 0;
+        for (unsigned s = 0; s < SIMD; s++) {
+#pragma HLS UNROLL
+            set_lane<TOut>(result, s, requant(acc[cf][s], cf * SIMD + s));
+        }
+        out.write(result);
+    }
+}
+
+} // namespace hlsgen
+
+#endif
