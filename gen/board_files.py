@@ -1,14 +1,226 @@
-"""Board-side files of a project (Vivado block design, PYNQ driver, project
-Makefile, C-simulation library for the board emulator).
+"""Board-side files of a project: the Vivado block design, the PYNQ driver
+and the project Makefile.
 
-Called by gen/render.py after the firmware and testbench are written."""
+Called by gen/render.py after the firmware and testbench are written. Every
+fact the three files must agree on (instance names, DMA widths, alignment,
+how a stream word sits in memory) is decided here, once, and handed to the
+templates; sim/emulator.py reads the same facts."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+
+import jinja2
+
+from gen.errors import HlsgenError
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "project"
+
+# Block-design cell names: the PYNQ Overlay exposes each IP under its cell name.
+DMA_CELL = "axi_dma"
+# AXI DMA in simple mode with a 26-bit length register: at most 64 MiB - 1 per transfer.
+DMA_LENGTH_BITS = 26
+# Vitis HLS renames ports that are HDL keywords: `in` and `out` become in_r and out_r.
+IP_IN_PORT, IP_OUT_PORT = "in_r", "out_r"
+# Control register of an ap_ctrl_hs s_axilite block: bit 0 ap_start, bit 7 auto_restart.
+AP_CTRL = 0x00
+# build_prj.tcl steps (-tclargs) per build stage. Vitis HLS starts each run from a
+# fresh solution (open_project -reset), so later stages repeat the synthesis.
+HLS_STEPS = {"csim": ("csim",), "synth": ("synth",), "cosim": ("synth", "cosim"),
+             "ip": ("synth", "export"), "bitstream": ("synth", "export")}
+# Receive buffers of consecutive frames start on this many bytes (a cache line),
+# at least the DMA's memory-mapped width, as a DMA without realignment needs.
+MIN_RECV_ALIGN = 64
+
+
+def ip_cell(name: str) -> str:
+    return f"{name}_0"
+
+
+def vlnv(name: str) -> str:
+    """The IP as build_prj.tcl exports it (export_design -vendor/-library/-version)."""
+    return f"hlsgen.org:hlsgen:{name}:1.0"
+
+
+def _pow2_at_least(bits: int) -> int:
+    p = 8
+    while p < bits:
+        p *= 2
+    return p
+
+
+@dataclass(frozen=True)
+class StreamPort:
+    """One AXI-Stream direction between the DMA and the IP."""
+
+    word_bytes: int     # the IP's word: whole bytes, lane 0 in the low bits
+    words: int          # words per frame
+    dma_bits: int       # the DMA's stream width: a power of two, 8..1024
+
+    @property
+    def frame_bytes(self) -> int:
+        return self.word_bytes * self.words
+
+    @property
+    def needs_converter(self) -> bool:
+        # Bytes keep their order through a width converter, so memory holds the
+        # IP's words back to back either way.
+        return self.dma_bits != self.word_bytes * 8
+
+    @property
+    def mm_bits(self) -> int:
+        # The DMA's memory-mapped side must be at least as wide as its stream.
+        return max(32, self.dma_bits)
+
+
+def stream_port(word_bits: int, words: int) -> StreamPort:
+    if word_bits % 8:
+        raise HlsgenError(f"AXI-Stream word of {word_bits} bits is not whole bytes; this is a bug "
+                          "in hlsgen, please report it with the model")
+    return StreamPort(word_bits // 8, words, min(1024, _pow2_at_least(word_bits)))
+
+
+@dataclass(frozen=True)
+class BoardIO:
+    """What the block design, the driver and the emulator agree on."""
+
+    inp: StreamPort
+    out: StreamPort
+
+    @property
+    def recv_align(self) -> int:
+        return max(MIN_RECV_ALIGN, self.out.mm_bits // 8)
+
+    @property
+    def max_transfer(self) -> int:
+        return (1 << DMA_LENGTH_BITS) - 1
+
+
+def board_io_of_words(in_bits: int, in_words: int, out_bits: int, out_words: int) -> BoardIO:
+    """From the IP's AXI-Stream word widths and words per frame alone, so that
+    the emulator, reading them from the compiled IP, derives the same DMA."""
+    return BoardIO(stream_port(in_bits, in_words), stream_port(out_bits, out_words))
+
+
+def board_io(design, values: dict) -> BoardIO:
+    return board_io_of_words(values["in_word_bits"], design.inp.words,
+                             values["out_word_bits"], design.out.words)
+
+
+def deploy_files(project: Path, name: str) -> list[tuple[Path, str]]:
+    """(local file, name on the board) of everything a board needs: the
+    bitstream and .hwh that Vivado exported into deploy/, the driver, and the
+    test vectors its self-test runs."""
+    project = Path(project)
+    return [(project / "deploy" / f"{name}.bit", f"{name}.bit"),
+            (project / "deploy" / f"{name}.hwh", f"{name}.hwh"),
+            (project / "driver" / f"{name}_driver.py", f"{name}_driver.py"),
+            (project / "tb" / "inputs.npy", f"{name}_inputs.npy"),
+            (project / "tb" / "golden.npy", f"{name}_golden.npy")]
+
+
+def has_block_design(board) -> bool:
+    """Alveo cards have no processing system to build a PYNQ overlay around."""
+    return board.ps_family != "alveo"
+
+
+# What differs between the two PS families, by their own IP's names.
+_PS = {
+    "zynq-7000": {
+        "ip": "processing_system7", "rule": "xilinx.com:bd_rule:processing_system7",
+        "automation": 'make_external "FIXED_IO, DDR" apply_board_preset "{preset}" '
+                      'Master "Disable" Slave "Disable"',
+        "config": [("PCW_USE_M_AXI_GP0", "1"), ("PCW_USE_S_AXI_HP0", "1"),
+                   ("PCW_FPGA0_PERIPHERAL_FREQMHZ", "{clock}")],
+        "clk": "FCLK_CLK0", "resetn": "FCLK_RESET0_N", "master": "M_AXI_GP0",
+        "master_clk": "M_AXI_GP0_ACLK", "slave": "S_AXI_HP0", "slave_clk": "S_AXI_HP0_ACLK",
+        "addr_bits": 32},
+    "zynq-ultrascale+": {
+        "ip": "zynq_ultra_ps_e", "rule": "xilinx.com:bd_rule:zynq_ultra_ps_e",
+        "automation": 'apply_board_preset "{preset}"',
+        # HPM0 is the one master; HPM1/LPD would need clocks of their own. S_AXI_GP2 is HP0.
+        "config": [("PSU__USE__M_AXI_GP0", "1"), ("PSU__USE__M_AXI_GP1", "0"),
+                   ("PSU__USE__M_AXI_GP2", "0"), ("PSU__USE__S_AXI_GP2", "1"),
+                   ("PSU__CRL_APB__PL0_REF_CTRL__FREQMHZ", "{clock}")],
+        "clk": "pl_clk0", "resetn": "pl_resetn0", "master": "M_AXI_HPM0_FPD",
+        "master_clk": "maxihpm0_fpd_aclk", "slave": "S_AXI_HP0_FPD",
+        "slave_clk": "saxihp0_fpd_aclk", "addr_bits": 64},
+}
+
+
+def _ps(board, clock_mhz: float) -> dict:
+    ps = dict(_PS[board.ps_family])
+    fill = {"preset": "1" if board.board_part else "0", "clock": f"{clock_mhz:g}"}
+    ps["automation"] = ps["automation"].format(**fill)
+    ps["config"] = [(k, v.format(**fill)) for k, v in ps["config"]]
+    return ps
+
+
+def _streams(io: BoardIO, ip: str) -> list[dict]:
+    """The two stream paths, each with a width converter where the DMA's
+    power-of-two width differs from the IP's word."""
+    paths = []
+    for what, port, source, sink, conv in (
+            ("input stream", io.inp, f"{DMA_CELL}/M_AXIS_MM2S", f"{ip}/{IP_IN_PORT}", "in_width"),
+            ("output stream", io.out, f"{ip}/{IP_OUT_PORT}", f"{DMA_CELL}/S_AXIS_S2MM", "out_width")):
+        dma_bytes = port.dma_bits // 8
+        to_ip = source.startswith(DMA_CELL)
+        paths.append({"what": what, "source": source, "sink": sink, "word_bytes": port.word_bytes,
+                      "dma_bits": port.dma_bits,
+                      "converter": conv if port.needs_converter else None,
+                      "from_bytes": dma_bytes if to_ip else port.word_bytes,
+                      "to_bytes": port.word_bytes if to_ip else dma_bytes})
+    return paths
+
+
+def _clock_reset_pins(ps: dict, ip: str, streams: list[dict]) -> tuple[list[str], list[str]]:
+    convs = [s["converter"] for s in streams if s["converter"]]
+    clocks = [f"ps/{ps['master_clk']}", f"ps/{ps['slave_clk']}", "rst_pl/slowest_sync_clk",
+              f"{DMA_CELL}/s_axi_lite_aclk", f"{DMA_CELL}/m_axi_mm2s_aclk",
+              f"{DMA_CELL}/m_axi_s2mm_aclk", f"{ip}/ap_clk", "ctrl_ic/aclk", "mem_ic/aclk"]
+    resets = [f"{DMA_CELL}/axi_resetn", f"{ip}/ap_rst_n"]
+    return clocks + [f"{c}/aclk" for c in convs], resets + [f"{c}/aresetn" for c in convs]
+
+
+def _class_name(name: str) -> str:
+    return "".join(p[:1].upper() + p[1:] for p in name.split("_") if p) + "Overlay"
+
+
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
 
 
 def render_board_files(design, folder: Path, values: dict) -> None:
     """Writes the board-side files of `design` into `folder`. `values` is the
     context the project templates were rendered with (board, clock, ...)."""
-    return None
+    d, board = design, values["board"]
+    if d.out.qtype.bits > 64:
+        raise HlsgenError(f"output values of {d.out.qtype.bits} bits do not fit the driver's int64 "
+                          "codes; narrow the last layer's output quantizer")
+    io = board_io(d, values)
+    name = d.name
+    ip = ip_cell(name)
+    ctx = dict(values, io=io, name=name, dma_cell=DMA_CELL, ip_cell=ip, ip_vlnv=vlnv(name),
+               dma_length_bits=DMA_LENGTH_BITS, ap_ctrl=AP_CTRL, class_name=_class_name(name),
+               hls_steps={k: v for k, v in HLS_STEPS.items() if k != "bitstream"},
+               block_design=has_block_design(board), copied_to_deploy=[
+                   (str(src.relative_to(folder)), dst) for src, dst in deploy_files(folder, name)
+                   if src.parent.name != "deploy"])
+    if has_block_design(board):
+        ps = _ps(board, values["clock_mhz"])
+        streams = _streams(io, ip)
+        clocks, resets = _clock_reset_pins(ps, ip, streams)
+        ctx.update(ps=ps, streams=streams, clock_pins=clocks, reset_pins=resets)
+    env = _env()
+    (folder / "Makefile").write_text(env.get_template("Makefile.j2").render(ctx))
+    if not has_block_design(board):
+        return
+    (folder / "vivado").mkdir()
+    (folder / "vivado" / "block_design.tcl").write_text(
+        env.get_template("block_design.tcl.j2").render(ctx))
+    (folder / "driver").mkdir()
+    driver = folder / "driver" / f"{name}_driver.py"
+    driver.write_text(env.get_template("driver.py.j2").render(ctx))
+    driver.chmod(0o755)

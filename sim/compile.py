@@ -51,26 +51,48 @@ def build(project: Path, name: str, log=None) -> Build:
     exe = out_dir / f"{name}_tb"
     if exe.is_file():
         return Build(exe, 0.0, True)
+    units = [project / "firmware" / f"{name}.cpp", project / "tb" / f"{name}_tb.cpp"]
+    return _compile_and_link(cxx, flags, units, exe, [])
+
+
+def build_shared(project: Path, name: str, extra: list[Path]) -> Build:
+    """A shared library (for ctypes) of the firmware plus the `extra` C++
+    sources, cached like the executable, under build/lib/<hash>/lib<name>.so."""
+    cxx = _compiler()
+    flags = CXXFLAGS + ["-fPIC", "-iquote", str(project / "firmware"), "-I", str(ap_headers_dir())]
+    extra_hash = [hashlib.sha256(Path(e).read_bytes()).hexdigest() for e in extra]
+    key = _sources_hash(project, name, [cxx] + flags + extra_hash)
+    lib = project / "build" / "lib" / key / f"lib{name}.so"
+    if lib.is_file():
+        return Build(lib, 0.0, True)
+    units = [project / "firmware" / f"{name}.cpp", *map(Path, extra)]
+    return _compile_and_link(cxx, flags, units, lib, ["-shared"])
+
+
+def _compile_and_link(cxx: str, flags: list[str], units: list[Path], target: Path,
+                      link_flags: list[str]) -> Build:
+    """Compiles units in parallel into a temporary folder beside target's
+    folder, links target, then moves the folder into place (never half-built)."""
+    out_dir = target.parent
     t0 = time.perf_counter()
-    tmp = out_dir.with_name(key + ".tmp")
+    tmp = out_dir.with_name(out_dir.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    units = [project / "firmware" / f"{name}.cpp", project / "tb" / f"{name}_tb.cpp"]
 
     def compile_unit(src: Path) -> Path:
         obj = tmp / (src.stem + ".o")
         _run([cxx, *flags, "-c", str(src), "-o", str(obj)], src)
         return obj
 
-    # The two translation units compile in parallel on the two cores.
+    # The translation units compile in parallel on the two cores.
     with ThreadPoolExecutor(max_workers=2) as pool:
         objs = list(pool.map(compile_unit, units))
-    _run([cxx, *objs, "-o", str(tmp / exe.name)], units[0])
+    _run([cxx, *link_flags, *objs, "-o", str(tmp / target.name)], units[0])
     for obj in objs:
         obj.unlink()
     shutil.rmtree(out_dir, ignore_errors=True)
     tmp.rename(out_dir)
-    return Build(exe, time.perf_counter() - t0, False)
+    return Build(target, time.perf_counter() - t0, False)
 
 
 def _run(cmd: list, src: Path) -> None:

@@ -1,0 +1,324 @@
+"""An emulated PYNQ board for hlsgen's tests: the few pynq calls a generated
+driver makes (Overlay, allocate, the AXI DMA's channels, the IP's control
+register), with the IP played by the project's compiled C-simulation code.
+
+Only numpy and ctypes: this runs where the driver runs. An overlay is a
+manifest written by sim/emulator.py in place of the .bit file.
+
+What it holds the driver to, as the hardware would:
+- buffers come from allocate() (DMA needs physical addresses), receive and
+  send addresses are aligned to the DMA's memory-mapped width;
+- a channel takes a new transfer only when idle; transfers fit the DMA's
+  length register;
+- a send feeds the IP's input stream in the IP's words (bytes in memory
+  order) and completes only once the IP has taken every word;
+- the IP computes a frame per ap_start (or keeps going with auto-restart),
+  only when a whole frame of input is there and its previous output has
+  been received;
+- a receive ends at TLAST (bytes received in `transferred`), and fails when
+  the packet is longer than the buffer.
+A wait() that would never return on a board raises EmulatorHang instead.
+"""
+
+import ctypes
+import itertools
+import json
+import os
+from collections import deque
+
+import numpy as np
+
+__version__ = "0.0+hlsgen.emulator"
+MAGIC = "hlsgen emulated overlay"
+AP_START, AP_DONE, AP_IDLE, AP_READY, AUTO_RESTART = 0x01, 0x02, 0x04, 0x08, 0x80
+_PAGE = 4096
+_next_address = itertools.count(1)
+
+
+class EmulatorHang(RuntimeError):
+    """The call would block forever on a real board."""
+
+
+class PynqBuffer(np.ndarray):
+    """A numpy array with the physical address a DMA engine needs."""
+
+    def __array_finalize__(self, obj):
+        base = getattr(obj, "_base_address", None)
+        if base is None:
+            self._base_address = None
+            return
+        self._base_address = base
+        self._base_pointer = obj._base_pointer
+
+    @property
+    def physical_address(self):
+        if self._base_address is None:
+            raise RuntimeError("buffer is not from pynq.allocate()")
+        return self._base_address + (self.__array_interface__["data"][0] - self._base_pointer)
+
+    def flush(self):
+        pass
+
+    def invalidate(self):
+        pass
+
+    def freebuffer(self):
+        pass
+
+    def close(self):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.freebuffer()
+        return False
+
+
+def allocate(shape, dtype="u4", target=None, **kwargs):
+    buf = np.zeros(shape, dtype=dtype).view(PynqBuffer)
+    buf._base_address = next(_next_address) * (1 << 24)  # page aligned, never overlapping
+    buf._base_pointer = buf.__array_interface__["data"][0]
+    return buf
+
+
+def _bytes_of(array, start, nbytes, length_limit, align, what):
+    if not isinstance(array, PynqBuffer) or array._base_address is None:
+        raise RuntimeError(f"{what}: the array must come from pynq.allocate()")
+    if not array.flags["C_CONTIGUOUS"]:
+        raise RuntimeError(f"{what}: the array is not contiguous")
+    if nbytes == 0:
+        nbytes = array.nbytes - start
+    if nbytes <= 0 or start < 0 or start + nbytes > array.nbytes:
+        raise ValueError(f"{what}: {nbytes} bytes from byte {start} do not fit a "
+                         f"{array.nbytes}-byte buffer")
+    if nbytes > length_limit:
+        raise ValueError(f"{what}: transfer size is {nbytes} bytes, which exceeds the maximum "
+                         f"DMA buffer size {length_limit}")
+    if (array.physical_address + start) % align:
+        raise RuntimeError(f"{what}: DMA does not support unaligned transfers; starting address "
+                           f"must be aligned to {align} bytes")
+    return array.reshape(-1).view(np.uint8), nbytes
+
+
+class _IP:
+    """The accelerator: its control register and its two AXI-Streams."""
+
+    def __init__(self, lib, geometry):
+        self._lib = lib
+        self.in_bytes, self.in_words, self.out_bytes, self.out_words = geometry
+        self.in_stream = deque()    # (bytes, tlast) per word, as the IP will read them
+        self.out_stream = deque()   # (bytes, tlast) per word the IP wrote, not yet received
+        self.ctrl = AP_IDLE
+        self.regs = {}
+        self.frames = 0
+
+    # MMIO of the s_axilite control bundle.
+    def write(self, offset, value):
+        if offset == 0:
+            self.ctrl = (self.ctrl & (AP_DONE | AP_IDLE | AP_READY)) | (value & (AP_START | AUTO_RESTART))
+            self.pump()
+        else:
+            self.regs[offset] = value
+
+    def read(self, offset=0):
+        if offset != 0:
+            return self.regs.get(offset, 0)
+        value = self.ctrl
+        self.ctrl &= ~AP_DONE  # clear on read
+        return value
+
+    def why_stalled(self):
+        if not self.ctrl & AP_START:
+            return "the IP is not started (write ap_start, 0x01, or auto-restart, 0x81, to its control register)"
+        if self.out_stream:
+            return "the IP's output of the previous frame has not been received"
+        return (f"the IP's input holds {len(self.in_stream)} words; a frame needs {self.in_words}")
+
+    def pump(self):
+        """Runs frames while the IP is started, has a whole frame of input, and
+        its previous output was taken."""
+        while self.ctrl & AP_START and len(self.in_stream) >= self.in_words and not self.out_stream:
+            words = [self.in_stream.popleft() for _ in range(self.in_words)]
+            data = b"".join(w for w, _ in words)
+            last = bytes(int(t) for _, t in words)
+            out = ctypes.create_string_buffer(self.out_words * self.out_bytes)
+            out_last = ctypes.create_string_buffer(self.out_words)
+            n = self._lib.hlsgen_emu_start(data, last, out, out_last)
+            if n != self.out_words:
+                raise RuntimeError(f"emulator: the IP wrote {n} words for a frame, expected "
+                                   f"{self.out_words} (-1: input left unread, -2: too many)")
+            raw = out.raw
+            for i in range(n):
+                self.out_stream.append((raw[i * self.out_bytes:(i + 1) * self.out_bytes],
+                                        out_last.raw[i] != 0))
+            self.frames += 1
+            self.ctrl |= AP_DONE | AP_READY
+            if not self.ctrl & AUTO_RESTART:
+                self.ctrl &= ~AP_START
+        self.ctrl = self.ctrl | AP_IDLE if not self.ctrl & AP_START else self.ctrl & ~AP_IDLE
+
+
+class _SendChannel:
+    """MM2S: memory -> the IP's input stream."""
+
+    def __init__(self, ip, align, max_size):
+        self._ip, self._align, self._max = ip, align, max_size
+        self._pending = 0  # words of the last transfer the IP has not taken yet
+        self._nbytes = 0
+        self.transferred = 0
+
+    @property
+    def running(self):
+        return True
+
+    @property
+    def idle(self):
+        self._ip.pump()
+        self._pending = min(self._pending, len(self._ip.in_stream))
+        return self._pending == 0
+
+    @property
+    def error(self):
+        return False
+
+    def start(self):
+        pass
+
+    def stop(self):
+        pass
+
+    def transfer(self, array, start=0, nbytes=0):
+        if not self.idle:
+            raise RuntimeError("DMA channel not idle")
+        mem, nbytes = _bytes_of(array, start, nbytes, self._max, self._align, "sendchannel")
+        size = self._ip.in_bytes
+        if nbytes % size:
+            raise RuntimeError(f"emulator: a send of {nbytes} bytes is not a whole number of the "
+                               f"IP's {size}-byte stream words")
+        data = mem[start:start + nbytes].tobytes()
+        words = nbytes // size
+        for i in range(words):
+            self._ip.in_stream.append((data[i * size:(i + 1) * size], i == words - 1))
+        self._pending = words
+        self._nbytes = nbytes
+        self.transferred = 0
+        self._ip.pump()
+
+    def wait(self):
+        if not self.idle:
+            raise EmulatorHang(f"sendchannel.wait() would never return: {self._pending} words are "
+                               f"still in the IP's input and {self._ip.why_stalled()}")
+        self.transferred = self._nbytes
+
+
+class _RecvChannel:
+    """S2MM: the IP's output stream -> memory; a transfer ends at TLAST."""
+
+    def __init__(self, ip, align, max_size):
+        self._ip, self._align, self._max = ip, align, max_size
+        self._armed = None
+        self.transferred = 0
+
+    @property
+    def running(self):
+        return True
+
+    @property
+    def idle(self):
+        return self._armed is None
+
+    @property
+    def error(self):
+        return False
+
+    def start(self):
+        pass
+
+    def stop(self):
+        self._armed = None
+
+    def transfer(self, array, start=0, nbytes=0):
+        if not self.idle:
+            raise RuntimeError("DMA channel not idle")
+        mem, nbytes = _bytes_of(array, start, nbytes, self._max, self._align, "recvchannel")
+        self._armed = (mem, start, nbytes)
+        self.transferred = 0
+
+    def wait(self):
+        if self._armed is None:
+            raise RuntimeError("recvchannel.wait() without a transfer")
+        mem, start, nbytes = self._armed
+        self._ip.pump()
+        packet = []
+        for word, last in self._ip.out_stream:
+            packet.append(word)
+            if last:
+                break
+        else:
+            raise EmulatorHang("recvchannel.wait() would never return: no complete output "
+                               f"packet (TLAST) arrives; {self._ip.why_stalled()}")
+        data = b"".join(packet)
+        if len(data) > nbytes:
+            raise RuntimeError(f"DMA Internal Error: a {len(data)}-byte packet does not fit the "
+                               f"{nbytes}-byte receive buffer")
+        for _ in packet:
+            self._ip.out_stream.popleft()
+        mem[start:start + len(data)] = np.frombuffer(data, dtype=np.uint8)
+        self.transferred = len(data)
+        self._armed = None
+        self._ip.pump()
+
+
+class _DMA:
+    def __init__(self, ip, manifest):
+        limit = manifest["max_transfer"]
+        self.sendchannel = _SendChannel(ip, manifest["mm2s_align"], limit)
+        self.recvchannel = _RecvChannel(ip, manifest["s2mm_align"], limit)
+        self.buffer_max_size = limit
+
+
+def _manifest(bitfile):
+    try:
+        with open(bitfile, encoding="utf-8") as f:
+            doc = json.load(f)
+    except (OSError, ValueError, UnicodeDecodeError) as e:
+        raise RuntimeError(f"pynq emulator: {bitfile} is not an emulated overlay ({e})") from None
+    if not isinstance(doc, dict) or doc.get("magic") != MAGIC:
+        raise RuntimeError(f"pynq emulator: {bitfile} is not an emulated overlay")
+    return doc
+
+
+class Overlay:
+    """Loads an emulated overlay; its IPs are attributes named like the
+    block design's cells, as on a board."""
+
+    def __init__(self, bitfile_name, dtbo=None, download=True, ignore_version=False,
+                 device=None, gen_cache=False):
+        bitfile = os.path.abspath(bitfile_name)
+        if not os.path.isfile(os.path.splitext(bitfile)[0] + ".hwh"):
+            raise ValueError(f"cannot find the .hwh file beside {bitfile}")
+        manifest = _manifest(bitfile)
+        here = os.path.dirname(bitfile)
+        lib = ctypes.CDLL(os.path.join(here, manifest["library"]))
+        lib.hlsgen_emu_start.restype = ctypes.c_int
+        geometry = (ctypes.c_uint32 * 4)()
+        lib.hlsgen_emu_geometry(geometry)
+        lib.hlsgen_emu_load_params(os.path.join(here, manifest["params"]).encode())
+        ip = _IP(lib, tuple(geometry))
+        self.bitfile_name = bitfile
+        self._ips = {manifest["dma_cell"]: _DMA(ip, manifest), manifest["ip_cell"]: ip}
+        self.ip_dict = {k: {"type": type(v).__name__} for k, v in self._ips.items()}
+
+    def __getattr__(self, key):
+        ips = self.__dict__.get("_ips", {})
+        if key in ips:
+            return ips[key]
+        raise AttributeError(f"overlay has no IP or attribute '{key}'")
+
+    def is_loaded(self):
+        return True
+
+    def download(self, dtbo=None):
+        pass
