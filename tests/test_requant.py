@@ -69,8 +69,13 @@ int main() {
     hlsgen::RequantThresholds<acc_t, ap_uint<3>, 1, 7, 0LL, true> n = {{{-30, -9, -8, 0, 5, 5, 77}}, {1}};
     for (int a = -20000; a <= 20000; a++) {
         acc_t x = a;
-        std::printf("%d %d %d %d %d %d\n", e(x, 0).to_int(), u(x, 0).to_int(), f(x, 0).to_int(),
-                    l(x, 0).to_int(), t(x, 0).to_int(), n(x, 0).to_int());
+        // The synthesis path (ap_int arithmetic) must equal the native one used in C simulation.
+        typedef ap_int<22> wide;
+        const int se = decltype(e)::rescale<wide>(wide(a)).to_int();
+        const int su = decltype(u)::rescale<wide>(wide(a)).to_int();
+        const int sf = decltype(f)::rescale<wide>(wide(a)).to_int();
+        std::printf("%d %d %d %d %d %d %d %d %d\n", e(x, 0).to_int(), u(x, 0).to_int(), f(x, 0).to_int(),
+                    l(x, 0).to_int(), t(x, 0).to_int(), n(x, 0).to_int(), se, su, sf);
     }
 }
 """
@@ -89,6 +94,7 @@ def test_cpp_requant_kernels_equal_numpy_spec(tmp_path):
         rq = {"kind": "shift", "shift": 3, "round": mode, "lo": -2000, "hi": 2000}
         assert np.array_equal(out[:, col], apply_requant(a, rq, None))
     assert np.array_equal(out[:, 3], np.minimum(a << 2, 90000))
+    assert np.array_equal(out[:, 6:9], out[:, 0:3])  # ap_int (synthesis) path == native path
     thr = np.array([[-30, -9, -8, 0, 5, 5, 77]])
     assert np.array_equal(out[:, 4], apply_requant(a, {"kind": "thresholds", "base": 0}, thr))
     assert np.array_equal(out[:, 5], apply_requant(a, {"kind": "thresholds", "base": 0,

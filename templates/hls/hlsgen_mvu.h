@@ -23,6 +23,7 @@ void mvu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
          const TAcc bias[PE][MH / PE], const Requant &requant) {
     static const unsigned SF = MW / SIMD;
     static const unsigned NF = MH / PE;
+    typedef native<TAcc> N;
     // The input vector is reused by every neuron fold; it is kept unpacked so
     // each lane is extracted from its stream word once per frame.
     TIn inbuf[SF][SIMD];
@@ -35,29 +36,24 @@ void mvu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
     unsigned sf = 0, nf = 0;
     for (unsigned i = 0; i < PIXELS * NF * SF; i++) {
 #pragma HLS PIPELINE II = 1
-        if (nf == 0) {
-            const InWord word = in.read();
-            for (unsigned s = 0; s < SIMD; s++) {
-#pragma HLS UNROLL
-                inbuf[sf][s] = get_lane<TIn>(word, s);
-            }
-        }
+        if (nf == 0) unpack<TIn, SIMD>(in.read(), inbuf[sf]);
         for (unsigned pe = 0; pe < PE; pe++) {
 #pragma HLS UNROLL
-            TAcc a = sf == 0 ? bias[pe][nf] : acc[pe];
+            typename N::type a = N::of(sf == 0 ? bias[pe][nf] : acc[pe]);
             for (unsigned s = 0; s < SIMD; s++) {
 #pragma HLS UNROLL
-                a += weights[pe][nf * SF + sf][s] * inbuf[sf][s];
+                a += N::of(weights[pe][nf * SF + sf][s]) * N::of(inbuf[sf][s]);
             }
-            acc[pe] = a;
+            acc[pe] = N::store(a);
         }
         if (++sf == SF) {
-            OutWord result = 0;
+            TOut y[PE];
+#pragma HLS ARRAY_PARTITION variable = y complete dim = 1
             for (unsigned pe = 0; pe < PE; pe++) {
 #pragma HLS UNROLL
-                set_lane<TOut>(result, pe, requant(acc[pe], nf * PE + pe));
+                y[pe] = requant(acc[pe], nf * PE + pe);
             }
-            out.write(result);
+            out.write(pack<TOut, PE, OutWord>(y));
             sf = 0;
             if (++nf == NF) nf = 0;
         }
@@ -74,6 +70,7 @@ void dwu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
          const TW weights[KK][C / SIMD][SIMD], const TAcc bias[C / SIMD][SIMD],
          const Requant &requant) {
     static const unsigned CF = C / SIMD;
+    typedef native<TAcc> N;
     TAcc acc[CF][SIMD];
 #pragma HLS ARRAY_PARTITION variable = acc complete dim = 2
 #pragma HLS ARRAY_PARTITION variable = weights complete dim = 3
@@ -82,22 +79,23 @@ void dwu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
         for (unsigned k = 0; k < KK; k++) {
             for (unsigned cf = 0; cf < CF; cf++) {
 #pragma HLS PIPELINE II = 1
-                const InWord word = in.read();
+                TIn x[SIMD];
+                unpack<TIn, SIMD>(in.read(), x);
                 for (unsigned s = 0; s < SIMD; s++) {
 #pragma HLS UNROLL
-                    TAcc a = k == 0 ? bias[cf][s] : acc[cf][s];
-                    acc[cf][s] = a + weights[k][cf][s] * get_lane<TIn>(word, s);
+                    typename N::type a = N::of(k == 0 ? bias[cf][s] : acc[cf][s]);
+                    acc[cf][s] = N::store(a + N::of(weights[k][cf][s]) * N::of(x[s]));
                 }
             }
         }
         for (unsigned cf = 0; cf < CF; cf++) {
 #pragma HLS PIPELINE II = 1
-            OutWord result = 0;
+            TOut y[SIMD];
             for (unsigned s = 0; s < SIMD; s++) {
 #pragma HLS UNROLL
-                set_lane<TOut>(result, s, requant(acc[cf][s], cf * SIMD + s));
+                y[s] = requant(acc[cf][s], cf * SIMD + s);
             }
-            out.write(result);
+            out.write(pack<TOut, SIMD, OutWord>(y));
         }
     }
 }
@@ -110,13 +108,14 @@ void requant_stream(hls::stream<InWord> &in, hls::stream<OutWord> &out,
                     const Requant &requant) {
     for (unsigned i = 0; i < N / LANES; i++) {
 #pragma HLS PIPELINE II = 1
-        InWord word = in.read();
-        OutWord result = 0;
+        TIn x[LANES];
+        TOut y[LANES];
+        unpack<TIn, LANES>(in.read(), x);
         for (unsigned l = 0; l < LANES; l++) {
 #pragma HLS UNROLL
-            set_lane<TOut>(result, l, requant(get_lane<TIn>(word, l), (i * LANES + l) % C));
+            y[l] = requant(x[l], (i * LANES + l) % C);
         }
-        out.write(result);
+        out.write(pack<TOut, LANES, OutWord>(y));
     }
 }
 

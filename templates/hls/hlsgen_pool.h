@@ -35,22 +35,22 @@ void window_reduce(hls::stream<InWord> &in, hls::stream<OutWord> &out, const Req
         for (unsigned k = 0; k < KK; k++) {
             for (unsigned cf = 0; cf < CF; cf++) {
 #pragma HLS PIPELINE II = 1
-                const InWord word = in.read();
+                TIn x[SIMD];
+                unpack<TIn, SIMD>(in.read(), x);
                 for (unsigned s = 0; s < SIMD; s++) {
 #pragma HLS UNROLL
-                    const TIn v = get_lane<TIn>(word, s);
-                    acc[cf][s] = k == 0 ? Op::template first<TAcc>(v) : Op::template step<TAcc>(acc[cf][s], v);
+                    acc[cf][s] = k == 0 ? Op::template first<TAcc>(x[s]) : Op::template step<TAcc>(acc[cf][s], x[s]);
                 }
             }
         }
         for (unsigned cf = 0; cf < CF; cf++) {
 #pragma HLS PIPELINE II = 1
-            OutWord result = 0;
+            TOut y[SIMD];
             for (unsigned s = 0; s < SIMD; s++) {
 #pragma HLS UNROLL
-                set_lane<TOut>(result, s, requant(acc[cf][s], cf * SIMD + s));
+                y[s] = requant(acc[cf][s], cf * SIMD + s);
             }
-            out.write(result);
+            out.write(pack<TOut, SIMD, OutWord>(y));
         }
     }
 }
@@ -66,22 +66,22 @@ void global_pool(hls::stream<InWord> &in, hls::stream<OutWord> &out, const Requa
     for (unsigned p = 0; p < PIXELS; p++) {
         for (unsigned cf = 0; cf < CF; cf++) {
 #pragma HLS PIPELINE II = 1
-            const InWord word = in.read();
+            TIn x[SIMD];
+            unpack<TIn, SIMD>(in.read(), x);
             for (unsigned s = 0; s < SIMD; s++) {
 #pragma HLS UNROLL
-                const TIn v = get_lane<TIn>(word, s);
-                acc[cf][s] = p == 0 ? Op::template first<TAcc>(v) : Op::template step<TAcc>(acc[cf][s], v);
+                acc[cf][s] = p == 0 ? Op::template first<TAcc>(x[s]) : Op::template step<TAcc>(acc[cf][s], x[s]);
             }
         }
     }
     for (unsigned cf = 0; cf < CF; cf++) {
 #pragma HLS PIPELINE II = 1
-        OutWord result = 0;
+        TOut y[SIMD];
         for (unsigned s = 0; s < SIMD; s++) {
 #pragma HLS UNROLL
-            set_lane<TOut>(result, s, requant(acc[cf][s], cf * SIMD + s));
+            y[s] = requant(acc[cf][s], cf * SIMD + s);
         }
-        out.write(result);
+        out.write(pack<TOut, SIMD, OutWord>(y));
     }
 }
 

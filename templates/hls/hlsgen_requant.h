@@ -29,21 +29,33 @@ struct RequantShift {
     static const int RSHIFT = SHIFT > 0 ? SHIFT : 0;
     typedef ap_int<TAcc::width + LSHIFT + 2> wide_t;
 
+    // The rescale, written once for any integer type with two's-complement
+    // shifts: ap_int in synthesis, a native integer in C simulation when the
+    // value fits in 62 bits.
+    template <typename Int>
+    static Int rescale(Int v) {
+#pragma HLS INLINE
+        Int q = v >> RSHIFT;  // arithmetic shift: floor
+        if (RSHIFT > 0 && ROUND != ROUND_FLOOR) {
+            const Int one = 1;
+            const Int mask = (one << RSHIFT) - one;
+            const Int half = one << (RSHIFT > 0 ? RSHIFT - 1 : 0);
+            const Int rem = v & mask;
+            const bool up = ROUND == ROUND_HALF_UP ? rem >= half
+                                                   : (rem > half || (rem == half && (q & one) == one));
+            if (up) q = q + one;
+        }
+        if (CLAMP_LO && q < Int(LO)) q = Int(LO);
+        if (CLAMP_HI && q > Int(HI)) q = Int(HI);
+        return q;
+    }
+
     TOut operator()(const TAcc &acc, unsigned) const {
 #pragma HLS INLINE
-        wide_t v = wide_t(acc) << LSHIFT;
-        wide_t q = v >> RSHIFT;  // arithmetic shift: floor
-        if (RSHIFT > 0 && ROUND != ROUND_FLOOR) {
-            const wide_t mask = (wide_t(1) << RSHIFT) - 1;
-            const wide_t half = wide_t(1) << (RSHIFT > 0 ? RSHIFT - 1 : 0);
-            wide_t rem = v & mask;
-            bool up = ROUND == ROUND_HALF_UP ? rem >= half
-                                             : (rem > half || (rem == half && q[0] == 1));
-            if (up) q = q + 1;
-        }
-        if (CLAMP_LO && q < wide_t(LO)) q = wide_t(LO);
-        if (CLAMP_HI && q > wide_t(HI)) q = wide_t(HI);
-        return TOut(q);
+#ifndef __SYNTHESIS__
+        if (TAcc::width + LSHIFT + 2 <= 62) return TOut(rescale<long long>(acc.to_int64() * (1LL << LSHIFT)));
+#endif
+        return TOut(rescale<wide_t>(wide_t(acc) << LSHIFT));
     }
 };
 

@@ -12,43 +12,23 @@ namespace hlsgen {
 // N lanes of type T per frame, from words of A lanes to words of B lanes.
 template <unsigned N, unsigned A, unsigned B, typename T, typename InWord, typename OutWord>
 void resize_lanes(hls::stream<InWord> &in, hls::stream<OutWord> &out) {
-    if (A == B) {
-        for (unsigned i = 0; i < N / A; i++) {
-#pragma HLS PIPELINE II = 1
-            InWord w = in.read();
-            OutWord o = 0;
-            for (unsigned l = 0; l < A; l++) {
-#pragma HLS UNROLL
-                set_lane<T>(o, l, get_lane<T>(w, l));
-            }
-            out.write(o);
-        }
-    } else if (A > B) {
-        // Split: each input word gives A/B output words.
-        InWord w = 0;
+    if (A >= B) {
+        // Split (or copy): each input word gives A/B output words.
+        T x[A];
         for (unsigned i = 0; i < N / B; i++) {
 #pragma HLS PIPELINE II = 1
             const unsigned part = i % (A / B);
-            if (part == 0) w = in.read();
-            OutWord o = 0;
-            for (unsigned l = 0; l < B; l++) {
-#pragma HLS UNROLL
-                set_lane<T>(o, l, get_lane<T>(w, part * B + l));
-            }
-            out.write(o);
+            if (part == 0) unpack<T, A>(in.read(), x);
+            out.write(pack<T, B, OutWord>(x + part * B));
         }
     } else {
         // Gather: B/A input words make one output word.
-        OutWord o = 0;
+        T y[B];
         for (unsigned i = 0; i < N / A; i++) {
 #pragma HLS PIPELINE II = 1
             const unsigned part = i % (B / A);
-            InWord w = in.read();
-            for (unsigned l = 0; l < A; l++) {
-#pragma HLS UNROLL
-                set_lane<T>(o, part * A + l, get_lane<T>(w, l));
-            }
-            if (part == B / A - 1) out.write(o);
+            unpack<T, A>(in.read(), y + part * A);
+            if (part == B / A - 1) out.write(pack<T, B, OutWord>(y));
         }
     }
 }

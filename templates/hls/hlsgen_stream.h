@@ -7,6 +7,10 @@
 
 #include "ap_int.h"
 #include "hls_stream.h"
+#ifndef __SYNTHESIS__
+#include <cstdio>
+#include <cstdlib>
+#endif
 
 // AXI-Stream words with side channels: Vitis HLS emits TLAST only for
 // hls::axis. Without the Vitis headers (C simulation with the open-source
@@ -85,6 +89,39 @@ void axis_out(hls::stream<Word> &in, hls::stream<AxisWord> &out) {
     }
 }
 
+// Arithmetic on sized integers. The kernels are written once over the type
+// native<T>::type: in synthesis that is the sized ap_int T itself; in C
+// simulation it is a native 64-bit integer (hlsgen sizes every accumulator
+// to at most 62 bits), so simulation runs at native speed, and every value
+// stored back into T is checked to fit, so C simulation also proves that no
+// accumulator overflows (ap_int arithmetic would silently wrap).
+#ifndef __SYNTHESIS__
+[[noreturn]] inline void overflow(long long v, int width) {
+    std::fprintf(stderr, "hlsgen: value %lld does not fit its %d-bit type: accumulator sizing bug\n",
+                 v, width);
+    std::abort();
+}
+#endif
+
+template <typename T>
+struct native {
+#ifdef __SYNTHESIS__
+    typedef T type;
+    template <typename V>
+    static const V &of(const V &v) { return v; }
+    static T store(const T &v) { return v; }
+#else
+    typedef long long type;
+    template <typename V>
+    static long long of(const V &v) { return v.to_int64(); }
+    static T store(long long v) {
+        const T t = v;
+        if (t.to_int64() != v) overflow(v, T::width);
+        return t;
+    }
+#endif
+};
+
 // Lane i of a packed word, reinterpreted as the lane type T (sign included).
 template <typename T, typename Word>
 inline T get_lane(const Word &word, unsigned i) {
@@ -101,6 +138,77 @@ inline void set_lane(Word &word, unsigned i, const T &value) {
 #pragma HLS INLINE
     ap_uint<T::width> bits = value.range(T::width - 1, 0);
     word.range((i + 1) * T::width - 1, i * T::width) = bits;
+}
+
+// Whether a lane type is signed (ap_int) or not (ap_uint).
+template <typename T>
+struct is_signed_lane;
+template <int W>
+struct is_signed_lane<ap_int<W> > {
+    static const bool value = true;
+};
+template <int W>
+struct is_signed_lane<ap_uint<W> > {
+    static const bool value = false;
+};
+
+// All N lanes of a word at once. Synthesis: wiring (range selects).
+// C simulation: the word is read as 64-bit chunks and lanes are cut with
+// native shifts, avoiding ap_int's multi-word shifts on words over 64 bits.
+template <typename T, unsigned N, typename Word>
+inline void unpack(const Word &word, T out[N]) {
+#pragma HLS INLINE
+#ifdef __SYNTHESIS__
+    for (unsigned i = 0; i < N; i++) {
+#pragma HLS UNROLL
+        out[i] = get_lane<T>(word, i);
+    }
+#else
+    static const int W = T::width, WB = Word::width, NC = (WB + 63) / 64;
+    unsigned long long chunk[NC + 1];
+    for (int c = 0; c < NC; c++) {
+        const int hi = 64 * c + 63 < WB ? 64 * c + 63 : WB - 1;
+        chunk[c] = word.range(hi, 64 * c).to_uint64();
+    }
+    chunk[NC] = 0;
+    const unsigned long long mask = W == 64 ? ~0ULL : (1ULL << W) - 1;
+    for (unsigned i = 0; i < N; i++) {
+        const unsigned bit = i * W, c = bit / 64, off = bit % 64;
+        unsigned long long v = chunk[c] >> off;
+        if (off + W > 64) v |= chunk[c + 1] << (64 - off);
+        v &= mask;
+        if (is_signed_lane<T>::value && W < 64 && (v >> (W - 1)) & 1) v |= ~mask;
+        out[i] = T((long long)v);
+    }
+#endif
+}
+
+// Packs N lanes into a word (the inverse of unpack; unused high bits zero).
+template <typename T, unsigned N, typename Word>
+inline Word pack(const T in[N]) {
+#pragma HLS INLINE
+    Word word = 0;
+#ifdef __SYNTHESIS__
+    for (unsigned i = 0; i < N; i++) {
+#pragma HLS UNROLL
+        set_lane<T>(word, i, in[i]);
+    }
+#else
+    static const int W = T::width, WB = Word::width, NC = (WB + 63) / 64;
+    unsigned long long chunk[NC + 1] = {0};
+    const unsigned long long mask = W == 64 ? ~0ULL : (1ULL << W) - 1;
+    for (unsigned i = 0; i < N; i++) {
+        const unsigned long long v = (unsigned long long)in[i].to_int64() & mask;
+        const unsigned bit = i * W, c = bit / 64, off = bit % 64;
+        chunk[c] |= v << off;
+        if (off + W > 64) chunk[c + 1] |= v >> (64 - off);
+    }
+    for (int c = 0; c < NC; c++) {
+        const int hi = 64 * c + 63 < WB ? 64 * c + 63 : WB - 1;
+        word.range(hi, 64 * c) = chunk[c];
+    }
+#endif
+    return word;
 }
 
 } // namespace hlsgen
