@@ -28,7 +28,8 @@ p = product bits (1 for XNOR, wbits+abits otherwise), acc = accumulator bits.
 | accumulator per PE (mvu) or lane (dwu, pool, global_pool, add) | acc LUTs, acc FFs | one adder or comparator and its register |
 | requantization per lane | identity 0; shift 2*acc LUTs; thresholds n*acc + n LUTs | shift: round adder and clamp; thresholds: one comparator per threshold (one LUT per bit) and a count of the results |
 | mvu pipeline FFs per PE | tree LUTs + simd*wbits + out_bits | HLS registers every adder-tree level at 100-300 MHz, the weight word read and the output |
-| mvu memories | weights: pe banks of SF*NF words x simd*wbits bits; input vector: 1 bank of SF x simd*abits; bias: pe banks of NF x acc; thresholds: pe banks of NF (1 if shared) x n*acc | FINN's layout: one memory per PE, each word one SIMD slice, so a 1-bit design stores 1 bit per weight |
+| mvu memories | weights: pe banks of SF*NF words x simd*wbits bits; input vector: 1 bank of SF x simd*abits; bias: pe banks of NF x acc | FINN's layout: one memory per PE, each word one SIMD slice, so a 1-bit design stores 1 bit per weight |
+| threshold memories | lanes * n banks of ceil(channels/lanes) words (1 if shared) x acc | FINN's layout: one memory per PE (or lane) and threshold, all read in the same cycle |
 | dwu, pool, global_pool memories | weights (dwu): KK*C/simd x simd*wbits; bias (dwu) and accumulators: C/simd x simd*acc | packed: one word per channel fold |
 | memory style | registers if depth = 1; LUTRAM if ceil(depth/64) * width <= LUTRAM_LUTS_PER_BRAM18 * (its BRAM18 count); else BRAM18 | a LUT6 is a 64x1 RAM; below 32 LUTs per BRAM18 the BRAMs would be at most 1/9 full |
 | BRAM18 per memory | min over aspect ratios (depth x width) 16Kx1, 8Kx2, 4Kx4, 2Kx9, 1Kx18, 512x36 of ceil(width/w) * ceil(depth/d) | simple dual port RAMB18; URAM is not used |
@@ -306,11 +307,17 @@ def requant_luts(s: LayerShape) -> int:
     return 0
 
 
-def _threshold_memory(s: LayerShape, banks: int) -> Memory:
+def _threshold_memory(s: LayerShape, lanes: int) -> Memory:
+    """One bank per lane and threshold, each holding that threshold for the
+    lane's channels: all of a lane's comparisons read in the same cycle."""
     if s.requant != "thresholds" or s.thresholds == 0:
         return NO_MEMORY
-    per_bank = 1 if s.threshold_channels == 1 else math.ceil(s.threshold_channels / banks)
-    return memory(per_bank, s.thresholds * s.accbits, banks)
+    depth = 1 if s.threshold_channels == 1 else math.ceil(s.threshold_channels / lanes)
+    return memory(depth, s.accbits, lanes * s.thresholds)
+
+
+def _lanes(n: int) -> str:
+    return f"{n} lane" + ("" if n == 1 else "s")
 
 
 # Each kernel model returns (cycles, pipeline depth, LUT, FF, DSP, memories,
@@ -341,7 +348,7 @@ def _channel_lanes(s: LayerShape, mult: int = 0, dsp: int = 0, weights: bool = F
     lut = s.simd * (mult + s.accbits + requant_luts(s))
     ff = s.simd * (s.accbits + s.out_bits + (s.wbits if weights else 0))
     cycles = s.pixels * cf if s.kind == "global_pool" else s.pixels * (s.taps + 1) * cf
-    return cycles, PIPE_DEPTH, lut, ff, s.simd * dsp, mems, f"{s.simd} lanes"
+    return cycles, PIPE_DEPTH, lut, ff, s.simd * dsp, mems, _lanes(s.simd)
 
 
 def _dwu(s: LayerShape) -> tuple:
@@ -355,17 +362,17 @@ def _swg(s: LayerShape) -> tuple:
     cf, word = s.channels // s.simd, s.simd * s.abits
     mems = {"line buffer": memory(iw * cf, word, kh)}
     cycles = (ih * iw + oh * ow * s.taps) * cf
-    return cycles, PIPE_DEPTH, word * math.ceil(kh / 4), 2 * word, 0, mems, f"{s.simd} lanes"
+    return cycles, PIPE_DEPTH, word * math.ceil(kh / 4), 2 * word, 0, mems, _lanes(s.simd)
 
 
 def _select(s: LayerShape) -> tuple:
     """pad and concat: a word select per cycle."""
     word = s.simd * s.abits
-    return s.count // s.simd, PIPE_DEPTH, word, word, 0, {}, f"{s.simd} lanes"
+    return s.count // s.simd, PIPE_DEPTH, word, word, 0, {}, _lanes(s.simd)
 
 
 def _fork(s: LayerShape) -> tuple:
-    return s.count // s.simd, 2, 0, s.simd * s.abits, 0, {}, f"{s.simd} lanes"
+    return s.count // s.simd, 2, 0, s.simd * s.abits, 0, {}, _lanes(s.simd)
 
 
 def _elementwise(s: LayerShape) -> tuple:
@@ -374,7 +381,7 @@ def _elementwise(s: LayerShape) -> tuple:
     mems = {"thresholds": _threshold_memory(s, s.simd)}
     lut = s.simd * (adder + requant_luts(s))
     ff = s.simd * (s.accbits + s.out_bits)
-    return s.count // s.simd, PIPE_DEPTH, lut, ff, 0, mems, f"{s.simd} lanes"
+    return s.count // s.simd, PIPE_DEPTH, lut, ff, 0, mems, _lanes(s.simd)
 
 
 def _resize(s: LayerShape) -> tuple:
@@ -395,7 +402,7 @@ def _fifo(s: LayerShape) -> tuple:
 def _argmax(s: LayerShape) -> tuple:
     index = max(1, math.ceil(math.log2(s.count)))
     lut = s.simd * s.abits + index
-    return s.count // s.simd, PIPE_DEPTH, lut, s.abits + index, 0, {}, f"{s.simd} lanes"
+    return s.count // s.simd, PIPE_DEPTH, lut, s.abits + index, 0, {}, _lanes(s.simd)
 
 
 _KERNELS = {"mvu": _mvu, "dwu": _dwu, "swg": _swg, "pad": _select, "pool": _channel_lanes,
