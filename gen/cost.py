@@ -477,7 +477,7 @@ def estimate(shapes: list[LayerShape], board, clock_mhz: float | None = None) ->
     """Per-kernel costs and totals of a design's shapes on `board`."""
     if not shapes:
         raise HlsgenError("the design has no layers to estimate; check the model")
-    clock = float(clock_mhz or board.clock_mhz)
+    clock = float(board.clock_mhz if clock_mhz is None else clock_mhz)
     if not math.isfinite(clock) or clock <= 0:
         raise HlsgenError(f"clock {clock_mhz!r} MHz is not a positive number; give e.g. --clock 100")
     return Estimate([layer_cost(s) for s in shapes], dict(SHELL), board, clock)

@@ -64,7 +64,10 @@ def format_table(est: Estimate) -> str:
 def report_markdown(est: Estimate) -> str:
     """A Markdown section for the generated project's README."""
     header, layers, summary = _rows(est)
-    md = lambda cells: "| " + " | ".join(c.replace("|", "/") for c in cells) + " |"  # noqa: E731
+
+    def md(cells: list[str]) -> str:
+        return "| " + " | ".join(c.replace("|", "/") for c in cells) + " |"
+
     lines = ["## Estimated resources and throughput", "",
              f"Board {est.board.name} at {est.clock_mhz:g} MHz; {MODEL_NOTE}.", "",
              md(header), "|" + "---|" * len(header)]
@@ -172,7 +175,8 @@ def report_project(project: str | Path, board: str | None = None,
                           "`hlsgen generate`")
     report, design = load_project_design(project)
     board_info = load_board(board or report.get("board") or "pynq-z2")
-    est = estimate_design(design, board_info, clock_mhz or report.get("clock_mhz"))
+    clock = report.get("clock_mhz") if clock_mhz is None else clock_mhz
+    est = estimate_design(design, board_info, clock)
     report["estimates"] = estimates_json(est)
     _write_atomic(project / "report.json", json.dumps(report, indent=1))
     plot_png(est, project / "report.png")

@@ -107,6 +107,11 @@ def test_search_folding_rebuilds_the_design(project):
     assert sorted(fast) == sorted(units)
 
 
+def test_report_rejects_a_bad_clock(project, capsys):
+    assert main(["report", str(project), "--clock", "0"]) == 2
+    assert "clock 0.0 MHz is not a positive number" in capsys.readouterr().err
+
+
 def test_report_errors_name_the_folder(tmp_path, capsys):
     assert main(["report", str(tmp_path / "missing")]) == 2
     assert "not found" in capsys.readouterr().err
