@@ -107,6 +107,24 @@ def test_search_folding_rebuilds_the_design(project):
     assert sorted(fast) == sorted(units)
 
 
+@pytest.mark.parametrize("builder", ["digits_cnn", "residual_block"])
+def test_cost_model_cycles_are_the_generators_on_cnns(tf, tmp_path, builder):
+    """Padding, windows, pooling, forks, deep FIFOs and adds: the cost model
+    counts each kernel's cycles as its template runs them (gen/hw.py)."""
+    import cnn_models
+    from gen.generate import generate
+    path = tmp_path / f"{builder}.h5"
+    cnn_models.randomize_bn(getattr(cnn_models, builder)(tf)).save(path)
+    out = generate(str(path), tmp_path / builder, board="pynq-z1", n_vectors=2).out
+    _, design = load_project_design(out)
+    est = estimate_design(design, load_board("pynq-z1"), 100)
+    ours = {l.name: l.cycles for l in est.layers if l.kind != "fifo"}
+    theirs = {s.name: k.cycles for s, k in zip(
+        [s for s in shapes_from_design(design) if s.kind != "fifo"], design.kernels)}
+    assert ours == theirs
+    assert est.max_cycles == max(k.cycles for k in design.kernels)
+
+
 def test_report_rejects_a_bad_clock(project, capsys):
     assert main(["report", str(project), "--clock", "0"]) == 2
     assert "clock 0.0 MHz is not a positive number" in capsys.readouterr().err
