@@ -137,8 +137,15 @@ def _check_names(shapes: list[LayerShape]) -> None:
 
 
 def search(shapes: list[LayerShape], board, clock_mhz: float | None = None,
-           fps: float | None = None, max_util: float | None = None) -> Candidate:
-    """The chosen design (folding and its estimate); see the module docstring."""
+           fps: float | None = None, max_util: float | None = None,
+           realize=None) -> Candidate:
+    """The chosen design (folding and its estimate); see the module docstring.
+
+    `realize(folding) -> Estimate`, when given, estimates the design as it
+    will really be built (a graph with branches has lane converters that the
+    chain view cannot see); budgets are then checked on it. Candidates are
+    tried in a fixed order (fastest first for max_util, cheapest first for
+    fps), so a larger budget still never gives a slower design."""
     if fps is not None and not (math.isfinite(fps) and fps > 0):
         raise HlsgenError(f"--fps {fps!r} is not a positive number of frames per second")
     if max_util is not None and not (math.isfinite(max_util) and 0 < max_util):
@@ -147,23 +154,31 @@ def search(shapes: list[LayerShape], board, clock_mhz: float | None = None,
     if fps is None and max_util is None:
         max_util = DEFAULT_MAX_UTIL
     cands = candidates(shapes, board, clock_mhz)
-    fitting = cands if max_util is None else [c for c in cands if c.estimate.fits(max_util)]
+    if fps is None:
+        order = sorted(cands, key=lambda c: (-c.estimate.fps, c.cost))
+    else:
+        order = sorted((c for c in cands if c.estimate.fps >= fps),
+                       key=lambda c: (c.cost, -c.estimate.fps))
+    for c in order:
+        real = realize(c.folding) if realize else c.estimate
+        if real.fps >= (fps or 0) and (max_util is None or real.fits(max_util)):
+            return Candidate(c.folding, real)
+    raise _nothing_within(cands, board, fps, max_util)
+
+
+def _nothing_within(cands: list[Candidate], board, fps, max_util) -> HlsgenError:
+    fitting = [c for c in cands if max_util is None or c.estimate.fits(max_util)]
     if not fitting:
         smallest = min(cands, key=lambda c: c.cost)
         r, u = max(smallest.estimate.utilisation.items(), key=lambda kv: kv[1])
-        raise HlsgenError(f"no folding fits {board.name} within {max_util:.0%}: the smallest "
-                          f"design needs {u:.0%} of its {r.upper()}; choose a larger board "
-                          f"or raise --max-util")
-    if fps is None:
-        return max(fitting, key=lambda c: (c.estimate.fps, -c.cost))
-    reaching = [c for c in fitting if c.estimate.fps >= fps]
-    if not reaching:
-        best = max(fitting, key=lambda c: c.estimate.fps)
-        within = "" if max_util is None else f" within {max_util:.0%} of {board.name}"
-        raise HlsgenError(f"{fps:,.0f} frames/s is out of reach{within}: the fastest design "
-                          f"predicts {best.estimate.fps:,.0f} frames/s at "
-                          f"{best.estimate.clock_mhz:g} MHz; lower --fps or raise the clock")
-    return min(reaching, key=lambda c: (c.cost, -c.estimate.fps))
+        return HlsgenError(f"no folding fits {board.name} within {max_util:.0%}: the smallest "
+                           f"design needs {u:.0%} of its {r.upper()}; choose a larger board "
+                           f"or raise --max-util")
+    best = max(fitting, key=lambda c: c.estimate.fps).estimate
+    within = "" if max_util is None else f" within {max_util:.0%} of {board.name}"
+    return HlsgenError(f"{fps:,.0f} frames/s is out of reach{within}: the fastest design "
+                       f"predicts {best.fps:,.0f} frames/s at {best.clock_mhz:g} MHz; "
+                       f"lower --fps or raise the clock")
 
 
 def choose_folding(shapes: list[LayerShape], board, clock_mhz: float | None = None,
@@ -173,8 +188,15 @@ def choose_folding(shapes: list[LayerShape], board, clock_mhz: float | None = No
 
 
 def folding_for_design(design, board, clock_mhz: float | None = None, fps: float | None = None,
-                       max_util: float | None = None) -> dict:
+                       max_util: float | None = None, rebuild=None) -> dict:
     """choose_folding for a built gen/hw.py Design (any folding): the folding
-    to rebuild it with, keyed as `build_design(graph, name, folding)` expects."""
+    to rebuild it with, keyed as `build_design(graph, name, folding)` expects.
+    `rebuild(folding) -> Design` (e.g. that call) lets the budget be checked
+    on the design exactly as it will be built."""
     from gen.cost import shapes_from_design
-    return choose_folding(shapes_from_design(design), board, clock_mhz, fps, max_util)
+
+    def realize(folding: dict) -> Estimate:
+        return estimate(shapes_from_design(rebuild(folding)), board, clock_mhz)
+
+    return search(shapes_from_design(design), board, clock_mhz, fps, max_util,
+                  realize if rebuild else None).folding
