@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import getpass
 import hashlib
+import re
 import shlex
 import socket
 import sys
@@ -21,6 +22,9 @@ from gen.board_files import deploy_files, has_block_design
 from gen.errors import HlsgenError
 
 DEFAULT_KNOWN_HOSTS = Path("~/.ssh/known_hosts")
+# Host names and IPv4/IPv6 addresses; the host ends up in known_hosts lines.
+_HOST_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.:_%-]*$")
+_USER_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 
 @dataclass
@@ -32,6 +36,15 @@ class Target:
     known_hosts: Path = DEFAULT_KNOWN_HOSTS
     accept_new_host_key: bool = False
     timeout: float = 10.0
+
+    def __post_init__(self):
+        if not _HOST_RE.match(self.host):
+            raise HlsgenError(f"--host {self.host!r} is not a host name or address; give e.g. "
+                              "192.168.2.99 or pynq.local")
+        if not _USER_RE.match(self.user):
+            raise HlsgenError(f"--user {self.user!r} is not a login name; give e.g. xilinx")
+        if not 0 < self.port < 65536:
+            raise HlsgenError(f"--port {self.port} is not a TCP port; give 1 to 65535")
 
     @property
     def where(self) -> str:

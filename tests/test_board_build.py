@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import qdense_mlp
+from test_errors import assert_user_error
 
 # A csynth.xml as Vitis HLS writes it (the fields hlsgen reads).
 CSYNTH_XML = """<?xml version="1.0" encoding="UTF-8"?>
@@ -77,15 +78,6 @@ def snapshot(folder: Path) -> dict:
             for p in folder.rglob("*")}
 
 
-def assert_one_line_error(proc, *words):
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert "Traceback" not in proc.stderr
-    lines = [l for l in proc.stderr.splitlines() if l.startswith("error:")]
-    assert len(lines) == 1, proc.stderr
-    for w in words:
-        assert w in lines[0], lines[0]
-
-
 @pytest.fixture(scope="module")
 def project(tf, tmp_path_factory):
     from gen.generate import generate
@@ -109,7 +101,7 @@ def test_missing_tool_exits_2_naming_it_and_writes_nothing(project, stage):
     assert all(not Path(d, "vitis_hls").exists() for d in SYSTEM_PATH.split(":"))
     before = snapshot(project)
     proc = hlsgen("build", project, "--stage", stage, path=SYSTEM_PATH)
-    assert_one_line_error(proc, "vitis_hls", "AMD Vitis HLS 2022.1 to 2024.2", "on PATH",
+    assert_user_error(proc, "vitis_hls", "AMD Vitis HLS 2022.1 to 2024.2", "on PATH",
                           f"--stage {stage}")
     assert snapshot(project) == before
 
@@ -118,7 +110,7 @@ def test_bitstream_checks_vivado_before_running_anything(project, bin_dir):
     fake_tool(bin_dir, "vitis_hls", "2023.2", VITIS_OK.format(xml=CSYNTH_XML))
     before = snapshot(project)
     proc = hlsgen("build", project, "--stage", "bitstream", path=f"{bin_dir}:{SYSTEM_PATH}")
-    assert_one_line_error(proc, "vivado", "AMD Vivado 2022.1 to 2024.2")
+    assert_user_error(proc, "vivado", "AMD Vivado 2022.1 to 2024.2")
     assert not (bin_dir / "vitis_hls.calls").exists()  # version asked, nothing run
     assert snapshot(project) == before
 
@@ -126,7 +118,7 @@ def test_bitstream_checks_vivado_before_running_anything(project, bin_dir):
 def test_unsupported_version_is_refused(project, bin_dir):
     fake_tool(bin_dir, "vitis_hls", "2019.2", "exit 0\n")
     proc = hlsgen("build", project, "--stage", "synth", path=f"{bin_dir}:{SYSTEM_PATH}")
-    assert_one_line_error(proc, "2019.2", "2022.1 to 2024.2")
+    assert_user_error(proc, "2019.2", "2022.1 to 2024.2")
     assert not (bin_dir / "vitis_hls.calls").exists()
 
 
@@ -159,7 +151,7 @@ def test_tool_failure_is_one_line_with_the_log(project, bin_dir):
         exit 1
         """)
     proc = hlsgen("build", project, "--stage", "synth", path=f"{bin_dir}:{SYSTEM_PATH}")
-    assert_one_line_error(proc, "vitis_hls failed", "'foo' file not found",
+    assert_user_error(proc, "vitis_hls failed", "'foo' file not found",
                           str(project / "build" / "logs" / "synth-vitis_hls.log"))
 
 
@@ -186,4 +178,4 @@ def test_alveo_bitstream_is_refused(tf, tmp_path):
     project = generate(str(tmp_path / "m.h5"), tmp_path / "alveo", board="alveo-u250",
                        n_vectors=5).out
     proc = hlsgen("build", project, "--stage", "bitstream", path=SYSTEM_PATH)
-    assert_one_line_error(proc, "Alveo card", "--stage ip")
+    assert_user_error(proc, "Alveo card", "--stage ip")

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from test_board_driver import make_project
+from test_errors import assert_user_error
 
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 
@@ -90,15 +91,6 @@ def deploy_cli(project, port, *extra, stdin=subprocess.DEVNULL):
         text=True, capture_output=True, env=env, stdin=stdin, timeout=300)
 
 
-def assert_one_line_error(proc, *words):
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert "Traceback" not in proc.stderr
-    lines = [l for l in proc.stderr.splitlines() if l.startswith("error:")]
-    assert len(lines) == 1, proc.stderr
-    for w in words:
-        assert w in lines[0], lines[0]
-
-
 def test_deploy_runs_the_selftest_and_benchmark_on_the_board(sshd, project, tmp_path):
     port, key, (key_type, key_b64) = sshd
     known = tmp_path / "known_hosts"
@@ -148,7 +140,7 @@ def test_wrong_host_key_is_refused(sshd, project, tmp_path):
     before = known.read_text()
     proc = deploy_cli(project, port, "--key", key, "--known-hosts", known,
                       "--remote-dir", tmp_path / "board", "--accept-new-host-key")
-    assert_one_line_error(proc, f"[127.0.0.1]:{port}", "does not match", "ssh-keygen -R")
+    assert_user_error(proc, f"[127.0.0.1]:{port}", "does not match", "ssh-keygen -R")
     assert known.read_text() == before and other.exists()
     assert not (tmp_path / "board").exists()
 
@@ -158,7 +150,7 @@ def test_unknown_host_key_needs_the_flag(sshd, project, tmp_path):
     known = tmp_path / "known_hosts"
     proc = deploy_cli(project, port, "--key", key, "--known-hosts", known,
                       "--remote-dir", tmp_path / "board")
-    assert_one_line_error(proc, "is not in", "--accept-new-host-key", "SHA256:")
+    assert_user_error(proc, "is not in", "--accept-new-host-key", "SHA256:")
     assert not known.exists() and not (tmp_path / "board").exists()
 
 
@@ -169,21 +161,21 @@ def test_refused_login(sshd, project, tmp_path):
     known.write_text(f"[127.0.0.1]:{port} {key_type} {key_b64}\n")
     proc = deploy_cli(project, port, "--key", stranger, "--known-hosts", known,
                       "--remote-dir", tmp_path / "board")
-    assert_one_line_error(proc, "refused the login", str(stranger))
+    assert_user_error(proc, "refused the login", str(stranger))
     assert not (tmp_path / "board").exists()
 
 
 def test_password_without_a_terminal_is_an_error(sshd, project, tmp_path):
     port, _, _ = sshd
     proc = deploy_cli(project, port, "--known-hosts", tmp_path / "known_hosts")
-    assert_one_line_error(proc, "no terminal", "--key")
+    assert_user_error(proc, "no terminal", "--key")
 
 
 def test_unreachable_host(project, tmp_path):
     port = free_port()  # nothing listens there
     key = keygen(tmp_path / "key")
     proc = deploy_cli(project, port, "--key", key, "--known-hosts", tmp_path / "known_hosts")
-    assert_one_line_error(proc, f"cannot reach 127.0.0.1:{port}")
+    assert_user_error(proc, f"cannot reach 127.0.0.1:{port}")
 
 
 def test_project_without_a_bitstream_is_refused(tf, tmp_path):
@@ -193,4 +185,14 @@ def test_project_without_a_bitstream_is_refused(tf, tmp_path):
     bare = generate(str(tmp_path / "m.h5"), tmp_path / "bare", n_vectors=5).out
     key = keygen(tmp_path / "key")
     proc = deploy_cli(bare, 22, "--key", key, "--known-hosts", tmp_path / "known_hosts")
-    assert_one_line_error(proc, "deploy/bare.bit", "--stage bitstream")
+    assert_user_error(proc, "deploy/bare.bit", "--stage bitstream")
+
+
+@pytest.mark.parametrize("host", ["board\n[127.0.0.1]:22 ssh-ed25519 AAAA", "-oProxyCommand=x", ""])
+def test_host_that_is_not_an_address_is_refused(project, tmp_path, host):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    proc = subprocess.run([sys.executable, "-m", "gen.cli", "deploy", str(project), f"--host={host}",
+                           "--known-hosts", str(tmp_path / "known_hosts")],
+                          text=True, capture_output=True, env=env, stdin=subprocess.DEVNULL)
+    assert_user_error(proc, "--host", "is not a host name or address")
+    assert not (tmp_path / "known_hosts").exists()

@@ -160,28 +160,15 @@ class _IP:
         self.ctrl = self.ctrl | AP_IDLE if not self.ctrl & AP_START else self.ctrl & ~AP_IDLE
 
 
-class _SendChannel:
-    """MM2S: memory -> the IP's input stream."""
+class _Channel:
+    """What both channels of a started simple-mode AXI DMA share."""
+
+    running = True
+    error = False
 
     def __init__(self, ip, align, max_size):
         self._ip, self._align, self._max = ip, align, max_size
-        self._pending = 0  # words of the last transfer the IP has not taken yet
-        self._nbytes = 0
         self.transferred = 0
-
-    @property
-    def running(self):
-        return True
-
-    @property
-    def idle(self):
-        self._ip.pump()
-        self._pending = min(self._pending, len(self._ip.in_stream))
-        return self._pending == 0
-
-    @property
-    def error(self):
-        return False
 
     def start(self):
         pass
@@ -189,10 +176,29 @@ class _SendChannel:
     def stop(self):
         pass
 
-    def transfer(self, array, start=0, nbytes=0):
+    def _begin(self, array, start, nbytes, what):
         if not self.idle:
             raise RuntimeError("DMA channel not idle")
-        mem, nbytes = _bytes_of(array, start, nbytes, self._max, self._align, "sendchannel")
+        self.transferred = 0
+        return _bytes_of(array, start, nbytes, self._max, self._align, what)
+
+
+class _SendChannel(_Channel):
+    """MM2S: memory -> the IP's input stream."""
+
+    def __init__(self, ip, align, max_size):
+        super().__init__(ip, align, max_size)
+        self._pending = 0  # words of the last transfer the IP has not taken yet
+        self._nbytes = 0
+
+    @property
+    def idle(self):
+        self._ip.pump()
+        self._pending = min(self._pending, len(self._ip.in_stream))
+        return self._pending == 0
+
+    def transfer(self, array, start=0, nbytes=0):
+        mem, nbytes = self._begin(array, start, nbytes, "sendchannel")
         size = self._ip.in_bytes
         if nbytes % size:
             raise RuntimeError(f"emulator: a send of {nbytes} bytes is not a whole number of the "
@@ -203,7 +209,6 @@ class _SendChannel:
             self._ip.in_stream.append((data[i * size:(i + 1) * size], i == words - 1))
         self._pending = words
         self._nbytes = nbytes
-        self.transferred = 0
         self._ip.pump()
 
     def wait(self):
@@ -213,38 +218,23 @@ class _SendChannel:
         self.transferred = self._nbytes
 
 
-class _RecvChannel:
+class _RecvChannel(_Channel):
     """S2MM: the IP's output stream -> memory; a transfer ends at TLAST."""
 
     def __init__(self, ip, align, max_size):
-        self._ip, self._align, self._max = ip, align, max_size
+        super().__init__(ip, align, max_size)
         self._armed = None
-        self.transferred = 0
-
-    @property
-    def running(self):
-        return True
 
     @property
     def idle(self):
         return self._armed is None
 
-    @property
-    def error(self):
-        return False
-
-    def start(self):
-        pass
-
     def stop(self):
         self._armed = None
 
     def transfer(self, array, start=0, nbytes=0):
-        if not self.idle:
-            raise RuntimeError("DMA channel not idle")
-        mem, nbytes = _bytes_of(array, start, nbytes, self._max, self._align, "recvchannel")
+        mem, nbytes = self._begin(array, start, nbytes, "recvchannel")
         self._armed = (mem, start, nbytes)
-        self.transferred = 0
 
     def wait(self):
         if self._armed is None:
