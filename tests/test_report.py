@@ -107,16 +107,20 @@ def test_search_folding_rebuilds_the_design(project):
     assert sorted(fast) == sorted(units)
 
 
+def _generate_cnn(tf, folder, builder: str):
+    """A project from one of tests/cnn_models.py's models."""
+    import cnn_models
+    from gen.generate import generate
+    path = folder / f"{builder}.h5"
+    cnn_models.randomize_bn(getattr(cnn_models, builder)(tf)).save(path)
+    return generate(str(path), folder / builder, board="pynq-z1", n_vectors=2).out
+
+
 @pytest.mark.parametrize("builder", ["digits_cnn", "residual_block"])
 def test_cost_model_cycles_are_the_generators_on_cnns(tf, tmp_path, builder):
     """Padding, windows, pooling, forks, deep FIFOs and adds: the cost model
     counts each kernel's cycles as its template runs them (gen/hw.py)."""
-    import cnn_models
-    from gen.generate import generate
-    path = tmp_path / f"{builder}.h5"
-    cnn_models.randomize_bn(getattr(cnn_models, builder)(tf)).save(path)
-    out = generate(str(path), tmp_path / builder, board="pynq-z1", n_vectors=2).out
-    _, design = load_project_design(out)
+    _, design = load_project_design(_generate_cnn(tf, tmp_path, builder))
     est = estimate_design(design, load_board("pynq-z1"), 100)
     ours = {l.name: l.cycles for l in est.layers if l.kind != "fifo"}
     theirs = {s.name: k.cycles for s, k in zip(
@@ -129,12 +133,8 @@ def test_search_on_a_branching_design_fits_as_built(tf, tmp_path):
     """A residual block's skip branch needs a lane converter that the search's
     chain view does not see; checking the budget on the rebuilt design keeps
     the promise."""
-    import cnn_models
-    from gen.generate import generate
     from gen.ir import Graph
-    path = tmp_path / "res.h5"
-    cnn_models.randomize_bn(cnn_models.residual_block(tf)).save(path)
-    out = generate(str(path), tmp_path / "res", board="pynq-z1", n_vectors=2).out
+    out = _generate_cnn(tf, tmp_path, "residual_block")
     graph, board = Graph.load(out / "ir"), load_board("pynq-z1")
     design = build_design(graph, "res")
     for util in (0.4, 0.5, 0.6):
