@@ -74,7 +74,7 @@ def cmd_csim(args) -> int:
             inputs = np.load(args.inputs)
         except (OSError, ValueError) as e:
             raise HlsgenError(f"inputs '{args.inputs}' is not a .npy array ({e})")
-    res = csim(Path(args.project), inputs)
+    res = csim(Path(args.project), inputs, threaded=args.threaded)
     print_csim(res)
     return 0 if res.mismatches == 0 else 1
 
@@ -116,6 +116,8 @@ def parser() -> argparse.ArgumentParser:
     c = sub.add_parser("csim", help="C simulation: prove the project bit-exact")
     c.add_argument("project", help="a folder written by `hlsgen generate`")
     c.add_argument("--inputs", help=".npy of float inputs (default: the project's test vectors)")
+    c.add_argument("--threaded", action="store_true", help="run the dataflow processes "
+                   "concurrently on FIFOs of their generated depths, as hardware does")
     c.set_defaults(fn=cmd_csim)
 
     b = sub.add_parser("boards", help="list the boards hlsgen knows")

@@ -182,7 +182,7 @@ class _Mapper:
             a = self.new_stream(src.qtype, src.lanes, src.count)
             b = self.new_stream(src.qtype, src.lanes, src.count)
             self.kernel("fork", f"fork_{tensor}", f"fork of {tensor}", [src], [a, b],
-                        {"words": src.words})
+                        {"words": src.words, "rows": _image(self.g.tensors[tensor].shape)[0]})
             outs.append(a)
             src = b
         return outs + [src]
@@ -396,14 +396,52 @@ def build_design(graph: Graph, name: str, folding: dict | None = None) -> Design
 
 
 def size_fifos(design: Design) -> None:
-    """A fork's branch waits while the other branch fills its line buffers and
-    vectors: its FIFO must hold every word the fork emits before the join
-    starts reading it. We bound that by the words of the whole frame on the
-    waiting branch (safe for any path), keeping the default elsewhere."""
+    """Deep enough FIFOs after every fork, so that the dataflow never deadlocks.
+
+    The two branches of a fork meet again at a join (add, concat) that reads
+    them in lockstep. While the longer branch fills its line buffers, the fork
+    keeps writing the shorter one, which must hold everything written before
+    the join starts reading it: the longer branch's look-ahead. A sliding
+    window of KH rows with `top` rows of zero padding emits output row r once
+    it has read input row r + KH - 1 - top, so a chain of them looks
+    2 + sum(KH - 1 - top) rows ahead (one row for the row being read, one for
+    word-level skew). Branches whose look-ahead is not a few rows (a dense
+    layer, a global pool, a strided window) get a whole frame."""
+    consumer = {id(s): k for k in design.kernels for s in k.ins}
     for k in design.kernels:
-        if k.kind == "fork":
-            for s in k.outs:
-                s.depth = max(s.depth, s.words + 2)
+        if k.kind != "fork":
+            continue
+        paths = [_branch(s, consumer) for s in k.outs]
+        for s, other in zip(k.outs, reversed(paths)):
+            rows = _lookahead_rows(other)
+            words = s.words if rows is None else min(s.words, -(-rows * s.words // k.attrs["rows"]))
+            s.depth = max(s.depth, words + 2)
+
+
+def _branch(s: Stream, consumer: dict) -> list[Kernel]:
+    """The kernels on a fork's branch, up to (not including) where it joins."""
+    path = []
+    k = consumer.get(id(s))
+    while k is not None and len(k.ins) == 1 and k.kind != "fork":
+        path.append(k)
+        k = consumer.get(id(k.out))
+    return path
+
+
+def _lookahead_rows(path: list[Kernel]) -> int | None:
+    rows, top = 2, 0
+    for k in path:
+        a = k.attrs
+        if k.kind == "pad":
+            top = a["t"]
+        elif k.kind == "swg":
+            if a["sh"] != 1:
+                return None
+            rows += max(a["kh"] - 1 - top, 0)
+            top = 0
+        elif k.kind in ("global_pool", "argmax") or (k.kind == "mvu" and a["pixels"] == 1):
+            return None
+    return rows
 
 
 def _fold_weights(w: np.ndarray, simd: int, pe: int) -> np.ndarray:

@@ -41,18 +41,31 @@ def _sources_hash(project: Path, name: str, flags: list[str]) -> str:
     return h.hexdigest()[:16]
 
 
-def build(project: Path, name: str, log=None) -> Build:
+THREADED_HEADERS = Path(__file__).resolve().parent / "threaded"
+
+
+def build(project: Path, name: str, log=None, threaded: bool = False,
+          depth_override: int | None = None) -> Build:
+    """threaded: every dataflow process in its own thread on FIFOs bounded by
+    their declared depths (sim/threaded/hls_stream.h), so an undersized FIFO
+    deadlocks as in hardware; depth_override forces every FIFO to one depth
+    (to show that the generated depths are needed)."""
     cxx = _compiler()
     # -iquote: the firmware folder serves only "..." includes, so a project
     # file can never shadow a system header such as <string.h>.
-    flags = CXXFLAGS + ["-iquote", str(project / "firmware"), "-I", str(ap_headers_dir())]
+    flags = CXXFLAGS + ["-iquote", str(project / "firmware")]
+    if threaded:
+        flags += ["-pthread", "-DHLSGEN_THREADED_CSIM", "-I", str(THREADED_HEADERS)]
+        if depth_override is not None:
+            flags += [f"-DHLSGEN_FIFO_DEPTH_OVERRIDE={int(depth_override)}"]
+    flags += ["-I", str(ap_headers_dir())]
     key = _sources_hash(project, name, [cxx] + flags)
     out_dir = project / "build" / "csim" / key
     exe = out_dir / f"{name}_tb"
     if exe.is_file():
         return Build(exe, 0.0, True)
     units = [project / "firmware" / f"{name}.cpp", project / "tb" / f"{name}_tb.cpp"]
-    return _compile_and_link(cxx, flags, units, exe, [])
+    return _compile_and_link(cxx, flags, units, exe, ["-pthread"] if threaded else [])
 
 
 def build_shared(project: Path, name: str, extra: list[Path]) -> Build:

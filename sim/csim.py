@@ -97,13 +97,15 @@ def run_frames(exe: Path, project: Path, codes: np.ndarray, out_count: int, jobs
     return np.concatenate(parts)
 
 
-def csim(project: Path, inputs: np.ndarray | None = None) -> CsimResult:
-    """inputs: float values [N, ...] to use instead of the project's test vectors."""
+def csim(project: Path, inputs: np.ndarray | None = None, threaded: bool = False) -> CsimResult:
+    """inputs: float values [N, ...] to use instead of the project's test vectors.
+    threaded: run every dataflow process in its own thread on FIFOs of their
+    declared depths (as hardware does) instead of one after another."""
     project = Path(project)
     meta = load_project(project)
     name = meta["name"]
     graph = Graph.load(project / "ir")
-    b = build(project, name)
+    b = build(project, name, threaded=threaded)
     fw = None
     if inputs is None:
         codes = np.fromfile(project / "tb" / "inputs.bin", dtype="<i8")
