@@ -2,7 +2,7 @@
 DMA feeds the project's compiled C-simulation code, so the bytes the driver
 packs are the bytes the IP consumes, and the self-test is bit-exact or fails.
 
-A new kind of project (CNN, binarized) is one more entry in CASES."""
+A new kind of project (binarized, ...) is one more entry in CASES."""
 
 from __future__ import annotations
 
@@ -18,22 +18,42 @@ import pytest
 
 from conftest import qdense_mlp, randomize_biases
 
-# name: model builder arguments, generate() options, driver batch (frames per DMA send).
+def mlp(sizes, seed, **kw):
+    return lambda tf: randomize_biases(qdense_mlp(tf, sizes, seed=seed, **kw))
+
+
+def small_cnn(tf):
+    """Conv 3x3 -> max-pool -> dense on an 8x8x2 input with its own 6-bit quantizer."""
+    from qkeras import QActivation, QConv2D, QDense
+    tf.keras.utils.set_random_seed(0)
+    q = "quantized_bits(4,0,alpha=1)"
+    inp = tf.keras.Input((8, 8, 2))
+    x = QActivation("quantized_bits(6,2)", name="in_q")(inp)
+    x = QConv2D(4, 3, kernel_quantizer=q, bias_quantizer=q, name="conv1")(x)
+    x = QActivation("quantized_relu(4,2)", name="r1")(x)
+    x = tf.keras.layers.MaxPooling2D(2, name="pool")(x)
+    x = tf.keras.layers.Flatten(name="flat")(x)
+    x = QDense(5, kernel_quantizer=q, bias_quantizer=q, name="logits")(x)
+    return randomize_biases(tf.keras.Model(inp, x))
+
+
+# name: model builder, generate() options, driver batch (frames per DMA send).
 CASES = {
     # 4 x ap_int<16> per 8-byte input word; 5 x 15-bit logits in a 10-byte output
     # word (a width converter in the block design); 50 frames in batches of 7.
-    "mlp_logits_simd4": dict(model=dict(sizes=[16, 24, 10], seed=2),
+    "mlp_logits_simd4": dict(model=mlp([16, 24, 10], seed=2),
                              folding={"fc1": {"simd": 4, "pe": 3}, "logits": {"simd": 3, "pe": 5}},
                              output="logits", batch=7),
     # 3 x ap_int<16> in a 6-byte word; the class index, one byte per frame.
-    "mlp_argmax_simd3": dict(model=dict(sizes=[12, 16, 10], seed=3),
+    "mlp_argmax_simd3": dict(model=mlp([12, 16, 10], seed=3),
                              folding={"fc1": {"simd": 3, "pe": 4}, "logits": {"simd": 4, "pe": 1}},
                              output="argmax", batch=16),
     # The model's own 5-bit unsigned input quantizer: 8 x 5 bits in a 5-byte word.
-    "mlp_u5_input_simd8": dict(model=dict(sizes=[32, 8, 6], seed=5,
-                                          input_quant="quantized_bits(5,1,keep_negative=False)"),
+    "mlp_u5_input_simd8": dict(model=mlp([32, 8, 6], seed=5,
+                                         input_quant="quantized_bits(5,1,keep_negative=False)"),
                                folding={"fc1": {"simd": 8, "pe": 2}, "logits": {"simd": 2, "pe": 3}},
                                output="logits", batch=13),
+    "cnn_logits": dict(model=small_cnn, folding=None, output="logits", batch=9),
 }
 
 
@@ -42,12 +62,14 @@ def make_project(tf, root: Path, case: str) -> Path:
     from gen.generate import generate
     from sim.emulator import install_overlay
     spec = CASES[case]
-    model = randomize_biases(qdense_mlp(tf, **spec["model"]))
     path = root / f"{case}.h5"
-    model.save(path)
-    fold = root / f"{case}_folding.json"
-    fold.write_text(json.dumps(spec["folding"]))
-    res = generate(str(path), root / case, output=spec["output"], folding=str(fold), n_vectors=50)
+    spec["model"](tf).save(path)
+    fold = None
+    if spec["folding"]:
+        fold = root / f"{case}_folding.json"
+        fold.write_text(json.dumps(spec["folding"]))
+    res = generate(str(path), root / case, output=spec["output"], folding=fold and str(fold),
+                   n_vectors=50)
     install_overlay(res.out)
     return res.out
 
