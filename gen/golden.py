@@ -97,7 +97,8 @@ def _concat(node, ins, out_t, graph):
 
 
 def _requant(node, ins, out_t, graph):
-    return apply_requant(ins[0], node.attrs["requant"], node.params.get("thresholds"))
+    return apply_requant(ins[0], node.attrs["requant"],
+                         node.params.get("thresholds", node.params.get("table")))
 
 
 def _argmax(node, ins, out_t, graph):

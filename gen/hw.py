@@ -457,6 +457,8 @@ def _attach_requant(k: Kernel, rq_node) -> None:
         return
     rq = dict(rq_node.attrs["requant"])
     k.attrs["requant"] = rq
+    if rq["kind"] == "lut":
+        k.params["lut"] = np.asarray(rq_node.params["table"], dtype=np.int64)
     if rq["kind"] == "thresholds":
         k.params["thr"] = np.asarray(rq_node.params["thresholds"], dtype=np.int64)
         neg = rq.get("negate", [False] * k.params["thr"].shape[0])

@@ -30,7 +30,8 @@ def apply_requant(acc: np.ndarray, rq: dict, thresholds: np.ndarray | None,
                   channel_axis_size: int | None = None) -> np.ndarray:
     """Evaluates a lowered requantization on accumulator codes.
 
-    rq is the node's attrs['requant']; thresholds has shape [CH, NT]."""
+    rq is the node's attrs['requant']; thresholds has shape [CH, NT] (for a
+    lookup table: the table, [CH, entries])."""
     kind = rq["kind"]
     if kind == "identity":
         return np.asarray(acc, dtype=np.int64)
@@ -52,4 +53,9 @@ def apply_requant(acc: np.ndarray, rq: dict, thresholds: np.ndarray | None,
             return rq["base"] + np.searchsorted(thr[0], a, side="right").astype(np.int64)
         ch = np.arange(a.shape[-1]) % thr.shape[0]
         return rq["base"] + (a[..., None] >= thr[ch]).sum(axis=-1).astype(np.int64)
+    if kind == "lut":
+        a = np.asarray(acc, dtype=np.int64)
+        table = np.asarray(thresholds, dtype=np.int64)
+        ch = np.arange(a.shape[-1]) % table.shape[0] if a.ndim else 0
+        return table[ch, a - rq["in_lo"]]
     raise ValueError(f"unknown requantization kind {kind}")

@@ -46,6 +46,8 @@ def _requant_text(k: Kernel) -> str:
         hi = "" if rq["hi"] is None else f", ≤ {rq['hi']}"
         lo = "" if rq["lo"] is None else f", ≥ {rq['lo']}"
         return f"shift {rq['shift']}, round {rq['round'].replace('_', ' ')}{lo}{hi}"
+    if rq["kind"] == "lut":
+        return f"lookup table, {rq['entries']} entries × {k.params['lut'].shape[0]} ch"
     return f"{k.params['thr'].shape[1]} thresholds × {k.params['thr'].shape[0]} ch"
 
 
@@ -66,6 +68,11 @@ def _prepare(k: Kernel) -> None:
                               "pointer": f"&{k.id}_rq.thr[0][0]", "array": a})
         k.param_files.append({"file": f"{k.id}_neg.bin", "count": neg.size,
                               "pointer": f"&{k.id}_rq.neg[0]", "array": neg})
+    if "lut" in k.params:
+        a = k.params["lut"]
+        k.thr_init = c_init(a)
+        k.param_files.append({"file": f"{k.id}_lut.bin", "count": a.size,
+                              "pointer": f"&{k.id}_rq.table[0][0]", "array": a})
     k.requant_text = _requant_text(k)
 
 

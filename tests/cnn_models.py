@@ -138,3 +138,31 @@ def mnist_cnn(tf):
     x = tf.keras.layers.Flatten()(x)
     x = QDense(10, kernel_quantizer=W6, bias_quantizer=W6, name="fc")(x)
     return tf.keras.Model(inp, x)
+
+
+def smooth_activations(tf):
+    """quantized_tanh / quantized_sigmoid and float tanh, sigmoid,
+    hard_sigmoid followed by a quantizer: lookup tables on narrow inputs,
+    thresholds on a wide accumulator (monotonic), a per-channel table after
+    batch-norm."""
+    from qkeras import QActivation, QDense
+    inp = tf.keras.Input((12,))
+    x = QDense(16, kernel_quantizer=W6, bias_quantizer=W6, name="d1")(inp)
+    x = QActivation("quantized_bits(8,3)", name="q8")(x)
+    x = QActivation("quantized_tanh(5)", name="qtanh")(x)              # table over 256 codes
+    x = QDense(16, kernel_quantizer=W6, bias_quantizer=W6, name="d2")(x)
+    x = QActivation("quantized_sigmoid(6)", name="qsig_wide")(x)      # wide input: thresholds
+    x = QDense(12, kernel_quantizer=W6, bias_quantizer=W6, name="d3")(x)
+    x = QActivation("quantized_bits(7,2)", name="q7")(x)
+    x = tf.keras.layers.BatchNormalization(name="bn")(x)
+    x = tf.keras.layers.Activation("tanh", name="float_tanh")(x)       # per-channel table
+    x = QActivation("quantized_bits(6,0)", name="q6")(x)
+    x = QDense(10, kernel_quantizer=W6, bias_quantizer=W6, name="d4")(x)
+    x = QActivation("quantized_bits(6,2)", name="q6b")(x)
+    x = tf.keras.layers.Activation("hard_sigmoid", name="hsig")(x)
+    x = QActivation("quantized_bits(5,0,keep_negative=False)", name="q5")(x)
+    x = QDense(4, kernel_quantizer=W6, bias_quantizer=W6, name="d5")(x)
+    x = QActivation("quantized_bits(6,2)", name="q6c")(x)
+    x = tf.keras.layers.Activation("swish", name="swish")(x)           # not monotonic
+    x = QActivation("quantized_bits(6,2)", name="q_out")(x)
+    return tf.keras.Model(inp, x)

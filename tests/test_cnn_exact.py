@@ -13,7 +13,7 @@ from conftest import assert_exact
 
 @pytest.mark.parametrize("builder", [
     "residual_block", "separable_block", "stride2_7x7", "kernel_1x3", "conv1d_signal",
-    "concat_gap_bnfold",
+    "concat_gap_bnfold", "smooth_activations",
 ])
 def test_block_exact_on_200_random_inputs(tf, save_model, gen_and_sim, builder):
     tf.keras.utils.set_random_seed(1)
@@ -114,4 +114,32 @@ def test_unsupported_conv_options_named(tf, tmp_path, kind, kwargs, words):
     with pytest.raises(HlsgenError, match=words) as e:
         generate(str(tmp_path / "m.h5"), tmp_path / "p")
     assert "c_" + kind in str(e.value)
+    assert not (tmp_path / "p").exists()
+
+
+def test_smooth_activations_are_tables_of_the_framework(tf, save_model, gen_and_sim):
+    import json
+    tf.keras.utils.set_random_seed(1)
+    model = cm.randomize_bn(cm.smooth_activations(tf))
+    gen, sim = gen_and_sim(save_model(model), n_vectors=300)
+    assert_exact(sim)
+    rq = {l["id"]: l["requant"] for l in json.loads((gen.out / "report.json").read_text())["layers"]
+          if "requant" in l}
+    assert rq["qtanh"]["kind"] == "lut" and rq["qtanh"]["entries"] == 256
+    assert rq["d2"]["kind"] == "thresholds"       # sigmoid on a wide accumulator: monotonic
+    assert rq["q_out"]["kind"] == "lut"           # swish is not monotonic
+    assert all(r["entries"] <= 4096 for r in rq.values() if r["kind"] == "lut")
+
+
+def test_non_monotonic_on_wide_input_is_refused(tf, tmp_path):
+    from qkeras import QActivation, QDense
+    from gen.errors import HlsgenError
+    from gen.generate import generate
+    inp = tf.keras.Input((64,))
+    x = QDense(8, kernel_quantizer=cm.W6, bias_quantizer=cm.W6, name="wide")(inp)
+    x = tf.keras.layers.Activation("swish", name="sw")(x)
+    x = QActivation("quantized_bits(6,2)", name="q")(x)
+    tf.keras.Model(inp, x).save(tmp_path / "m.h5")
+    with pytest.raises(HlsgenError, match="12 bits"):
+        generate(str(tmp_path / "m.h5"), tmp_path / "p")
     assert not (tmp_path / "p").exists()

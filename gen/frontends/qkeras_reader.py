@@ -33,7 +33,12 @@ SUPPORTED_LAYERS = [
     "GlobalMaxPooling2D/1D", "ZeroPadding2D/1D", "Add", "Concatenate (channels)", "Dropout",
     "Flatten", "Reshape", "a trailing softmax"]
 SUPPORTED_ACTIVATION_QUANTIZERS = ["quantized_relu(bits, integer)",
-                                   "quantized_bits(bits, integer, keep_negative, symmetric, alpha=1)"]
+                                   "quantized_bits(bits, integer, keep_negative, symmetric, alpha=1)",
+                                   "quantized_tanh(bits)", "quantized_sigmoid(bits)"]
+# Float activations allowed when a quantizer follows them (evaluated through
+# the framework, then tabulated or thresholded exactly).
+SMOOTH_ACTIVATIONS = {"tanh", "sigmoid", "hard_sigmoid", "hard_tanh", "swish", "gelu", "elu",
+                      "softsign", "softplus", "selu", "exponential"}
 SUPPORTED_WEIGHT_QUANTIZERS = ["quantized_bits (alpha=None, 1, a power of two, or 'auto_po2')",
                                "quantized_po2"]
 
@@ -132,6 +137,15 @@ def _grid_of(quantizer, layer_name: str) -> tuple[int, int, int]:
         m = 1 << unsigned
         lo = (-m + int(bool(quantizer.symmetric))) if neg else 0
         return unsigned - integer, lo, m - 1
+    if kind in ("quantized_tanh", "quantized_sigmoid"):
+        if quantizer.use_stochastic_rounding:
+            raise HlsgenError(f"layer '{layer_name}': {kind} with stochastic rounding is not "
+                              "supported; use use_stochastic_rounding=False")
+        bits, sym = int(quantizer.bits), int(bool(quantizer.symmetric))
+        if kind == "quantized_tanh":
+            m = 1 << (bits - 1)
+            return bits - 1, -m + sym, m - 1
+        return bits, sym, (1 << bits) - 1
     raise HlsgenError(f"layer '{layer_name}': activation quantizer {kind} is not supported; "
                       f"use one of: {', '.join(SUPPORTED_ACTIVATION_QUANTIZERS)}")
 
@@ -172,6 +186,7 @@ class Pending:
     fns: list = field(default_factory=list)
     names: list = field(default_factory=list)
     pow2_shift: int | None = 0   # the chain is an exact rescale by 2**-shift (or None)
+    smooth: bool = False         # holds a smooth activation: tabulate it
 
     def __bool__(self):
         return bool(self.fns)
@@ -192,6 +207,16 @@ def _layer_fn(layer, rank: int) -> Callable:
     return fn
 
 
+def _elementwise_fn(act) -> Callable:
+    """A float activation on [M, C] values; the same for every channel."""
+    tf, _, _ = import_qkeras()
+
+    def fn(x):
+        return np.asarray(act(tf.constant(np.asarray(x, np.float32))))
+    fn.per_channel = False
+    return fn
+
+
 def _window_sum_fn(layer, window_shape: tuple) -> Callable:
     """The framework's average pooling as a function of the window's sum: the
     sum is placed in the first position of a window that is otherwise zero
@@ -204,6 +229,7 @@ def _window_sum_fn(layer, window_shape: tuple) -> Callable:
         w = np.zeros((m,) + window_shape + (c,), np.float32)
         w[(slice(None),) + (0,) * len(window_shape)] = x
         return np.asarray(layer(tf.constant(w), training=False)).reshape(m, c)
+    fn.per_channel = False
     return fn
 
 
@@ -295,15 +321,21 @@ class _Reader:
             chain = pending.fns
             fn = q_fn if not chain else _compose(chain + [q_fn])
             attrs = {"source": " -> ".join(pending.names + [str(act)])}
+            smooth = type(act).__name__ in ("quantized_tanh", "quantized_sigmoid") or pending.smooth
+            per_channel = any(getattr(f, "per_channel", True) for f in chain)
             t = self.node("requant", layer.name, [src], self.tensors[src].shape, attrs,
-                          transient={"fn": fn, "grid": grid, "per_channel": bool(chain)})
+                          transient={"fn": fn, "grid": grid, "per_channel": per_channel,
+                                     "lut": smooth})
             return t, Pending()
+        if name in SMOOTH_ACTIVATIONS:
+            f = _elementwise_fn(act)
+            return src, Pending(pending.fns + [f], pending.names + [layer.name], None, smooth=True)
         if name == "linear":
             return src, pending
         if name == "relu":
             if pending:
-                return src, Pending(pending.fns + [_layer_fn(_Relu(), 2)],
-                                    pending.names + [layer.name], None)
+                return src, Pending(pending.fns + [_elementwise_fn(_Relu())],
+                                    pending.names + [layer.name], None, pending.smooth)
             t = self.node("requant", layer.name, [src], self.tensors[src].shape,
                           {"source": "relu"}, transient={"relu": True})
             return t, Pending()
@@ -342,7 +374,8 @@ class _Reader:
         if layer.axis not in ([rank - 1], rank - 1, [-1], -1):
             raise HlsgenError(f"layer '{layer.name}': batch-norm over axis {layer.axis} is not "
                               "supported; normalise the channels (last) axis")
-        return src, Pending(pending.fns + [_layer_fn(layer, rank)], pending.names + [layer.name], None)
+        return src, Pending(pending.fns + [_layer_fn(layer, rank)], pending.names + [layer.name], None,
+                            pending.smooth)
 
     _QBatchNormalization = _BatchNormalization
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from gen.errors import HlsgenError
 from gen.ir import Graph, Node
-from gen.passes.requant import derive_requant
+from gen.passes.requant import LUT_MAX_ENTRIES, derive_lut, derive_requant
 from gen.qtype import QType, type_for_range
 
 MAX_ACC_BITS = 62  # int64 golden arithmetic and ap_int<> both stay exact
@@ -94,14 +94,18 @@ def _requant(graph: Graph, node: Node) -> None:
     else:
         fn, grid = node.transient["fn"], node.transient["grid"]
         per_channel = node.transient.get("per_channel", False)
-        rq, thr = derive_requant(fn, src.qtype.frac, src.lo, src.hi, grid, where,
-                                 channels if per_channel else 1)
+        ch = channels if per_channel else 1
+        if node.transient.get("lut") and src.hi - src.lo + 1 <= LUT_MAX_ENTRIES:
+            # Smooth activations: the framework's own output for every input code.
+            rq, thr = derive_lut(fn, src.qtype.frac, src.lo, src.hi, grid, where, ch)
+        else:
+            rq, thr = derive_requant(fn, src.qtype.frac, src.lo, src.hi, grid, where, ch)
         out_frac = grid[0]
         lo, hi = _reachable(rq, thr, src.lo, src.hi)
     node.transient.clear()
     node.attrs["requant"] = rq
     if thr is not None:
-        node.params["thresholds"] = thr
+        node.params["table" if rq["kind"] == "lut" else "thresholds"] = thr
     grid_lo = rq.get("lo") if rq.get("lo") is not None else lo
     grid_hi = rq.get("hi") if rq.get("hi") is not None else hi
     dst.qtype = type_for_range(min(grid_lo, lo), max(grid_hi, hi), out_frac)
@@ -109,6 +113,8 @@ def _requant(graph: Graph, node: Node) -> None:
 
 
 def _reachable(rq: dict, thr, lo: int, hi: int) -> tuple[int, int]:
+    if rq["kind"] == "lut":
+        return int(thr.min()), int(thr.max())
     if thr is not None:
         t = np.asarray(thr)
         b_lo, b_hi = (min(lo, -hi), max(hi, -lo)) if "negate" in rq else (lo, hi)

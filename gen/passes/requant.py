@@ -22,6 +22,7 @@ from gen.errors import HlsgenError
 from gen.intmath import shift_round
 
 FULL_EVAL_LIMIT = 1 << 21
+LUT_MAX_ENTRIES = 1 << 12   # lookup tables index inputs of at most 12 bits
 
 
 def _codes_of(fn, acc: np.ndarray, acc_frac: int, out_frac: int, where: str) -> np.ndarray:
@@ -57,8 +58,9 @@ def _steps(fn, lo: int, hi: int, channels: int, acc_frac: int, out_frac: int, wh
         b = np.arange(blo, bhi + 1, dtype=np.int64)
         codes = g(np.repeat(b[:, None], channels, 1))
         if np.any(np.diff(codes, axis=0) < 0):
-            raise HlsgenError(f"{where}: the activation is not monotonic over its input range; "
-                              "non-monotonic activations need a lookup table (not supported yet)")
+            raise HlsgenError(f"{where}: the activation is not monotonic over its input range of "
+                              f"{bhi - blo + 1} codes, so it needs a lookup table, which holds at most "
+                              f"{LUT_MAX_ENTRIES} entries; put a quantizer of at most 12 bits before it")
         idx = np.stack([np.searchsorted(codes[:, c], levels, side="left") for c in range(channels)])
         thr = np.where(idx < len(b), b[np.minimum(idx, len(b) - 1)], bhi + 1)
         return base, top, thr.reshape(channels, len(levels)), negate
@@ -114,3 +116,20 @@ def _same_steps(rq: dict, lo: int, hi: int, base: int, thr: np.ndarray) -> bool:
         return True
     levels = base + 1 + np.arange(len(t))
     return bool(np.all(f(t) == levels) and np.all((f(np.maximum(t - 1, lo)) == levels - 1) | (t == lo)))
+
+
+def derive_lut(fn: Callable, acc_frac: int, acc_lo: int, acc_hi: int,
+               grid: tuple[int, int, int], where: str, channels: int = 1
+               ) -> tuple[dict, np.ndarray]:
+    """A lookup table holding the framework's own output code for every input
+    code in [acc_lo, acc_hi] (per channel where the function differs by
+    channel): exact for any function, monotonic or not."""
+    n = acc_hi - acc_lo + 1
+    if n > LUT_MAX_ENTRIES:
+        raise HlsgenError(f"{where}: a lookup table over {n} input codes exceeds "
+                          f"{LUT_MAX_ENTRIES} entries; put a quantizer of at most 12 bits before it")
+    a = np.arange(acc_lo, acc_hi + 1, dtype=np.int64)
+    table = _codes_of(fn, np.repeat(a[:, None], channels, 1), acc_frac, grid[0], where).T
+    if channels > 1 and np.all(table == table[:1]):
+        table = table[:1]
+    return {"kind": "lut", "in_lo": acc_lo, "entries": n, "lo": grid[1], "hi": grid[2]}, table

@@ -6,6 +6,7 @@
 #define HLSGEN_REQUANT_H
 
 #include "ap_int.h"
+#include "hlsgen_stream.h"
 
 namespace hlsgen {
 
@@ -81,6 +82,23 @@ struct RequantThresholds {
             count += v >= thr[c][k] ? 1 : 0;
         }
         return TOut(count);
+    }
+};
+
+// out = table[ch][acc - IN_LO]: the framework's own output for every input
+// code (smooth or non-monotonic activations; at most 4096 entries).
+template <typename TAcc, typename TOut, unsigned CH, unsigned N, long long IN_LO>
+struct RequantLUT {
+    TOut table[CH][N];
+
+    TOut operator()(const TAcc &acc, unsigned ch) const {
+#pragma HLS INLINE
+        const unsigned c = CH == 1 ? 0 : ch;
+        const long long index = acc.to_int64() - IN_LO;
+#ifndef __SYNTHESIS__
+        if (index < 0 || index >= (long long)N) overflow(acc.to_int64(), TAcc::width);
+#endif
+        return table[c][index];
     }
 };
 
