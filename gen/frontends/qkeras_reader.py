@@ -39,6 +39,7 @@ SUPPORTED_ACTIVATION_QUANTIZERS = ["quantized_relu(bits, integer)",
 # the framework, then tabulated or thresholded exactly).
 SMOOTH_ACTIVATIONS = {"tanh", "sigmoid", "hard_sigmoid", "hard_tanh", "swish", "gelu", "elu",
                       "softsign", "softplus", "selu", "exponential"}
+NON_MONOTONIC = {"swish", "gelu"}   # only a lookup table can represent these
 SUPPORTED_WEIGHT_QUANTIZERS = ["quantized_bits (alpha=None, 1, a power of two, or 'auto_po2')",
                                "quantized_po2"]
 
@@ -187,6 +188,7 @@ class Pending:
     names: list = field(default_factory=list)
     pow2_shift: int | None = 0   # the chain is an exact rescale by 2**-shift (or None)
     smooth: bool = False         # holds a smooth activation: tabulate it
+    monotonic: bool = True       # every function in the chain is monotonic per channel
 
     def __bool__(self):
         return bool(self.fns)
@@ -325,17 +327,19 @@ class _Reader:
             per_channel = any(getattr(f, "per_channel", True) for f in chain)
             t = self.node("requant", layer.name, [src], self.tensors[src].shape, attrs,
                           transient={"fn": fn, "grid": grid, "per_channel": per_channel,
-                                     "lut": smooth})
+                                     "lut": smooth, "monotonic": pending.monotonic})
             return t, Pending()
         if name in SMOOTH_ACTIVATIONS:
             f = _elementwise_fn(act)
-            return src, Pending(pending.fns + [f], pending.names + [layer.name], None, smooth=True)
+            return src, Pending(pending.fns + [f], pending.names + [layer.name], None, smooth=True,
+                                monotonic=pending.monotonic and name not in NON_MONOTONIC)
         if name == "linear":
             return src, pending
         if name == "relu":
             if pending:
                 return src, Pending(pending.fns + [_elementwise_fn(_Relu())],
-                                    pending.names + [layer.name], None, pending.smooth)
+                                    pending.names + [layer.name], None, pending.smooth,
+                                    pending.monotonic)
             t = self.node("requant", layer.name, [src], self.tensors[src].shape,
                           {"source": "relu"}, transient={"relu": True})
             return t, Pending()
@@ -375,7 +379,7 @@ class _Reader:
             raise HlsgenError(f"layer '{layer.name}': batch-norm over axis {layer.axis} is not "
                               "supported; normalise the channels (last) axis")
         return src, Pending(pending.fns + [_layer_fn(layer, rank)], pending.names + [layer.name], None,
-                            pending.smooth)
+                            pending.smooth, pending.monotonic)
 
     _QBatchNormalization = _BatchNormalization
 

@@ -95,9 +95,14 @@ def _requant(graph: Graph, node: Node) -> None:
         fn, grid = node.transient["fn"], node.transient["grid"]
         per_channel = node.transient.get("per_channel", False)
         ch = channels if per_channel else 1
-        if node.transient.get("lut") and src.hi - src.lo + 1 <= LUT_MAX_ENTRIES:
+        monotonic = node.transient.get("monotonic", True)
+        if (node.transient.get("lut") or not monotonic) and src.hi - src.lo + 1 <= LUT_MAX_ENTRIES:
             # Smooth activations: the framework's own output for every input code.
             rq, thr = derive_lut(fn, src.qtype.frac, src.lo, src.hi, grid, where, ch)
+        elif not monotonic:
+            raise HlsgenError(f"{where}: its activation is not monotonic, so it needs a lookup "
+                              f"table over its {src.hi - src.lo + 1} input codes, more than "
+                              f"{LUT_MAX_ENTRIES}; put a quantizer of at most 12 bits before it")
         else:
             rq, thr = derive_requant(fn, src.qtype.frac, src.lo, src.hi, grid, where, ch)
         out_frac = grid[0]

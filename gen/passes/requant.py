@@ -65,6 +65,8 @@ def _steps(fn, lo: int, hi: int, channels: int, acc_frac: int, out_frac: int, wh
         thr = np.where(idx < len(b), b[np.minimum(idx, len(b) - 1)], bhi + 1)
         return base, top, thr.reshape(channels, len(levels)), negate
     # Bisection for every (channel, level) at once: smallest b with output >= level.
+    # Only sound for monotonic functions; the frontend only sends those here
+    # (anything else must fit a lookup table).
     shape = (channels, len(levels))
     left = np.full(shape, blo, dtype=np.int64)
     right = np.full(shape, bhi + 1, dtype=np.int64)
