@@ -61,53 +61,83 @@ def _made_by_demo(folder: Path) -> bool:
         return False
 
 
-def run_demo(out_root: Path = Path("hls_projects"), force: bool = False, epochs: int = 60) -> int:
+def build_digits_cnn(tf):
+    """conv(8, 3x3 same)-bn-relu, pool, conv(16, 3x3 same)-bn-relu, pool, dense 10."""
+    from qkeras import QActivation, QConv2D, QDense
+    q = "quantized_bits(6,0,alpha=1)"
+    inp = tf.keras.Input((8, 8, 1), name="image")
+    x = QActivation("quantized_bits(5,1,keep_negative=False)", name="input_quant")(inp)
+    for i, filters in enumerate((8, 16), start=1):
+        x = QConv2D(filters, 3, padding="same", kernel_quantizer=q, bias_quantizer=q,
+                    name=f"conv{i}")(x)
+        x = tf.keras.layers.BatchNormalization(name=f"bn{i}")(x)
+        x = QActivation("quantized_relu(6,2)", name=f"relu{i}")(x)
+        x = tf.keras.layers.MaxPooling2D(2, name=f"pool{i}")(x)
+    x = tf.keras.layers.Flatten(name="flatten")(x)
+    x = QDense(10, kernel_quantizer=q, bias_quantizer=q, name="fc")(x)
+    x = tf.keras.layers.Activation("softmax", name="softmax")(x)
+    return tf.keras.Model(inp, x, name="digits_cnn")
+
+
+DEMO_MODELS = [
+    # name, builder, input shape, epochs, description
+    ("digits_mlp", build_digits_mlp, (64,), 60, "MLP 64-32-10, 6-bit"),
+    ("digits_cnn", build_digits_cnn, (8, 8, 1), 30, "CNN conv8-pool-conv16-pool-fc10, 6-bit, BN"),
+]
+
+
+def run_demo(out_root: Path = Path("hls_projects"), force: bool = False, epochs: int | None = None) -> int:
     from gen.cli import print_csim, _table
     from gen.frontends.keras_env import import_qkeras
     from gen.generate import generate
     from sim.csim import csim
 
     out_root = Path(out_root)
-    project = out_root / "digits_mlp"
-    # The demo replaces only what an earlier demo made; anything else needs --force.
-    replace = force or _made_by_demo(project)
-    print("hlsgen demo: QKeras MLP on scikit-learn's 8x8 digits -> pynq-z2 project -> C simulation")
-    t0 = time.perf_counter()
+    print("hlsgen demo: QKeras networks on scikit-learn's 8x8 digits -> pynq-z2 projects -> "
+          "C simulation")
     tf, _, _ = import_qkeras()
     x_train, x_test, y_train, y_test = load_digits_split()
-    model = build_digits_mlp(tf)
-    train(model, tf, x_train, y_train, epochs, "digits MLP 64-32-10 (6-bit)")
-    t_train = time.perf_counter() - t0
     model_dir = out_root / "models"
     model_dir.mkdir(parents=True, exist_ok=True)
-    model_path = model_dir / "digits_mlp.h5"
-    model.save(model_path)
-
-    print(f"generating {project} ...", flush=True)
-    gen = generate(str(model_path), project, board="pynq-z2", force=replace, test_data=x_test,
-                   made_by="hlsgen demo")
-    print(f"compiling and running C simulation on {len(x_test)} held-out images ...", flush=True)
-    res = csim(project)
-    print_csim(res)
-
-    fw = np.load(project / "tb" / "framework.npy")
-    csim_values = res.csim * 2.0**-gen.graph.tensors[gen.graph.outputs[0]].qtype.frac
-    acc_model = float(np.mean(np.argmax(fw, 1) == y_test))
-    acc_csim = float(np.mean(np.argmax(csim_values, 1) == y_test))
-    fwf = res.framework_figures()
-    rows = [("held-out images", len(y_test)),
-            ("QKeras model accuracy", f"{100 * acc_model:.2f}%"),
-            ("C simulation accuracy", f"{100 * acc_csim:.2f}%"),
-            ("C simulation = golden executor", f"{res.values - res.mismatches}/{res.values} values"),
-            ("golden executor = QKeras logits", f"{fwf['equal_values']}/{fwf['values']} values"),
-            ("training", f"{t_train:.1f} s"),
-            ("generate", f"{gen.seconds:.2f} s"),
-            ("C simulation build", "cached" if res.build_cached else f"{res.build_seconds:.2f} s"),
-            ("C simulation run", f"{res.run_seconds:.3f} s"),
-            ("project", str(project))]
+    columns, failures = [], []
+    for name, builder, shape, default_epochs, description in DEMO_MODELS:
+        project = out_root / name
+        # The demo replaces only what an earlier demo made; anything else needs --force.
+        replace = force or _made_by_demo(project)
+        t0 = time.perf_counter()
+        model = builder(tf)
+        train(model, tf, x_train.reshape((-1,) + shape), y_train, epochs or default_epochs,
+              f"{name} ({description})")
+        t_train = time.perf_counter() - t0
+        model_path = model_dir / f"{name}.h5"
+        model.save(model_path)
+        print(f"generating {project} ...", flush=True)
+        gen = generate(str(model_path), project, board="pynq-z2", force=replace,
+                       test_data=x_test.reshape((-1,) + shape), made_by="hlsgen demo")
+        print(f"compiling and running C simulation on {len(x_test)} held-out images ...", flush=True)
+        res = csim(project)
+        print_csim(res)
+        if res.mismatches:
+            failures.append(name)
+        fw = np.load(project / "tb" / "framework.npy")
+        frac = gen.graph.tensors[gen.graph.outputs[0]].qtype.frac
+        fwf = res.framework_figures()
+        columns.append([
+            description, str(len(y_test)),
+            f"{100 * np.mean(np.argmax(fw, 1) == y_test):.2f}%",
+            f"{100 * np.mean(np.argmax(res.csim * 2.0**-frac, 1) == y_test):.2f}%",
+            f"{res.values - res.mismatches}/{res.values}",
+            f"{fwf['equal_values']}/{fwf['values']}",
+            f"{t_train:.1f} s", f"{gen.seconds:.2f} s",
+            "cached" if res.build_cached else f"{res.build_seconds:.2f} s",
+            f"{res.run_seconds:.3f} s", str(project)])
+    labels = ["model", "held-out images", "QKeras accuracy", "C simulation accuracy",
+              "C simulation = golden (values)", "golden = QKeras logits (values)", "training",
+              "generate", "C simulation build", "C simulation run", "project"]
     print()
-    print(_table(rows, ("digits MLP", "result")))
-    if res.mismatches:
-        raise HlsgenError("C simulation differs from the golden executor; this is a bug, please "
-                          f"report it with {model_path}")
+    print(_table([(label, *(c[i] for c in columns)) for i, label in enumerate(labels[1:], 1)],
+                 (labels[0], *(c[0] for c in columns))))
+    if failures:
+        raise HlsgenError(f"C simulation differs from the golden executor for {', '.join(failures)}; "
+                          "this is a bug, please report it with the model in hls_projects/models")
     return 0
