@@ -26,10 +26,10 @@ p = product bits (1 for XNOR, wbits+abits otherwise), acc = accumulator bits.
 | DSPs per lane | ceil(max(w,a)/25) * ceil(min(w,a)/18) (dsp class) | DSP48E1 25x18 multiplier, the smallest of the supported families |
 | adder tree LUTs per PE | sum over levels l = 1..ceil(log2 simd) of ceil(simd/2^l) * (p + l) | a binary tree of ripple adders, one LUT per sum bit; widths grow one bit per level |
 | accumulator per PE (mvu) or lane (dwu, pool, global_pool, add) | acc LUTs, acc FFs | one adder or comparator and its register |
-| requantization per lane | identity 0; shift 2*acc LUTs; thresholds n*acc + n LUTs | shift: round adder and clamp; thresholds: one comparator per threshold (one LUT per bit) and a count of the results |
+| requantization per lane | identity 0; shift 2*acc LUTs; thresholds n*acc + n LUTs; lookup table acc LUTs | shift: round adder and clamp; thresholds: one comparator per threshold (one LUT per bit) and a count of the results; table: the index subtraction |
 | mvu pipeline FFs per PE | tree LUTs + simd*wbits + out_bits | HLS registers every adder-tree level at 100-300 MHz, the weight word read and the output |
 | mvu memories | weights: pe banks of SF*NF words x simd*wbits bits; input vector: 1 bank of SF x simd*abits; bias: pe banks of NF x acc | FINN's layout: one memory per PE, each word one SIMD slice, so a 1-bit design stores 1 bit per weight |
-| threshold memories | lanes * n banks of ceil(channels/lanes) words (1 if shared) x acc | FINN's layout: one memory per PE (or lane) and threshold, all read in the same cycle |
+| requantization memories | thresholds: lanes * n banks of ceil(sets/lanes) words (1 if shared) x acc; tables: lanes banks of ceil(sets/lanes) * entries x out_bits | FINN's layout: one memory per PE (or lane) and threshold, all read in the same cycle; a table per lane for its channels |
 | dwu, pool, global_pool memories | weights (dwu): KK*C/simd x simd*wbits; bias (dwu) and accumulators: C/simd x simd*acc | packed: one word per channel fold |
 | memory style | registers if depth = 1; LUTRAM if ceil(depth/64) * width <= LUTRAM_LUTS_PER_BRAM18 * (its BRAM18 count); else BRAM18 | a LUT6 is a 64x1 RAM; below 32 LUTs per BRAM18 the BRAMs would be at most 1/9 full |
 | BRAM18 per memory | min over aspect ratios (depth x width) 16Kx1, 8Kx2, 4Kx4, 2Kx9, 1Kx18, 512x36 of ceil(width/w) * ceil(depth/d) | simple dual port RAMB18; URAM is not used |
@@ -94,7 +94,7 @@ SHELL_BRAM18 = 6
 UNITS = ("mvu", "dwu")          # the kernels a folding names (PE x SIMD)
 KINDS = UNITS + ("swg", "pad", "pool", "global_pool", "requant", "add", "concat", "fork",
                  "resize", "fifo", "argmax")
-REQUANT_KINDS = ("identity", "shift", "thresholds")
+REQUANT_KINDS = ("identity", "shift", "thresholds", "lut")
 RESOURCES = ("lut", "ff", "dsp", "bram18")
 
 # (depth, width) aspect ratios of a RAMB18 in simple dual-port mode.
@@ -109,8 +109,9 @@ class LayerShape:
 
     mvu: a dense layer (pixels=1) or a convolution (mw = KH*KW*Cin, mh = Cout,
     pixels = OH*OW), on `pe` x `simd` MAC lanes, its requantization fused
-    (`requant`; `thresholds` per channel in `threshold_channels` distinct
-    sets, 1 when shared). dwu (depthwise convolution), pool (window
+    (`requant`: `thresholds` per channel, or a lookup table of
+    `table_entries` codes; `requant_channels` distinct sets of them, 1 when
+    shared). dwu (depthwise convolution), pool (window
     reduction after a swg) and global_pool: `channels`, `kernel` taps
     (only KH*KW matters), `pixels` (output pixels; input pixels for
     global_pool), `simd` channel lanes. swg: `channels`, `kernel`,
@@ -134,7 +135,8 @@ class LayerShape:
     pe: int = 1
     requant: str = "identity"
     thresholds: int = 0
-    threshold_channels: int = 1
+    table_entries: int = 0
+    requant_channels: int = 1
     bias: bool = True
     channels: int = 1
     kernel: tuple[int, int] = (1, 1)
@@ -299,21 +301,24 @@ def adder_tree_luts(n: int, p: int) -> int:
 
 
 def requant_luts(s: LayerShape) -> int:
-    """LUTs of one lane's requantization."""
+    """LUTs of one lane's requantization (its tables are memories, counted apart)."""
     if s.requant == "shift":
         return 2 * s.accbits
     if s.requant == "thresholds":
         return s.thresholds * (s.accbits + 1)
-    return 0
+    return s.accbits if s.requant == "lut" else 0
 
 
-def _threshold_memory(s: LayerShape, lanes: int) -> Memory:
-    """One bank per lane and threshold, each holding that threshold for the
-    lane's channels: all of a lane's comparisons read in the same cycle."""
-    if s.requant != "thresholds" or s.thresholds == 0:
-        return NO_MEMORY
-    depth = 1 if s.threshold_channels == 1 else math.ceil(s.threshold_channels / lanes)
-    return memory(depth, s.accbits, lanes * s.thresholds)
+def _requant_memory(s: LayerShape, lanes: int) -> Memory:
+    """Thresholds: one bank per lane and threshold, holding it for the lane's
+    channels (a lane's comparisons all read in the same cycle). Tables: one
+    bank per lane, holding the tables of the lane's channels."""
+    per_lane = 1 if s.requant_channels == 1 else math.ceil(s.requant_channels / lanes)
+    if s.requant == "thresholds" and s.thresholds:
+        return memory(per_lane, s.accbits, lanes * s.thresholds)
+    if s.requant == "lut" and s.table_entries:
+        return memory(per_lane * s.table_entries, s.out_bits, lanes)
+    return NO_MEMORY
 
 
 def _lanes(n: int) -> str:
@@ -330,7 +335,7 @@ def _mvu(s: LayerShape) -> tuple:
     mems = {"weights": memory(sf * nf, s.simd * s.wbits, s.pe),
             "input": memory(sf, s.simd * s.abits),
             "bias": memory(nf, s.accbits, s.pe) if s.bias else NO_MEMORY,
-            "thresholds": _threshold_memory(s, s.pe)}
+            "requant": _requant_memory(s, s.pe)}
     lut = s.pe * (s.simd * mult + tree + s.accbits + requant_luts(s))
     ff = s.pe * (tree + s.simd * s.wbits + s.accbits + s.out_bits) + s.simd * s.abits
     depth = PIPE_DEPTH + math.ceil(math.log2(s.simd))
@@ -344,7 +349,7 @@ def _channel_lanes(s: LayerShape, mult: int = 0, dsp: int = 0, weights: bool = F
     mems = {"accumulators": memory(cf, s.simd * s.accbits),
             "weights": memory(s.taps * cf, s.simd * s.wbits) if weights else NO_MEMORY,
             "bias": memory(cf, s.simd * s.accbits) if weights and s.bias else NO_MEMORY,
-            "thresholds": _threshold_memory(s, s.simd)}
+            "requant": _requant_memory(s, s.simd)}
     lut = s.simd * (mult + s.accbits + requant_luts(s))
     ff = s.simd * (s.accbits + s.out_bits + (s.wbits if weights else 0))
     cycles = s.pixels * cf if s.kind == "global_pool" else s.pixels * (s.taps + 1) * cf
@@ -378,7 +383,7 @@ def _fork(s: LayerShape) -> tuple:
 def _elementwise(s: LayerShape) -> tuple:
     """requant and add: each lane's (adder and) requantization."""
     adder = s.accbits if s.kind == "add" else 0
-    mems = {"thresholds": _threshold_memory(s, s.simd)}
+    mems = {"requant": _requant_memory(s, s.simd)}
     lut = s.simd * (adder + requant_luts(s))
     ff = s.simd * (s.accbits + s.out_bits)
     return s.count // s.simd, PIPE_DEPTH, lut, ff, 0, mems, _lanes(s.simd)
@@ -539,11 +544,12 @@ def layer_name(kernel) -> str:
 
 def _requant_fields(kernel) -> dict:
     rq = kernel.attrs.get("requant") or {"kind": "identity"}
-    if rq["kind"] != "thresholds":
+    table = kernel.params.get({"thresholds": "thr", "lut": "lut"}.get(rq["kind"], ""))
+    if table is None:
         return {"requant": rq["kind"]}
-    thr = kernel.params.get("thr")
-    channels, n = (thr.shape[0], thr.shape[1]) if thr is not None and thr.ndim == 2 else (1, 1)
-    return {"requant": "thresholds", "thresholds": int(n), "threshold_channels": int(channels)}
+    rows, n = (table.shape[0], table.shape[1]) if table.ndim == 2 else (1, table.size)
+    size = {"thresholds": int(n)} if rq["kind"] == "thresholds" else {"table_entries": int(n)}
+    return {"requant": rq["kind"], "requant_channels": int(rows), **size}
 
 
 def _pair(a: dict, one: str, two: str, both: str, default: int = 1) -> tuple[int, int]:

@@ -57,6 +57,21 @@ def test_cycles_per_kind():
         assert layer_cost(shape).cycles == cycles, shape.kind
 
 
+def test_requantization_memories():
+    thr = layer_cost(LayerShape("t", "requant", count=64, simd=4, accbits=12, out_bits=4,
+                                requant="thresholds", thresholds=15, requant_channels=16))
+    bank = thr.memories["requant"]                 # a bank per lane and threshold
+    assert (bank.banks, bank.depth, bank.width, bank.style) == (4 * 15, 4, 12, "lutram")
+    table = layer_cost(LayerShape("l", "requant", count=64, simd=2, accbits=10, out_bits=8,
+                                  requant="lut", table_entries=1024, requant_channels=16))
+    bank = table.memories["requant"]               # a bank per lane: its channels' tables
+    assert (bank.banks, bank.depth, bank.width) == (2, 8 * 1024, 8)
+    assert table.bram18 == 2 * bram18_count(8 * 1024, 8)
+    shared = layer_cost(LayerShape("s", "requant", count=64, simd=2, accbits=10, out_bits=8,
+                                   requant="lut", table_entries=1024))
+    assert shared.memories["requant"].depth == 1024
+
+
 def test_more_lanes_cost_more_logic_and_fewer_cycles():
     base = LayerShape("m", "mvu", mw=256, mh=64, wbits=2, abits=2, simd=8, pe=4)
     wide = layer_cost(LayerShape("m", "mvu", mw=256, mh=64, wbits=2, abits=2, simd=32, pe=16))

@@ -23,7 +23,7 @@ def lfc_w1a1() -> list[LayerShape]:
     shapes = []
     for name, mw, mh, simd, pe in layers:
         last = name == "fc3"
-        rq = {} if last else {"requant": "thresholds", "thresholds": 1, "threshold_channels": mh}
+        rq = {} if last else {"requant": "thresholds", "thresholds": 1, "requant_channels": mh}
         shapes.append(LayerShape(name, "mvu", mw=mw, mh=mh, wbits=1, abits=1, accbits=16,
                                  out_bits=16 if last else 1, simd=simd, pe=pe, bias=False, **rq))
     return with_lane_converters(shapes)

@@ -21,7 +21,7 @@ FCS = [(256, 512), (512, 512), (512, 10)]
 
 def _thresholds(mh: int) -> dict:
     # A 1-bit activation after batch-norm: one threshold per channel.
-    return {"requant": "thresholds", "thresholds": 1, "threshold_channels": mh, "bias": False}
+    return {"requant": "thresholds", "thresholds": 1, "requant_channels": mh, "bias": False}
 
 
 def cnv_w1a1(folding: dict | None = None, fifos: bool = False) -> list[LayerShape]:

@@ -105,7 +105,7 @@ def models(draw):
         if draw(st.booleans()):
             shapes.append(LayerShape(f"act{i}", "requant", count=widths[i + 1], accbits=16,
                                      out_bits=4, requant="thresholds", thresholds=15,
-                                     threshold_channels=widths[i + 1]))
+                                     requant_channels=widths[i + 1]))
     return shapes
 
 

@@ -116,10 +116,10 @@ def _generate_cnn(tf, folder, builder: str):
     return generate(str(path), folder / builder, board="pynq-z1", n_vectors=2).out
 
 
-@pytest.mark.parametrize("builder", ["digits_cnn", "residual_block"])
+@pytest.mark.parametrize("builder", ["digits_cnn", "residual_block", "smooth_activations"])
 def test_cost_model_cycles_are_the_generators_on_cnns(tf, tmp_path, builder):
-    """Padding, windows, pooling, forks, deep FIFOs and adds: the cost model
-    counts each kernel's cycles as its template runs them (gen/hw.py)."""
+    """Padding, windows, pooling, forks, deep FIFOs, adds, lookup tables: the
+    cost model counts each kernel's cycles as its template runs them (gen/hw.py)."""
     _, design = load_project_design(_generate_cnn(tf, tmp_path, builder))
     est = estimate_design(design, load_board("pynq-z1"), 100)
     ours = {l.name: l.cycles for l in est.layers if l.kind != "fifo"}
