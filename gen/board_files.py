@@ -59,10 +59,6 @@ class StreamPort:
     dma_bits: int       # the DMA's stream width: a power of two, 8..1024
 
     @property
-    def frame_bytes(self) -> int:
-        return self.word_bytes * self.words
-
-    @property
     def needs_converter(self) -> bool:
         # Bytes keep their order through a width converter, so memory holds the
         # IP's words back to back either way.
@@ -187,7 +183,7 @@ def _class_name(name: str) -> str:
     return "".join(p[:1].upper() + p[1:] for p in name.split("_") if p) + "Overlay"
 
 
-def _env() -> jinja2.Environment:
+def template_env() -> jinja2.Environment:
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
                               undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
 
@@ -213,7 +209,7 @@ def render_board_files(design, folder: Path, values: dict) -> None:
         streams = _streams(io, ip)
         clocks, resets = _clock_reset_pins(ps, ip, streams)
         ctx.update(ps=ps, streams=streams, clock_pins=clocks, reset_pins=resets)
-    env = _env()
+    env = template_env()
     (folder / "Makefile").write_text(env.get_template("Makefile.j2").render(ctx))
     if not has_block_design(board):
         return

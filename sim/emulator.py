@@ -17,10 +17,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import jinja2
-
 from gen import __version__
-from gen.board_files import DMA_CELL, TEMPLATES, board_io_of_words, ip_cell
+from gen.board_files import DMA_CELL, board_io_of_words, ip_cell, template_env
 from gen.errors import HlsgenError
 
 PYNQ_PATH = Path(__file__).resolve().parent / "pynq_emulator"
@@ -32,10 +30,9 @@ def build_library(project: Path, name: str) -> Path:
     from sim.compile import build_shared
     src_dir = Path(project) / "build" / "emu"
     src_dir.mkdir(parents=True, exist_ok=True)
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     abi = src_dir / f"{name}_emulator_abi.cpp"
-    text = env.get_template("emulator_abi.cpp.j2").render(name=name, version=__version__)
+    text = template_env().get_template("emulator_abi.cpp.j2").render(name=name,
+                                                                      version=__version__)
     if not abi.is_file() or abi.read_text() != text:
         abi.write_text(text)
     return build_shared(Path(project), name, [abi]).exe
