@@ -159,7 +159,8 @@ def _streams(io: BoardIO, ip: str) -> list[dict]:
     paths = []
     for what, port, source, sink, conv in (
             ("input stream", io.inp, f"{DMA_CELL}/M_AXIS_MM2S", f"{ip}/{IP_IN_PORT}", "in_width"),
-            ("output stream", io.out, f"{ip}/{IP_OUT_PORT}", f"{DMA_CELL}/S_AXIS_S2MM", "out_width")):
+            ("output stream", io.out, f"{ip}/{IP_OUT_PORT}", f"{DMA_CELL}/S_AXIS_S2MM",
+             "out_width")):
         dma_bytes = port.dma_bits // 8
         to_ip = source.startswith(DMA_CELL)
         paths.append({"what": what, "source": source, "sink": sink, "word_bytes": port.word_bytes,

@@ -8,10 +8,10 @@ so a missing tool leaves the project exactly as it was."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -65,12 +65,13 @@ def find_tool(name: str, stage: str) -> Tool:
     return Tool(name, where, version)
 
 
-def _commands(stage: str, name: str) -> list[tuple[str, list[str]]]:
+def _commands(stage: str) -> list[tuple[str, list[str]]]:
     """(tool, arguments) in order, run in the project folder."""
     cmds = [("vitis_hls", ["-f", "build_prj.tcl", "-tclargs", *HLS_STEPS[stage]])]
     if stage == "bitstream":
+        jobs = str(os.cpu_count() or 2)
         cmds.append(("vivado", ["-mode", "batch", "-nojournal", "-source",
-                                "vivado/block_design.tcl", "-tclargs", "2"]))
+                                "vivado/block_design.tcl", "-tclargs", jobs]))
     return cmds
 
 
@@ -131,7 +132,8 @@ def parse_csynth(path: Path) -> dict:
         "tool_version": text("ReportVersion/Version"), "part": text("UserAssignments/Part"),
         "top": text("UserAssignments/TopModelName"),
         "target_clock_ns": number("UserAssignments/TargetClockPeriod"),
-        "estimated_clock_ns": number("PerformanceEstimates/SummaryOfTimingAnalysis/EstimatedClockPeriod"),
+        "estimated_clock_ns": number(
+            "PerformanceEstimates/SummaryOfTimingAnalysis/EstimatedClockPeriod"),
         "latency_cycles": {"best": number(f"{lat}/Best-caseLatency"),
                            "worst": number(f"{lat}/Worst-caseLatency")},
         "interval_cycles": {"min": number(f"{lat}/Interval-min"),
@@ -180,7 +182,7 @@ def build(project: str | Path, stage: str, verbose: bool = False) -> dict:
     if stage == "bitstream" and not (project / "vivado" / "block_design.tcl").is_file():
         raise HlsgenError(f"'{project}' has no vivado/block_design.tcl; regenerate it with this "
                           "hlsgen version")
-    cmds = _commands(stage, name)
+    cmds = _commands(stage)
     tools = {t: find_tool(t, stage) for t in dict.fromkeys(t for t, _ in cmds)}
 
     logs = project / "build" / "logs"
@@ -214,9 +216,10 @@ def _finish_deploy_folder(project: Path, name: str) -> None:
     files = deploy_files(project, name)
     missing = [str(src) for src, _ in files if not src.is_file()]
     if missing:
-        raise HlsgenError(f"Vivado finished without {missing[0]}; see build/logs/bitstream-vivado.log")
+        raise HlsgenError(f"Vivado finished without {missing[0]}; see "
+                          "build/logs/bitstream-vivado.log")
     for src, dst in files:
         if src.parent != project / "deploy":
             shutil.copy(src, project / "deploy" / dst)
-    print(f"deploy/: {', '.join(dst for _, dst in files)}; next: hlsgen deploy {project} --host BOARD",
-          file=sys.stdout)
+    print(f"deploy/: {', '.join(dst for _, dst in files)}; next: hlsgen deploy {project} "
+          "--host BOARD")

@@ -116,9 +116,9 @@ def _load_key(path: Path):
             return paramiko.PKey.from_path(str(path))
         except paramiko.PasswordRequiredException:
             if not sys.stdin.isatty():
-                raise HlsgenError(f"key file '{path}' is encrypted and there is no terminal to ask "
-                                  "for its passphrase; use an unencrypted key or run in a terminal") \
-                    from None
+                raise HlsgenError(f"key file '{path}' is encrypted and there is no terminal to "
+                                  "ask for its passphrase; use an unencrypted key or run in a "
+                                  "terminal") from None
             return paramiko.PKey.from_path(str(path), getpass.getpass(f"passphrase for {path}: "))
     except (OSError, ValueError, paramiko.SSHException) as e:
         raise HlsgenError(f"key file '{path}' is not a usable SSH private key ({e})") from None

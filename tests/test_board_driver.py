@@ -51,7 +51,8 @@ CASES = {
     # The model's own 5-bit unsigned input quantizer: 8 x 5 bits in a 5-byte word.
     "mlp_u5_input_simd8": dict(model=mlp([32, 8, 6], seed=5,
                                          input_quant="quantized_bits(5,1,keep_negative=False)"),
-                               folding={"fc1": {"simd": 8, "pe": 2}, "logits": {"simd": 2, "pe": 3}},
+                               folding={"fc1": {"simd": 8, "pe": 2},
+                                        "logits": {"simd": 2, "pe": 3}},
                                output="logits", batch=13),
     "cnn_logits": dict(model=small_cnn, folding=None, output="logits", batch=9),
 }
@@ -113,7 +114,8 @@ def test_selftest_is_bit_exact_on_the_emulator(board, case):
                         cwd=folder)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     gold = np.load(folder / f"{name}_golden.npy")
-    assert f"selftest: PASS: {gold.size}/{gold.size} output codes of {len(gold)} frames" in proc.stdout
+    counts = f"{gold.size}/{gold.size} output codes of {len(gold)} frames"
+    assert f"selftest: PASS: {counts}" in proc.stdout
     assert "16/16 single-frame calls exact" in proc.stdout
     # Batches of CASES' size do not divide the 50 vectors: the tail batch ran too.
     assert len(gold) % CASES[case]["batch"] != 0

@@ -191,7 +191,8 @@ def test_project_without_a_bitstream_is_refused(tf, tmp_path):
 @pytest.mark.parametrize("host", ["board\n[127.0.0.1]:22 ssh-ed25519 AAAA", "-oProxyCommand=x", ""])
 def test_host_that_is_not_an_address_is_refused(project, tmp_path, host):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    proc = subprocess.run([sys.executable, "-m", "gen.cli", "deploy", str(project), f"--host={host}",
+    proc = subprocess.run([sys.executable, "-m", "gen.cli", "deploy", str(project),
+                           f"--host={host}",
                            "--known-hosts", str(tmp_path / "known_hosts")],
                           text=True, capture_output=True, env=env, stdin=subprocess.DEVNULL)
     assert_user_error(proc, "--host", "is not a host name or address")

@@ -33,7 +33,10 @@ proc record {args} { lappend ::calls $args }
 foreach cmd {@PLAIN@} {
     proc $cmd {args} "record $cmd {*}\$args; return {}"
 }
-proc get_ipdefs {args} { record get_ipdefs {*}$args; return [string map {* 9.9} [lindex $args end]] }
+proc get_ipdefs {args} {
+    record get_ipdefs {*}$args
+    return [string map {* 9.9} [lindex $args end]]
+}
 proc get_board_parts {args} { record get_board_parts {*}$args; return $::board_parts }
 proc create_bd_cell {args} { record create_bd_cell {*}$args; return [lindex $args end] }
 proc get_bd_cells {args} { return [lindex $args end] }
@@ -118,7 +121,8 @@ def projects(tf, tmp_path_factory):
     (root / "fold.json").write_text(json.dumps({"fc1": {"simd": 4, "pe": 3},
                                                 "logits": {"simd": 3, "pe": 5}}))
     return {b: generate(str(root / "m.h5"), root / b.replace("-", "_"), board=b, n_vectors=10,
-                        folding=str(root / "fold.json"), clock_mhz=125 if b == "zcu104" else None).out
+                        folding=str(root / "fold.json"),
+                        clock_mhz=125 if b == "zcu104" else None).out
             for b in BOARDS}
 
 

@@ -117,7 +117,8 @@ class _IP:
     # MMIO of the s_axilite control bundle.
     def write(self, offset, value):
         if offset == 0:
-            self.ctrl = (self.ctrl & (AP_DONE | AP_IDLE | AP_READY)) | (value & (AP_START | AUTO_RESTART))
+            status = self.ctrl & (AP_DONE | AP_IDLE | AP_READY)
+            self.ctrl = status | (value & (AP_START | AUTO_RESTART))
             self.pump()
         else:
             self.regs[offset] = value
@@ -131,7 +132,8 @@ class _IP:
 
     def why_stalled(self):
         if not self.ctrl & AP_START:
-            return "the IP is not started (write ap_start, 0x01, or auto-restart, 0x81, to its control register)"
+            return ("the IP is not started (write ap_start, 0x01, or auto-restart, 0x81, to "
+                    "its control register)")
         if self.out_stream:
             return "the IP's output of the previous frame has not been received"
         return (f"the IP's input holds {len(self.in_stream)} words; a frame needs {self.in_words}")
