@@ -89,8 +89,14 @@ def _host_key_policy(target: Target, known_hosts: Path):
                     "--accept-new-host-key")
             # Appended, like OpenSSH's accept-new: the user's other lines stay as they are.
             known_hosts.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            with open(known_hosts, "a") as f:
-                f.write(f"{target.host_key_name} {key.get_name()} {key.get_base64()}\n")
+            line = f"{target.host_key_name} {key.get_name()} {key.get_base64()}\n"
+            with open(known_hosts, "a+b") as f:
+                f.seek(0, 2)
+                if f.tell():  # never glue the new line onto an unterminated last one
+                    f.seek(-1, 2)
+                    if f.read(1) != b"\n":
+                        line = "\n" + line
+                f.write(line.encode())
             client.get_host_keys().add(target.host_key_name, key.get_name(), key)
             print(f"added the host key of {target.host_key_name} ({_fingerprint(key)}) to "
                   f"{known_hosts}")

@@ -94,6 +94,7 @@ def deploy_cli(project, port, *extra, stdin=subprocess.DEVNULL):
 def test_deploy_runs_the_selftest_and_benchmark_on_the_board(sshd, project, tmp_path):
     port, key, (key_type, key_b64) = sshd
     known = tmp_path / "known_hosts"
+    known.write_text("# the user's own line, unterminated")
     remote = tmp_path / "board" / "hlsgen" / project.name
     args = ("--key", key, "--known-hosts", known, "--remote-dir", remote)
     proc = deploy_cli(project, port, *args, "--accept-new-host-key")
@@ -103,8 +104,9 @@ def test_deploy_runs_the_selftest_and_benchmark_on_the_board(sshd, project, tmp_
     assert "board: benchmark: batch of 200:" in proc.stdout
     assert "board: benchmark: single frame:" in proc.stdout
     assert "exited with status 0 (passed)" in proc.stdout
-    # The host key was remembered in OpenSSH's format, and the files arrived.
-    assert known.read_text() == f"[127.0.0.1]:{port} {key_type} {key_b64}\n"
+    # The host key was appended in OpenSSH's format, and the files arrived.
+    assert known.read_text() == ("# the user's own line, unterminated\n"
+                                 f"[127.0.0.1]:{port} {key_type} {key_b64}\n")
     for f in (f"{project.name}.bit", f"{project.name}.hwh", f"{project.name}_driver.py",
               f"{project.name}_inputs.npy", f"{project.name}_golden.npy"):
         assert (remote / f).is_file(), f
