@@ -25,7 +25,7 @@ def cmd_generate(args) -> int:
     res = generate(args.model, args.out, board=args.board, input_type=args.input_type,
                    output=args.output, force=args.force, weights=args.weights,
                    test_data=args.test_data, n_vectors=args.vectors, folding=args.folding,
-                   clock_mhz=args.clock)
+                   clock_mhz=args.clock, fps=args.fps, max_util=args.max_util)
     import json
     report = json.loads((res.out / "report.json").read_text())
     print(f"generated {res.out} in {res.seconds:.2f} s")
@@ -36,6 +36,10 @@ def cmd_generate(args) -> int:
                  ("layer", "kernel", "in", "out", "SIMDxPE", "cycles")))
     print(f"slowest layer {report['max_cycles_per_frame']} cycles/frame: about "
           f"{report['estimated_fps']:,.0f} frames/s at {report['clock_mhz']:g} MHz")
+    est = report.get("estimates", {})
+    if est.get("utilisation"):
+        print("estimated use of " + report["board"] + ": " + ", ".join(
+            f"{k.upper()} {100 * v:.1f}%" for k, v in est["utilisation"].items()))
     pct = 100.0 * res.exact_values / max(res.total_values, 1)
     print(f"golden executor vs framework on {res.n_vectors} test vectors: "
           f"{res.exact_values}/{res.total_values} output values equal ({pct:.2f}%)")
@@ -110,6 +114,10 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--vectors", type=int, default=200, help="number of random test vectors")
     g.add_argument("--folding", help="JSON of {layer: {simd, pe}} or a report.json")
     g.add_argument("--clock", type=float, help="clock in MHz (default: the board's)")
+    g.add_argument("--fps", type=float, help="folding search: the cheapest design reaching this "
+                   "many frames/s on the board")
+    g.add_argument("--max-util", type=float, help="folding search: the fastest design using at "
+                   "most this fraction (0-1] of every board resource")
     g.add_argument("--force", action="store_true", help="replace a non-empty output folder")
     g.set_defaults(fn=cmd_generate)
 

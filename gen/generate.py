@@ -108,8 +108,8 @@ def load_frontend(model: str, weights: str | None):
 def generate(model: str, out: str | Path, board: str = "pynq-z2", input_type: str | None = None,
              output: str = "logits", force: bool = False, weights: str | None = None,
              test_data=None, n_vectors: int = DEFAULT_VECTORS, folding: str | dict | None = None,
-             clock_mhz: float | None = None, seed: int = 0, made_by: str = "hlsgen generate"
-             ) -> GenerateResult:
+             clock_mhz: float | None = None, seed: int = 0, made_by: str = "hlsgen generate",
+             fps: float | None = None, max_util: float | None = None) -> GenerateResult:
     t0 = time.perf_counter()
     out = Path(out)
     board_info = load_board(board)
@@ -125,7 +125,16 @@ def generate(model: str, out: str | Path, board: str = "pynq-z2", input_type: st
     run_passes(graph)
     graph.meta["input_qtype"] = qt.to_dict()
     name = cpp_ident(out.name) or "model"
+    clock = clock_mhz or board_info.clock_mhz
     design = build_design(graph, name, folding)
+    if folding is None and (fps is not None or max_util is not None):
+        # The folding search against the board (cost model in gen/cost.py).
+        from gen.dse import folding_for_design
+        folding = folding_for_design(design, board_info, clock, fps=fps, max_util=max_util,
+                                     rebuild=lambda f: build_design(graph, name, f))
+        design = build_design(graph, name, folding)
+    from gen.report import estimate_design, estimates_json, plot_png, report_markdown
+    estimate = estimate_design(design, board_info, clock)
 
     codes = _test_vectors(graph, qt, test_data, n_vectors, seed)
     x_values = codes.astype(np.float64) * 2.0**-qt.frac
@@ -136,11 +145,11 @@ def generate(model: str, out: str | Path, board: str = "pynq-z2", input_type: st
     gold_values = golden.output_values(graph, gold)
     exact = int(np.sum(gold_values == fw))
 
-    clock = clock_mhz or board_info.clock_mhz
     model_hash = _sha256(Path(model))
     ctx = {"source": Path(model).name, "framework": framework, "model_hash": model_hash,
            "board": board_info, "clock_mhz": clock, "n_vectors": len(codes),
-           "softmax_dropped": km.softmax_layer is not None, "out_hint": str(out)}
+           "softmax_dropped": km.softmax_layer is not None, "out_hint": str(out),
+           "estimates_md": report_markdown(estimate)}
     with staged_folder(out, force) as tmp:
         render_project(design, tmp, ctx)
         codes.astype("<i8").tofile(tmp / "tb" / "inputs.bin")
@@ -149,8 +158,10 @@ def generate(model: str, out: str | Path, board: str = "pynq-z2", input_type: st
         np.save(tmp / "tb" / "golden.npy", gold)
         np.save(tmp / "tb" / "framework.npy", fw)
         graph.save(tmp / "ir")
-        (tmp / "report.json").write_text(json.dumps(
-            _report(design, graph, board_info, clock, exact, fw.size), indent=1))
+        report = _report(design, graph, board_info, clock, exact, fw.size)
+        report["estimates"] = estimates_json(estimate)
+        (tmp / "report.json").write_text(json.dumps(report, indent=1))
+        plot_png(estimate, tmp / "report.png")
         (tmp / "hlsgen.json").write_text(json.dumps({
             "hlsgen": __version__, "made_by": made_by, "name": name, "source_model": str(Path(model).resolve()),
             "source_sha256": model_hash, "framework": framework, "board": board_info.name,
@@ -166,23 +177,36 @@ def _report(d, graph: Graph, board, clock: float, exact: int, total: int) -> dic
     max_cycles = max(k.cycles for k in d.kernels)
     return {
         "name": d.name, "board": board.name, "part": board.part, "clock_mhz": clock,
-        "folding": {k.source.split(" + ")[0]: {"simd": k.attrs["simd"], "pe": k.attrs["pe"]}
-                    for k in d.kernels if k.kind == "mvu"},
+        "folding": {k.attrs["layer"]: {"simd": k.attrs["simd"], "pe": k.attrs.get("pe", k.attrs["simd"])}
+                    for k in d.kernels if k.kind in ("mvu", "dwu")},
         "layers": [{"id": k.id, "kind": k.kind, "source": k.source,
                     "in": {"count": k.inp.count, "type": k.inp.qtype.cpp, "lanes": k.inp.lanes},
                     "out": {"count": k.out.count, "type": k.out.qtype.cpp, "lanes": k.out.lanes},
                     "cycles": k.cycles,
                     **({"mw": k.attrs["mw"], "mh": k.attrs["mh"], "simd": k.attrs["simd"],
-                        "pe": k.attrs["pe"], "weight_type": k.attrs["w_type"].cpp,
-                        "acc_type": k.attrs["acc_type"].cpp,
+                        "pe": k.attrs["pe"], "pixels": k.attrs["pixels"],
+                        "weight_type": k.attrs["w_type"].cpp, "acc_type": k.attrs["acc_type"].cpp,
                         "loop_trip_count": k.cycles, "unroll": k.attrs["simd"] * k.attrs["pe"],
                         "float32_exact": k.attrs["float32_exact"]} if k.kind == "mvu" else {}),
+                    **({"array_partition": _partition_factors(k)} if k.kind in ("mvu", "dwu") else {}),
                     **({"requant": k.attrs["requant"]} if "requant" in k.attrs else {})}
                    for k in d.kernels],
         "max_cycles_per_frame": max_cycles,
         "estimated_fps": clock * 1e6 / max_cycles,
         "golden_vs_framework": {"equal_values": exact, "values": total},
     }
+
+
+def _partition_factors(k) -> dict:
+    """The array partitioning the kernel asks of synthesis (visible, so that a
+    reader can check it stays within the tools' limits)."""
+    a = k.attrs
+    if k.kind == "mvu":
+        return {"weights": f"{a['pe']} banks of {a['simd']}-lane words, depth "
+                           f"{(a['mw'] // a['simd']) * (a['mh'] // a['pe'])}",
+                "accumulators": a["pe"], "input_buffer": f"{a['mw'] // a['simd']} words of {a['simd']} lanes"}
+    return {"weights": f"{a['kk']} x {a['c'] // a['simd']} words of {a['simd']} lanes",
+            "accumulators": a["c"]}
 
 
 def _versions() -> dict:

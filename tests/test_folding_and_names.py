@@ -91,3 +91,22 @@ def test_hostile_names_reach_cpp_sanitised(tf, tmp_path):
     assert "relu/x>1" not in re.sub(r"//.*", "", text) and '"; $(x)' not in text
     tcl = (gen.out / "build_prj.tcl").read_text()
     assert "$(x)" not in tcl
+
+
+def test_generate_folding_search_meets_budget_and_stays_exact(tf, save_model, gen_and_sim):
+    """--max-util picks the fastest design within the budget; --fps the cheapest
+    reaching the target; both stay bit-exact and their estimates land in the
+    report and the project README."""
+    model = randomize_biases(qdense_mlp(tf, [16, 64, 32, 32, 5]))
+    path = save_model(model)
+    fast, sim_fast = gen_and_sim(path, name="fast", max_util=0.3, n_vectors=50)
+    slow, sim_slow = gen_and_sim(path, name="slow", fps=200_000, n_vectors=50)
+    assert_exact(sim_fast)
+    assert_exact(sim_slow)
+    rf = json.loads((fast.out / "report.json").read_text())
+    rs = json.loads((slow.out / "report.json").read_text())
+    assert all(u <= 0.3 for u in rf["estimates"]["utilisation"].values())
+    assert rs["estimated_fps"] >= 200_000
+    assert rf["estimated_fps"] > rs["estimated_fps"]
+    assert (fast.out / "report.png").stat().st_size > 1000
+    assert "LUT" in (fast.out / "README.md").read_text()

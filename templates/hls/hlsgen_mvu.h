@@ -27,11 +27,12 @@ void mvu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
     // The input vector is reused by every neuron fold; it is kept unpacked so
     // each lane is extracted from its stream word once per frame.
     TIn inbuf[SF][SIMD];
-#pragma HLS ARRAY_PARTITION variable = inbuf complete dim = 2
+#pragma HLS ARRAY_RESHAPE variable = inbuf complete dim = 2
     TAcc acc[PE];
 #pragma HLS ARRAY_PARTITION variable = acc complete dim = 1
+// One memory per PE holding SIMD-lane words (as FINN packs them), not one per lane.
 #pragma HLS ARRAY_PARTITION variable = weights complete dim = 1
-#pragma HLS ARRAY_PARTITION variable = weights complete dim = 3
+#pragma HLS ARRAY_RESHAPE variable = weights complete dim = 3
 #pragma HLS ARRAY_PARTITION variable = bias complete dim = 1
     unsigned sf = 0, nf = 0;
     for (unsigned i = 0; i < PIXELS * NF * SF; i++) {
@@ -73,7 +74,7 @@ void dwu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
     typedef native<TAcc> N;
     TAcc acc[CF][SIMD];
 #pragma HLS ARRAY_PARTITION variable = acc complete dim = 2
-#pragma HLS ARRAY_PARTITION variable = weights complete dim = 3
+#pragma HLS ARRAY_RESHAPE variable = weights complete dim = 3
 #pragma HLS ARRAY_PARTITION variable = bias complete dim = 2
     for (unsigned p = 0; p < PIXELS; p++) {
         for (unsigned k = 0; k < KK; k++) {
