@@ -68,7 +68,8 @@ def _load_folding(path: str | None) -> dict | None:
     return folding
 
 
-def _test_vectors(graph: Graph, qt: QType, test_data, n: int, seed: int) -> np.ndarray:
+def _test_vectors(graph: Graph, qt: QType, test_data, n: int, seed: int,
+                  to_ir_layout=lambda x: x) -> np.ndarray:
     shape = tuple(graph.tensors[graph.inputs[0]].shape)
     if test_data is not None:
         if isinstance(test_data, (str, Path)):
@@ -76,7 +77,7 @@ def _test_vectors(graph: Graph, qt: QType, test_data, n: int, seed: int) -> np.n
                 test_data = np.load(test_data)
             except (OSError, ValueError) as e:
                 raise HlsgenError(f"test data '{test_data}' is not a .npy array ({e})")
-        x = np.asarray(test_data, dtype=np.float64)
+        x = np.asarray(to_ir_layout(np.asarray(test_data)), dtype=np.float64)
         if x.shape[1:] != shape:
             raise HlsgenError(f"test data has shape {x.shape}; the model takes (N, "
                               f"{', '.join(map(str, shape))})")
@@ -95,14 +96,13 @@ def _sha256(path: Path) -> str:
 
 
 def load_frontend(model: str, weights: str | None):
-    """(framework name, frontend model object) for a model path."""
+    """The frontend object (see gen/frontends/__init__.py) for a model path."""
     path = Path(model)
     if path.suffix.lower() == ".onnx":
         raise HlsgenError(f"'{model}' is a QONNX/ONNX file; the QONNX frontend is not available in "
                           "this version; give a QKeras .h5, .keras or .json model")
     from gen.frontends.qkeras_reader import KerasModel, load_keras_model
-    km = KerasModel(load_keras_model(path, Path(weights) if weights else None), path, None)
-    return "qkeras", km
+    return KerasModel(load_keras_model(path, Path(weights) if weights else None), path, None)
 
 
 def generate(model: str, out: str | Path, board: str = "pynq-z2", input_type: str | None = None,
@@ -117,9 +117,9 @@ def generate(model: str, out: str | Path, board: str = "pynq-z2", input_type: st
     if output not in ("logits", "argmax"):
         raise HlsgenError(f"--output '{output}' is not known; use logits or argmax")
     folding = _load_folding(folding) if isinstance(folding, (str, Path)) else folding
-    framework, km = load_frontend(model, weights)
-    from gen.frontends.qkeras_reader import keras_to_ir
-    graph = keras_to_ir(km, output)
+    fe = load_frontend(model, weights)
+    framework = fe.framework
+    graph = fe.to_ir(output)
     qt, qt_origin = _input_type(graph, input_type)
     graph.meta["input_qtype"] = qt
     run_passes(graph)
@@ -136,10 +136,10 @@ def generate(model: str, out: str | Path, board: str = "pynq-z2", input_type: st
     from gen.report import estimate_design, estimates_json, plot_png, report_markdown
     estimate = estimate_design(design, board_info, clock)
 
-    codes = _test_vectors(graph, qt, test_data, n_vectors, seed)
+    codes = _test_vectors(graph, qt, test_data, n_vectors, seed, fe.input_to_ir)
     x_values = codes.astype(np.float64) * 2.0**-qt.frac
     gold = golden.run(graph, codes)[graph.outputs[0]].reshape(len(codes), -1)
-    fw = km.predict(x_values.astype(np.float32)).reshape(len(codes), -1)
+    fw = fe.predict(x_values.astype(np.float32)).reshape(len(codes), -1)
     if output == "argmax":
         fw = np.argmax(fw, axis=1).reshape(-1, 1).astype(np.float64)
     gold_values = golden.output_values(graph, gold)
@@ -148,7 +148,7 @@ def generate(model: str, out: str | Path, board: str = "pynq-z2", input_type: st
     model_hash = _sha256(Path(model))
     ctx = {"source": Path(model).name, "framework": framework, "model_hash": model_hash,
            "board": board_info, "clock_mhz": clock, "n_vectors": len(codes),
-           "softmax_dropped": km.softmax_layer is not None, "out_hint": str(out),
+           "softmax_dropped": fe.softmax_dropped, "out_hint": str(out),
            "estimates_md": report_markdown(estimate)}
     with staged_folder(out, force) as tmp:
         render_project(design, tmp, ctx)
@@ -167,7 +167,7 @@ def generate(model: str, out: str | Path, board: str = "pynq-z2", input_type: st
             "source_sha256": model_hash, "framework": framework, "board": board_info.name,
             "part": board_info.part, "clock_mhz": clock, "input_type": qt.fixed_name,
             "input_type_origin": qt_origin, "output": output,
-            "softmax_dropped": km.softmax_layer is not None, "vectors": len(codes),
+            "softmax_dropped": fe.softmax_dropped, "vectors": len(codes),
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "versions": _versions()}, indent=1))
     return GenerateResult(out, graph, len(codes), exact, fw.size, time.perf_counter() - t0)

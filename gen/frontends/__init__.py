@@ -1,1 +1,11 @@
-"""Frontends read a framework's model into the IR; they never emit C++."""
+"""Frontends read a framework's model into the IR; they never emit C++.
+
+Every frontend returns an object with this protocol (see qkeras_reader.KerasModel):
+  framework: str                      e.g. "qkeras", "brevitas"
+  to_ir(output_mode) -> Graph         the IR (channels-last tensors)
+  predict(x) -> float32 array         the framework's own pre-softmax outputs for
+                                      inputs x in the IR's layout (channels last)
+  input_to_ir(x) -> array             user-supplied test data, in the framework's
+                                      layout, to the IR's layout
+  softmax_dropped: bool               a trailing softmax was kept out of the design
+"""

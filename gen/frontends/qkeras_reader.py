@@ -50,6 +50,17 @@ class KerasModel:
     model: object
     path: Path
     softmax_layer: object | None = None  # a trailing softmax kept out of the design
+    framework = "qkeras"
+
+    def to_ir(self, output_mode: str = "logits") -> Graph:
+        return _Reader(self).read(output_mode)
+
+    def input_to_ir(self, x):
+        return x   # Keras is channels-last already
+
+    @property
+    def softmax_dropped(self) -> bool:
+        return self.softmax_layer is not None
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """The framework's pre-softmax outputs for float inputs (float32)."""
