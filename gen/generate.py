@@ -44,7 +44,8 @@ def _input_type(graph: Graph, given: str | None) -> tuple[QType, str]:
     first = next((n for n in graph.nodes if graph.inputs[0] in n.inputs), None)
     while first is not None and first.op == "reshape":
         first = next((n for n in graph.nodes if first.outputs[0] in n.inputs), None)
-    if first is not None and first.op == "requant" and "grid" in first.transient:
+    if (first is not None and first.op == "requant" and "grid" in first.transient
+            and not first.transient.get("bipolar")):
         frac, lo, hi = first.transient["grid"]
         bits = max(1, int(hi).bit_length() + (1 if lo < 0 else 0))
         return QType(bits, lo < 0, frac), f"from the input quantizer of layer '{first.name}'"
@@ -137,7 +138,7 @@ def generate(model: str, out: str | Path, board: str = "pynq-z2", input_type: st
     estimate = estimate_design(design, board_info, clock)
 
     codes = _test_vectors(graph, qt, test_data, n_vectors, seed, fe.input_to_ir)
-    x_values = codes.astype(np.float64) * 2.0**-qt.frac
+    x_values = qt.values(codes)
     gold = golden.run(graph, codes)[graph.outputs[0]].reshape(len(codes), -1)
     fw = fe.predict(x_values.astype(np.float32)).reshape(len(codes), -1)
     if output == "argmax":

@@ -49,14 +49,19 @@ def _matmul(x: np.ndarray, w: np.ndarray, acc_type) -> np.ndarray:
     return x @ w.astype(np.int64)
 
 
+def _arith(node, graph, x):
+    """An input's codes as the integers arithmetic works on (+-1 for bipolar)."""
+    return graph.tensors[node.inputs[0]].qtype.arith(x)
+
+
 def _dense(node, ins, out_t, graph):
-    x = ins[0]
+    x = _arith(node, graph, ins[0])
     return _matmul(x.reshape(len(x), -1), node.params["weights"], out_t.qtype) + node.params["bias"]
 
 
 def _conv(node, ins, out_t, graph):
     a = node.attrs
-    x = _as_image(ins[0])
+    x = _as_image(_arith(node, graph, ins[0]))
     w, b = node.params["weights"], node.params["bias"]
     out = []
     for i in range(0, len(x), 64):   # batches keep the window views small
@@ -117,4 +122,4 @@ def output_values(graph: Graph, codes: np.ndarray) -> np.ndarray:
     t = graph.tensors[graph.outputs[0]]
     if graph.nodes[-1].op == "argmax":
         return codes.astype(np.float64)
-    return codes.astype(np.float64) * 2.0**-t.qtype.frac
+    return t.qtype.values(codes)

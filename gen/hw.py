@@ -247,7 +247,7 @@ class _Mapper:
                         {"mw": mw, "mh": mh, "simd": simd, "pe": pe, "pixels": 1,
                          "w_type": QType.from_dict(node.attrs["w_type"]), "acc_type": acc.qtype,
                          "float32_exact": node.attrs["float32_exact"], "layer": node.name})
-        k.params["w"] = _fold_weights(node.params["weights"], simd, pe)
+        _set_weights(k, _fold_weights(node.params["weights"], simd, pe), inp.qtype)
         k.params["b"] = node.params["bias"].reshape(mh // pe, pe).T.copy()
         _attach_requant(k, rq)
 
@@ -280,15 +280,18 @@ class _Mapper:
                   "acc_type": acc.qtype, "float32_exact": a["float32_exact"], "layer": node.name}
         source = node.name + (f" + {rq.name}" if rq else "")
         if a["depthwise"]:
+            if win.qtype.bipolar or common["w_type"].bipolar:
+                raise HlsgenError(f"layer '{node.name}': depthwise convolution of binarized (+-1) "
+                                  "values or weights is not supported; use integer quantizers")
             out = self.output(node, rq, simd)
             k = self.kernel("dwu", node.name, source, [win], [out], {"kk": kk, "c": cout, **common})
-            k.params["w"] = node.params["weights"].reshape(kk, cout // simd, simd).copy()
+            _set_weights(k, node.params["weights"].reshape(kk, cout // simd, simd), win.qtype)
             k.params["b"] = node.params["bias"].reshape(cout // simd, simd).copy()
         else:
             out = self.output(node, rq, pe)
             k = self.kernel("mvu", node.name, source, [win], [out],
                             {"mw": kk * cin, "mh": cout, "pe": pe, **common})
-            k.params["w"] = _fold_weights(node.params["weights"], simd, pe)
+            _set_weights(k, _fold_weights(node.params["weights"], simd, pe), win.qtype)
             k.params["b"] = node.params["bias"].reshape(cout // pe, pe).T.copy()
         _attach_requant(k, rq)
 
@@ -442,6 +445,16 @@ def _lookahead_rows(path: list[Kernel]) -> int | None:
         elif k.kind in ("global_pool", "argmax") or (k.kind == "mvu" and a["pixels"] == 1):
             return None
     return rows
+
+
+def _set_weights(k: Kernel, lanes: np.ndarray, in_type: QType) -> None:
+    """Weights as lane codes [..., SIMD] (+-1 weights as bits), and the
+    dot-product kind the lane types call for."""
+    w_type = k.attrs["w_type"]
+    k.params["w"] = (lanes > 0).astype(np.int64) if w_type.bipolar else lanes.copy()
+    k.attrs["dot"] = ("DotXnor" if w_type.bipolar and in_type.bipolar else
+                      "DotBipolarWeights" if w_type.bipolar else
+                      "DotBipolarInputs" if in_type.bipolar else "DotInt")
 
 
 def _fold_weights(w: np.ndarray, simd: int, pe: int) -> np.ndarray:

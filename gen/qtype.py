@@ -19,6 +19,11 @@ class QType:
     bits: int
     signed: bool
     frac: int
+    bipolar: bool = False   # one bit per value: code 1 stands for +1, code 0 for -1
+
+    @staticmethod
+    def make_bipolar() -> "QType":
+        return QType(1, False, 0, True)
 
     @property
     def lo(self) -> int:
@@ -35,19 +40,39 @@ class QType:
     @property
     def fixed_name(self) -> str:
         """The equivalent Vitis HLS fixed-point type name, for documentation."""
+        if self.bipolar:
+            return "bipolar (1 bit: 1 = +1, 0 = -1)"
         return f"ap_{'' if self.signed else 'u'}fixed<{self.bits},{self.bits - self.frac}>"
 
+    def values(self, codes: np.ndarray) -> np.ndarray:
+        """Codes -> the real values they stand for (float64)."""
+        c = np.asarray(codes, dtype=np.float64)
+        return 2.0 * c - 1.0 if self.bipolar else c * 2.0**-self.frac
+
+    def arith(self, codes: np.ndarray) -> np.ndarray:
+        """Codes -> the integers arithmetic works on (the +-1 of a bipolar
+        code; the code itself otherwise, at binary point frac)."""
+        c = np.asarray(codes, dtype=np.int64)
+        return 2 * c - 1 if self.bipolar else c
+
     def quantize(self, values: np.ndarray) -> np.ndarray:
-        """Float values to codes: round half to even, saturate."""
-        codes = np.rint(np.asarray(values, dtype=np.float64) * 2.0**self.frac)
+        """Float values to codes: round half to even, saturate (bipolar: sign,
+        with 0 -> +1)."""
+        v = np.asarray(values, dtype=np.float64)
+        if self.bipolar:
+            return (v >= 0).astype(np.int64)
+        codes = np.rint(v * 2.0**self.frac)
         return np.clip(codes, self.lo, self.hi).astype(np.int64)
 
     def to_dict(self) -> dict:
-        return {"bits": self.bits, "signed": self.signed, "frac": self.frac}
+        d = {"bits": self.bits, "signed": self.signed, "frac": self.frac}
+        if self.bipolar:
+            d["bipolar"] = True
+        return d
 
     @staticmethod
     def from_dict(d: dict) -> "QType":
-        return QType(int(d["bits"]), bool(d["signed"]), int(d["frac"]))
+        return QType(int(d["bits"]), bool(d["signed"]), int(d["frac"]), bool(d.get("bipolar", False)))
 
 
 def bits_for_range(lo: int, hi: int) -> tuple[int, bool]:

@@ -32,6 +32,33 @@ def c_init(arr: np.ndarray) -> str:
     return "{" + ",".join(c_init(x) for x in a) + "}"
 
 
+def pack_words(lanes: np.ndarray, bits: int) -> tuple[np.ndarray, str]:
+    """Lane codes [..., SIMD] -> (little-endian bytes [n_words, B], C
+    initialiser of the words). Lane s occupies bits [s*bits, (s+1)*bits) of
+    its word, two's complement."""
+    simd = lanes.shape[-1]
+    flat = lanes.reshape(-1, simd).astype(np.int64) & ((1 << bits) - 1)
+    bitmat = ((flat[:, :, None] >> np.arange(bits)) & 1).astype(np.uint8).reshape(len(flat), -1)
+    nbytes = -(-simd * bits // 8)
+    bitmat = np.pad(bitmat, ((0, 0), (0, nbytes * 8 - bitmat.shape[1])))
+    words = np.packbits(bitmat, axis=1, bitorder="little")
+    hexes = [w[::-1].tobytes().hex().lstrip("0") or "0" for w in words]
+    width = simd * bits
+    if width <= 64:
+        items = [f"0x{h}ULL" for h in hexes]
+    else:
+        items = [f'ap_uint<{width}>("0x{h}", 16)' for h in hexes]
+    shape = lanes.shape[:-1]
+    return words, _nest(items, shape)
+
+
+def _nest(items: list[str], shape: tuple) -> str:
+    if len(shape) == 1:
+        return "{" + ",".join(items) + "}"
+    step = len(items) // shape[0]
+    return "{" + ",".join(_nest(items[i * step:(i + 1) * step], shape[1:]) for i in range(shape[0])) + "}"
+
+
 def _dims(a: np.ndarray) -> str:
     return "".join(f"[{n}]" for n in a.shape)
 
@@ -56,11 +83,21 @@ def _prepare(k: Kernel) -> None:
     files C simulation loads them from."""
     k.arrays, k.param_files = [], []
     if k.kind in ("mvu", "dwu"):
-        for key, ctype in (("w", f"{k.id}_w_t"), ("b", f"{k.id}_acc_t")):
-            a = k.params[key]
-            k.arrays.append({"ctype": ctype, "decl": f"{k.id}_{key}{_dims(a)}", "init": c_init(a)})
-            k.param_files.append({"file": f"{k.id}_{key}.bin", "count": a.size,
-                                  "pointer": f"&{k.id}_{key}" + "[0]" * a.ndim, "array": a})
+        # Weights: one word of SIMD lanes per entry, packed as synthesis stores them.
+        lanes = k.params["w"]
+        bits = k.attrs["w_type"].bits
+        words, init = pack_words(lanes, bits)
+        word_t = f"ap_uint<{lanes.shape[-1] * bits}>"
+        dims = "".join(f"[{n}]" for n in lanes.shape[:-1])
+        k.arrays.append({"ctype": f"{k.id}_wword_t", "decl": f"{k.id}_w{dims}", "init": init})
+        k.word_types = [(f"{k.id}_wword_t", word_t)]
+        k.param_files.append({"file": f"{k.id}_w.bin", "count": int(np.prod(lanes.shape[:-1])),
+                              "pointer": f"&{k.id}_w" + "[0]" * (lanes.ndim - 1), "bytes": words,
+                              "loader": "load_words"})
+        b = k.params["b"]
+        k.arrays.append({"ctype": f"{k.id}_acc_t", "decl": f"{k.id}_b{_dims(b)}", "init": c_init(b)})
+        k.param_files.append({"file": f"{k.id}_b.bin", "count": b.size,
+                              "pointer": f"&{k.id}_b" + "[0]" * b.ndim, "array": b})
     if "thr" in k.params:
         a, neg = k.params["thr"], k.params["neg"]
         k.thr_init = c_init(a) + ", " + c_init(neg)
@@ -100,7 +137,10 @@ def render_project(d: Design, folder: Path, ctx: dict) -> None:
     for k in params_kernels:
         (fw / "params" / f"{k.id}.h").write_text(params_t.render(values, k=k))
         for p in k.param_files:
-            p["array"].astype("<i8").tofile(fw / "params" / p["file"])
+            if "bytes" in p:
+                p["bytes"].tofile(fw / "params" / p["file"])
+            else:
+                p["array"].astype("<i8").tofile(fw / "params" / p["file"])
     (folder / "tb" / f"{d.name}_tb.cpp").write_text(env.get_template("tb.cpp.j2").render(values))
     (folder / "build_prj.tcl").write_text(env.get_template("build_prj.tcl.j2").render(values))
     (folder / "README.md").write_text(env.get_template("README.md.j2").render(values))
@@ -108,5 +148,9 @@ def render_project(d: Design, folder: Path, ctx: dict) -> None:
 
 
 def _bytes(bits: int) -> int:
-    """AXI-Stream data widths are whole bytes."""
-    return max(8, -(-bits // 8) * 8)
+    """AXI-Stream data width: a power of two of at least 8 bits, so the AXI DMA
+    connects to the IP directly, without a width converter."""
+    width = 8
+    while width < bits:
+        width *= 2
+    return width

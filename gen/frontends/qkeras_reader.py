@@ -34,14 +34,24 @@ SUPPORTED_LAYERS = [
     "Flatten", "Reshape", "a trailing softmax"]
 SUPPORTED_ACTIVATION_QUANTIZERS = ["quantized_relu(bits, integer)",
                                    "quantized_bits(bits, integer, keep_negative, symmetric, alpha=1)",
-                                   "quantized_tanh(bits)", "quantized_sigmoid(bits)"]
+                                   "quantized_tanh(bits)", "quantized_sigmoid(bits)",
+                                   "binary", "stochastic_binary", "ternary"]
 # Float activations allowed when a quantizer follows them (evaluated through
 # the framework, then tabulated or thresholded exactly).
 SMOOTH_ACTIVATIONS = {"tanh", "sigmoid", "hard_sigmoid", "hard_tanh", "swish", "gelu", "elu",
                       "softsign", "softplus", "selu", "exponential"}
 NON_MONOTONIC = {"swish", "gelu"}   # only a lookup table can represent these
 SUPPORTED_WEIGHT_QUANTIZERS = ["quantized_bits (alpha=None, 1, a power of two, or 'auto_po2')",
-                               "quantized_po2"]
+                               "quantized_po2", "binary", "stochastic_binary", "ternary"]
+BINARY_QUANTIZERS = ("binary", "stochastic_binary")
+
+
+def _is_bipolar_quantizer(q) -> bool:
+    """Outputs +-1 (one bit in hardware)."""
+    kind = type(q).__name__
+    if kind in BINARY_QUANTIZERS:
+        return not q.use_01
+    return kind == "quantized_bits" and int(q.bits) - int(bool(q.keep_negative)) <= 0
 
 
 @dataclass
@@ -144,11 +154,18 @@ def _grid_of(quantizer, layer_name: str) -> tuple[int, int, int]:
         bits, integer, neg = int(quantizer.bits), int(quantizer.integer), int(bool(quantizer.keep_negative))
         unsigned = bits - neg
         if unsigned <= 0:
-            raise HlsgenError(f"layer '{layer_name}': 1-bit activation {quantizer} is binary; "
-                              "binarized activations are not supported yet")
+            return 0, 0, 1          # +-1: bipolar codes (see _is_bipolar_quantizer)
         m = 1 << unsigned
         lo = (-m + int(bool(quantizer.symmetric))) if neg else 0
         return unsigned - integer, lo, m - 1
+    if kind in BINARY_QUANTIZERS + ("ternary",):
+        if getattr(quantizer, "alpha", None) not in (None, 1, 1.0) or getattr(
+                quantizer, "use_stochastic_rounding", False):
+            raise HlsgenError(f"layer '{layer_name}': activation {quantizer} has a scale alpha; use "
+                              "alpha=1 (or None) for activations")
+        if kind == "ternary":
+            return 0, -1, 1
+        return 0, 0, 1              # use_01: {0, 1}; otherwise bipolar +-1
     if kind in ("quantized_tanh", "quantized_sigmoid"):
         if quantizer.use_stochastic_rounding:
             raise HlsgenError(f"layer '{layer_name}': {kind} with stochastic rounding is not "
@@ -178,6 +195,11 @@ def _weight_codes(layer, which: str, quantizer, values) -> tuple[np.ndarray, int
             if np.any(a <= 0) or np.any(np.log2(a) != np.round(np.log2(a))):
                 raise HlsgenError(f"layer '{layer.name}': {which}_quantizer alpha={alpha} is not a "
                                   "power of two; use alpha=1, a power of two or 'auto_po2'")
+    elif kind in BINARY_QUANTIZERS + ("ternary",):
+        alpha = getattr(quantizer, "alpha", None)
+        if isinstance(alpha, str) and alpha != "auto_po2":
+            raise HlsgenError(f"layer '{layer.name}': {which}_quantizer {quantizer} with "
+                              f"alpha='{alpha}' gives floating-point scales; use alpha=1 or 'auto_po2'")
     elif kind != "quantized_po2":
         raise HlsgenError(f"layer '{layer.name}': {which}_quantizer {kind} is not supported; use one "
                           f"of: {', '.join(SUPPORTED_WEIGHT_QUANTIZERS)}")
@@ -338,7 +360,8 @@ class _Reader:
             per_channel = any(getattr(f, "per_channel", True) for f in chain)
             t = self.node("requant", layer.name, [src], self.tensors[src].shape, attrs,
                           transient={"fn": fn, "grid": grid, "per_channel": per_channel,
-                                     "lut": smooth, "monotonic": pending.monotonic})
+                                     "lut": smooth, "monotonic": pending.monotonic,
+                                     "bipolar": _is_bipolar_quantizer(act)})
             return t, Pending()
         if name in SMOOTH_ACTIVATIONS:
             f = _elementwise_fn(act)

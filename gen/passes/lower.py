@@ -64,11 +64,16 @@ def _dense(graph: Graph, node: Node) -> None:
     b = b << (acc_frac - node.attrs["b_frac"])
     node.params["weights"], node.params["bias"] = w, b
     node.attrs.update(w_frac=acc_frac - x_frac, b_frac=acc_frac)
-    node.attrs["w_type"] = type_for_range(min(int(w.min()), 0), max(int(w.max()), 0),
-                                          acc_frac - x_frac).to_dict()
+    if np.all(np.abs(w) == 1):
+        # +-1 weights: one bit each; products become (conditional) negations.
+        node.attrs["w_type"] = QType.make_bipolar().to_dict()
+    else:
+        node.attrs["w_type"] = type_for_range(min(int(w.min()), 0), max(int(w.max()), 0),
+                                              acc_frac - x_frac).to_dict()
 
-    p_hi = np.maximum(w * src.hi, w * src.lo)               # product extremes
-    p_lo = np.minimum(w * src.hi, w * src.lo)
+    x_lo, x_hi = (int(v) for v in src.qtype.arith(np.array([src.lo, src.hi])))
+    p_hi = np.maximum(w * x_hi, w * x_lo)                   # product extremes
+    p_lo = np.minimum(w * x_hi, w * x_lo)
     final_hi, final_lo = p_hi.sum(0) + b, p_lo.sum(0) + b
     partial_hi = np.maximum(p_hi, 0).sum(0) + np.maximum(b, 0)
     partial_lo = np.minimum(p_lo, 0).sum(0) + np.minimum(b, 0)
@@ -86,6 +91,13 @@ def _requant(graph: Graph, node: Node) -> None:
     src, dst = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
     where = f"layer '{node.name}'"
     channels = graph.tensors[node.inputs[0]].shape[-1] if src.shape else 1
+    if src.qtype.bipolar:
+        if node.transient.get("relu"):
+            raise HlsgenError(f"{where}: a ReLU on +-1 values is not supported; quantize them first")
+        node.transient["fn"] = _from_bipolar(node.transient["fn"])
+    if node.transient.get("bipolar"):
+        # The quantizer outputs +-1: codes 0/1 are its (y + 1) / 2.
+        node.transient["fn"] = _to_bipolar(node.transient["fn"])
     if node.transient.get("relu"):
         # An unquantized ReLU is exact on codes: max(x, 0) at the same point.
         rq = {"kind": "shift", "shift": 0, "round": "floor", "lo": 0, "hi": None}
@@ -107,6 +119,7 @@ def _requant(graph: Graph, node: Node) -> None:
             rq, thr = derive_requant(fn, src.qtype.frac, src.lo, src.hi, grid, where, ch)
         out_frac = grid[0]
         lo, hi = _reachable(rq, thr, src.lo, src.hi)
+    bipolar_out = node.transient.get("bipolar", False)
     node.transient.clear()
     node.attrs["requant"] = rq
     if thr is not None:
@@ -114,7 +127,18 @@ def _requant(graph: Graph, node: Node) -> None:
     grid_lo = rq.get("lo") if rq.get("lo") is not None else lo
     grid_hi = rq.get("hi") if rq.get("hi") is not None else hi
     dst.qtype = type_for_range(min(grid_lo, lo), max(grid_hi, hi), out_frac)
+    if bipolar_out:
+        dst.qtype = QType.make_bipolar()
     dst.lo, dst.hi = lo, hi
+
+
+def _from_bipolar(fn):
+    """fn of +-1 values as a function of codes 0/1 (evaluated at frac 0)."""
+    return lambda x: fn((2.0 * np.asarray(x, np.float64) - 1.0).astype(np.float32))
+
+
+def _to_bipolar(fn):
+    return lambda x: ((np.asarray(fn(x), np.float64) + 1.0) / 2.0).astype(np.float32)
 
 
 def _reachable(rq: dict, thr, lo: int, hi: int) -> tuple[int, int]:
@@ -129,8 +153,16 @@ def _reachable(rq: dict, thr, lo: int, hi: int) -> tuple[int, int]:
     return int(ends[0]), int(ends[1])
 
 
+def _no_bipolar(graph: Graph, node: Node, what: str) -> None:
+    for t in node.inputs:
+        if graph.tensors[t].qtype.bipolar:
+            raise HlsgenError(f"layer '{node.name}': {what} of +-1 (binarized) values is not "
+                              "supported; quantize them to integers first")
+
+
 def _pad(graph: Graph, node: Node) -> None:
     """Zero padding: the padding value is the code of 0, which is 0."""
+    _no_bipolar(graph, node, "zero padding (there is no 0 among +-1)")
     src, dst = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
     dst.qtype, dst.lo, dst.hi = src.qtype, min(src.lo, 0), max(src.hi, 0)
     if not (src.qtype.lo <= 0 <= src.qtype.hi):
@@ -142,6 +174,7 @@ def _pool(graph: Graph, node: Node) -> None:
     if node.attrs["mode"] == "max":
         dst.qtype, dst.lo, dst.hi = src.qtype, src.lo, src.hi
         return
+    _no_bipolar(graph, node, "average pooling")
     n = node.attrs["kh"] * node.attrs["kw"]
     dst.lo, dst.hi = n * src.lo, n * src.hi
     # Partial sums of up to n terms lie between 0 and the n-term extremes.
@@ -150,6 +183,7 @@ def _pool(graph: Graph, node: Node) -> None:
 
 def _merge(graph: Graph, node: Node) -> None:
     """Add / Concatenate: inputs aligned to the finest binary point, exactly."""
+    _no_bipolar(graph, node, "adding or concatenating")
     ins = [graph.tensors[t] for t in node.inputs]
     dst = graph.tensors[node.outputs[0]]
     frac = max(t.qtype.frac for t in ins)

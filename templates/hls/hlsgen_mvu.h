@@ -5,7 +5,8 @@
 // loop runs NF*SF iterations at II=1 per vector. A convolution is the same
 // unit applied to PIXELS window vectors from the sliding-window generator
 // (window order ky, kx, c matches the weight rows).
-// Weight layout: w[pe][nf*SF + sf][s] = W[nf*PE + pe][sf*SIMD + s].
+// Weight layout: w[pe][nf*SF + sf] is a word of SIMD lanes, lane s holding
+// W[nf*PE + pe][sf*SIMD + s] (so a 1-bit design stores 1 bit per weight).
 // Accumulators are sized by the generator from value bounds over every
 // partial sum, so they never overflow in any order of summation.
 #ifndef HLSGEN_MVU_H
@@ -15,11 +16,76 @@
 
 namespace hlsgen {
 
+// Dot products of SIMD lanes, one per kind of arithmetic the lane types
+// stand for. The matrix-vector unit takes one of them as a type parameter
+// (one kernel, specialised by type, as in finn-hlslib). N is native<TAcc>.
+
+// Integer weights times integer inputs.
+struct DotInt {
+    template <unsigned SIMD, typename N, typename TW, typename TIn>
+    static typename N::type apply(const TW w[SIMD], const TIn x[SIMD]) {
+#pragma HLS INLINE
+        typename N::type sum = 0;
+        for (unsigned s = 0; s < SIMD; s++) {
+#pragma HLS UNROLL
+            sum += N::of(w[s]) * N::of(x[s]);
+        }
+        return sum;
+    }
+};
+
+// +-1 weights (bit 1 = +1) times integer inputs: a conditional negation.
+struct DotBipolarWeights {
+    template <unsigned SIMD, typename N, typename TW, typename TIn>
+    static typename N::type apply(const TW w[SIMD], const TIn x[SIMD]) {
+#pragma HLS INLINE
+        typename N::type sum = 0;
+        for (unsigned s = 0; s < SIMD; s++) {
+#pragma HLS UNROLL
+            sum += w[s] == 1 ? typename N::type(N::of(x[s])) : typename N::type(-N::of(x[s]));
+        }
+        return sum;
+    }
+};
+
+// Integer weights times +-1 inputs (bit 1 = +1).
+struct DotBipolarInputs {
+    template <unsigned SIMD, typename N, typename TW, typename TIn>
+    static typename N::type apply(const TW w[SIMD], const TIn x[SIMD]) {
+#pragma HLS INLINE
+        typename N::type sum = 0;
+        for (unsigned s = 0; s < SIMD; s++) {
+#pragma HLS UNROLL
+            sum += x[s] == 1 ? typename N::type(N::of(w[s])) : typename N::type(-N::of(w[s]));
+        }
+        return sum;
+    }
+};
+
+// +-1 times +-1 over packed bits: 2 * popcount(XNOR(w, x)) - SIMD, no multiplier.
+struct DotXnor {
+    template <unsigned SIMD, typename N, typename TW, typename TIn>
+    static typename N::type apply(const TW w[SIMD], const TIn x[SIMD]) {
+#pragma HLS INLINE
+        ap_uint<SIMD> agree;
+        for (unsigned s = 0; s < SIMD; s++) {
+#pragma HLS UNROLL
+            agree[s] = w[s] == x[s];  // XNOR of the two bits
+        }
+        unsigned pop = 0;
+        for (unsigned s = 0; s < SIMD; s++) {
+#pragma HLS UNROLL
+            pop += agree[s];
+        }
+        return typename N::type(2 * (int)pop - (int)SIMD);
+    }
+};
+
 template <unsigned MW, unsigned MH, unsigned SIMD, unsigned PE, unsigned PIXELS,
-          typename TIn, typename TW, typename TAcc, typename TOut,
-          typename InWord, typename OutWord, typename Requant>
+          typename TIn, typename TW, typename TAcc, typename TOut, class Dot,
+          typename InWord, typename OutWord, typename WWord, typename Requant>
 void mvu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
-         const TW weights[PE][(MH / PE) * (MW / SIMD)][SIMD],
+         const WWord weights[PE][(MH / PE) * (MW / SIMD)],
          const TAcc bias[PE][MH / PE], const Requant &requant) {
     static const unsigned SF = MW / SIMD;
     static const unsigned NF = MH / PE;
@@ -30,9 +96,8 @@ void mvu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
 #pragma HLS ARRAY_RESHAPE variable = inbuf complete dim = 2
     TAcc acc[PE];
 #pragma HLS ARRAY_PARTITION variable = acc complete dim = 1
-// One memory per PE holding SIMD-lane words (as FINN packs them), not one per lane.
+// One memory per PE holding SIMD-lane words (as FINN packs them).
 #pragma HLS ARRAY_PARTITION variable = weights complete dim = 1
-#pragma HLS ARRAY_RESHAPE variable = weights complete dim = 3
 #pragma HLS ARRAY_PARTITION variable = bias complete dim = 1
     unsigned sf = 0, nf = 0;
     for (unsigned i = 0; i < PIXELS * NF * SF; i++) {
@@ -40,11 +105,10 @@ void mvu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
         if (nf == 0) unpack<TIn, SIMD>(in.read(), inbuf[sf]);
         for (unsigned pe = 0; pe < PE; pe++) {
 #pragma HLS UNROLL
+            TW w[SIMD];
+            unpack<TW, SIMD>(weights[pe][nf * SF + sf], w);
             typename N::type a = N::of(sf == 0 ? bias[pe][nf] : acc[pe]);
-            for (unsigned s = 0; s < SIMD; s++) {
-#pragma HLS UNROLL
-                a += N::of(weights[pe][nf * SF + sf][s]) * N::of(inbuf[sf][s]);
-            }
+            a += Dot::template apply<SIMD, N>(w, inbuf[sf]);
             acc[pe] = N::store(a);
         }
         if (++sf == SF) {
@@ -63,29 +127,31 @@ void mvu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
 
 // Depthwise convolution: every channel has its own KK-tap filter. Per output
 // pixel the window arrives as KK*C/SIMD words (order ky, kx, c); SIMD
-// channels are processed in parallel. Weight layout: w[k][c/SIMD][SIMD].
+// channels are processed in parallel. Weight layout: w[k][c/SIMD] is a word
+// of SIMD lanes.
 template <unsigned KK, unsigned C, unsigned SIMD, unsigned PIXELS,
           typename TIn, typename TW, typename TAcc, typename TOut,
-          typename InWord, typename OutWord, typename Requant>
+          typename InWord, typename OutWord, typename WWord, typename Requant>
 void dwu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
-         const TW weights[KK][C / SIMD][SIMD], const TAcc bias[C / SIMD][SIMD],
+         const WWord weights[KK][C / SIMD], const TAcc bias[C / SIMD][SIMD],
          const Requant &requant) {
     static const unsigned CF = C / SIMD;
     typedef native<TAcc> N;
     TAcc acc[CF][SIMD];
 #pragma HLS ARRAY_PARTITION variable = acc complete dim = 2
-#pragma HLS ARRAY_RESHAPE variable = weights complete dim = 3
 #pragma HLS ARRAY_PARTITION variable = bias complete dim = 2
     for (unsigned p = 0; p < PIXELS; p++) {
         for (unsigned k = 0; k < KK; k++) {
             for (unsigned cf = 0; cf < CF; cf++) {
 #pragma HLS PIPELINE II = 1
                 TIn x[SIMD];
+                TW w[SIMD];
                 unpack<TIn, SIMD>(in.read(), x);
+                unpack<TW, SIMD>(weights[k][cf], w);
                 for (unsigned s = 0; s < SIMD; s++) {
 #pragma HLS UNROLL
                     typename N::type a = N::of(k == 0 ? bias[cf][s] : acc[cf][s]);
-                    acc[cf][s] = N::store(a + N::of(weights[k][cf][s]) * N::of(x[s]));
+                    acc[cf][s] = N::store(a + N::of(w[s]) * N::of(x[s]));
                 }
             }
         }
