@@ -39,8 +39,8 @@ def small_cnn(tf):
 
 # name: model builder, generate() options, driver batch (frames per DMA send).
 CASES = {
-    # 4 x ap_int<16> per 8-byte input word; 5 x 15-bit logits in a 10-byte output
-    # word (a width converter in the block design); 50 frames in batches of 7.
+    # 4 x ap_int<16> per 8-byte input word; 5 x 15-bit logits in an output word
+    # padded to 16 bytes; 50 frames in batches of 7.
     "mlp_logits_simd4": dict(model=mlp([16, 24, 10], seed=2),
                              folding={"fc1": {"simd": 4, "pe": 3}, "logits": {"simd": 3, "pe": 5}},
                              output="logits", batch=7),
@@ -55,7 +55,16 @@ CASES = {
                                         "logits": {"simd": 2, "pe": 3}},
                                output="logits", batch=13),
     "cnn_logits": dict(model=small_cnn, folding=None, output="logits", batch=9),
+    # Binarized CNN (XNOR-popcount, thresholds, 1-bit streams) with label select.
+    "bnn_argmax": dict(model=lambda tf: binarized_cnn(tf), folding=None, output="argmax", batch=11),
 }
+
+
+def binarized_cnn(tf):
+    import bnn_models
+    import cnn_models
+    tf.keras.utils.set_random_seed(4)
+    return cnn_models.randomize_bn(bnn_models.binary_cnn(tf))
 
 
 def make_project(tf, root: Path, case: str) -> Path:
