@@ -50,3 +50,26 @@ def ternary_mixed(tf):
     x = QDense(5, kernel_quantizer="quantized_bits(2,1,alpha=1)", bias_quantizer="quantized_bits(4,2,alpha=1)",
                name="q2")(x)
     return tf.keras.Model(inp, x)
+
+
+def cnv_w1a1(tf):
+    """BNN-PYNQ's CNV topology in QKeras: 32x32x3 input (8-bit), six 3x3 valid
+    convolutions 64,64,(pool),128,128,(pool),256,256 and dense 512,512,10,
+    1-bit weights and activations (batch-norm + sign between layers)."""
+    from qkeras import QActivation, QConv2D, QDense
+    inp = tf.keras.Input((32, 32, 3), name="image")
+    x = QActivation("quantized_bits(8,0,alpha=1)", name="input_quant")(inp)
+    for i, (filters, pool) in enumerate([(64, False), (64, True), (128, False), (128, True),
+                                         (256, False), (256, False)]):
+        x = QConv2D(filters, 3, kernel_quantizer="binary(alpha=1)", use_bias=False, name=f"conv{i}")(x)
+        x = tf.keras.layers.BatchNormalization(name=f"bn_c{i}")(x)
+        x = QActivation("binary(alpha=1)", name=f"sign_c{i}")(x)
+        if pool:
+            x = tf.keras.layers.MaxPooling2D(2, name=f"pool{i}")(x)
+    x = tf.keras.layers.Flatten(name="flatten")(x)
+    for i, units in enumerate([512, 512]):
+        x = QDense(units, kernel_quantizer="binary(alpha=1)", use_bias=False, name=f"fc{i}")(x)
+        x = tf.keras.layers.BatchNormalization(name=f"bn_f{i}")(x)
+        x = QActivation("binary(alpha=1)", name=f"sign_f{i}")(x)
+    x = QDense(10, kernel_quantizer="binary(alpha=1)", use_bias=False, name="fc2")(x)
+    return tf.keras.Model(inp, x, name="cnv_w1a1")

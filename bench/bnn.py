@@ -1,0 +1,73 @@
+"""Benchmark: C simulation of a CNV-W1A1-sized binarized network (BNN-PYNQ's
+CNV topology, 32x32x3 input) on 100 images, after compilation. Prints its
+figures; the issue's target is under 60 s on this 2-core machine.
+Usage: python bench/bnn.py [--images 100]"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+
+def _declared_weight_bits(params: Path) -> int:
+    """Bits of the packed weight arrays as the synthesis headers declare them."""
+    import re
+    total = 0
+    for header in params.glob("*.h"):
+        text = header.read_text()
+        for m in re.finditer(r"typedef ap_uint<(\d+)> (\w+)_wword_t", text):
+            width, name = m.group(1), m.group(2)
+            dims = re.search(rf"{name}_w((?:\[\d+\])+) =", text).group(1)[1:-1].split("][")
+            n = 1
+            for d in dims:
+                n *= int(d)
+            total += int(width) * n
+    return total
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--images", type=int, default=100)
+    args = ap.parse_args()
+    import bnn_models
+    import cnn_models
+    from gen.frontends.keras_env import import_qkeras
+    from gen.generate import generate
+    from sim.csim import csim
+    tf, _, _ = import_qkeras()
+    tf.keras.utils.set_random_seed(0)
+    work = Path(tempfile.mkdtemp(prefix="hlsgen-bnn-"))
+    try:
+        model = cnn_models.randomize_bn(bnn_models.cnv_w1a1(tf))
+        model.save(work / "cnv.h5")
+        n_weights = sum(int(w.size) for w in model.get_weights()[::1] if w.ndim > 1)
+        t0 = time.perf_counter()
+        g = generate(str(work / "cnv.h5"), work / "cnv", n_vectors=args.images)
+        t_gen = time.perf_counter() - t0
+        res = csim(g.out)
+        fw = res.framework_figures()
+        declared = _declared_weight_bits(g.out / "firmware" / "params")
+        rows = [("CNV-W1A1 (QKeras, 32x32x3): generate", f"{t_gen:.2f} s"),
+                ("C-simulation g++ build, cold", f"{res.build_seconds:.2f} s"),
+                (f"C simulation of {res.frames} images, after compilation (target < 60 s)",
+                 f"{res.run_seconds:.2f} s"),
+                ("C simulation = golden", f"{res.values - res.mismatches}/{res.values} values"),
+                ("golden = QKeras", f"{fw['equal_values']}/{fw['values']} values"),
+                ("weight storage declared for synthesis", f"{declared:,} bits for {n_weights:,} weights "
+                                                          f"({declared / n_weights:.2f} bits per weight)")]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    width = max(len(r[0]) for r in rows)
+    for k, v in rows:
+        print(f"{k.ljust(width)}  {v}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
