@@ -14,8 +14,9 @@ from pathlib import Path
 import jinja2
 
 from gen.errors import HlsgenError
+from gen.paths import data_dir
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "project"
+TEMPLATES = data_dir("templates") / "project"
 
 # Block-design cell names: the PYNQ Overlay exposes each IP under its cell name.
 DMA_CELL = "axi_dma"

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from gen.errors import HlsgenError
+from gen.paths import data_dir
 
-BOARDS_DIR = Path(__file__).resolve().parents[1] / "boards"
+BOARDS_DIR = data_dir("boards")
 
 PS_FAMILIES = ("alveo", "zynq-7000", "zynq-ultrascale+")
 

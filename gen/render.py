@@ -11,10 +11,10 @@ import numpy as np
 
 from gen import __version__
 from gen.board_files import render_board_files
+from gen.paths import data_dir
 from gen.hw import Design, Kernel
 
-ROOT = Path(__file__).resolve().parents[1]
-TEMPLATES = ROOT / "templates"
+TEMPLATES = data_dir("templates")
 KERNEL_LIB = TEMPLATES / "hls"
 FIFO_DEPTH = 2
 
