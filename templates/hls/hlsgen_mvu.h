@@ -13,6 +13,7 @@
 #define HLSGEN_MVU_H
 
 #include "hlsgen_stream.h"
+#include "hlsgen_requant.h"
 
 namespace hlsgen {
 
@@ -48,17 +49,12 @@ struct DotBipolarWeights {
     }
 };
 
-// Integer weights times +-1 inputs (bit 1 = +1).
+// Integer weights times +-1 inputs (bit 1 = +1): the same negation, roles swapped.
 struct DotBipolarInputs {
     template <unsigned SIMD, typename N, typename TW, typename TIn>
     static typename N::type apply(const TW w[SIMD], const TIn x[SIMD]) {
 #pragma HLS INLINE
-        typename N::type sum = 0;
-        for (unsigned s = 0; s < SIMD; s++) {
-#pragma HLS UNROLL
-            sum += x[s] == 1 ? typename N::type(N::of(w[s])) : typename N::type(-N::of(w[s]));
-        }
-        return sum;
+        return DotBipolarWeights::template apply<SIMD, N>(x, w);
     }
 };
 
@@ -112,13 +108,7 @@ void mvu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
             acc[pe] = N::store(a);
         }
         if (++sf == SF) {
-            TOut y[PE];
-#pragma HLS ARRAY_PARTITION variable = y complete dim = 1
-            for (unsigned pe = 0; pe < PE; pe++) {
-#pragma HLS UNROLL
-                y[pe] = requant(acc[pe], nf * PE + pe);
-            }
-            out.write(pack<TOut, PE, OutWord>(y));
+            out.write(requant_word<TOut, PE, OutWord>(acc, requant, nf * PE));
             sf = 0;
             if (++nf == NF) nf = 0;
         }
@@ -157,12 +147,7 @@ void dwu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
         }
         for (unsigned cf = 0; cf < CF; cf++) {
 #pragma HLS PIPELINE II = 1
-            TOut y[SIMD];
-            for (unsigned s = 0; s < SIMD; s++) {
-#pragma HLS UNROLL
-                y[s] = requant(acc[cf][s], cf * SIMD + s);
-            }
-            out.write(pack<TOut, SIMD, OutWord>(y));
+            out.write(requant_word<TOut, SIMD, OutWord>(acc[cf], requant, cf * SIMD));
         }
     }
 }

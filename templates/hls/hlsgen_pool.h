@@ -4,6 +4,7 @@
 #define HLSGEN_POOL_H
 
 #include "hlsgen_stream.h"
+#include "hlsgen_requant.h"
 
 namespace hlsgen {
 
@@ -21,9 +22,11 @@ struct PoolSum {
     static TAcc step(const TAcc &acc, const TIn &v) { return acc + v; }
 };
 
-// Reduces each window from the sliding-window unit (KK pixels of C/SIMD
-// words, order k, cf) per channel, then requantizes (the activation after
-// the pool is fused here, saving a pass over the data).
+// Reduces each window of KK pixels (C/SIMD words each, order k, cf) per
+// channel, then requantizes: the activation after the pool is fused here,
+// saving a pass over the data. Windows come from the sliding-window unit;
+// global pooling is the single window of all pixels, straight from the
+// producer (no window buffer).
 template <unsigned KK, unsigned C, unsigned SIMD, unsigned PIXELS, class Op,
           typename TIn, typename TAcc, typename TOut, typename InWord, typename OutWord,
           typename Requant>
@@ -45,43 +48,8 @@ void window_reduce(hls::stream<InWord> &in, hls::stream<OutWord> &out, const Req
         }
         for (unsigned cf = 0; cf < CF; cf++) {
 #pragma HLS PIPELINE II = 1
-            TOut y[SIMD];
-            for (unsigned s = 0; s < SIMD; s++) {
-#pragma HLS UNROLL
-                y[s] = requant(acc[cf][s], cf * SIMD + s);
-            }
-            out.write(pack<TOut, SIMD, OutWord>(y));
+            out.write(requant_word<TOut, SIMD, OutWord>(acc[cf], requant, cf * SIMD));
         }
-    }
-}
-
-// Global pooling over all PIXELS of the image: one accumulator per channel,
-// no window buffer.
-template <unsigned PIXELS, unsigned C, unsigned SIMD, class Op, typename TIn, typename TAcc,
-          typename TOut, typename InWord, typename OutWord, typename Requant>
-void global_pool(hls::stream<InWord> &in, hls::stream<OutWord> &out, const Requant &requant) {
-    static const unsigned CF = C / SIMD;
-    TAcc acc[CF][SIMD];
-#pragma HLS ARRAY_PARTITION variable = acc complete dim = 2
-    for (unsigned p = 0; p < PIXELS; p++) {
-        for (unsigned cf = 0; cf < CF; cf++) {
-#pragma HLS PIPELINE II = 1
-            TIn x[SIMD];
-            unpack<TIn, SIMD>(in.read(), x);
-            for (unsigned s = 0; s < SIMD; s++) {
-#pragma HLS UNROLL
-                acc[cf][s] = p == 0 ? Op::template first<TAcc>(x[s]) : Op::template step<TAcc>(acc[cf][s], x[s]);
-            }
-        }
-    }
-    for (unsigned cf = 0; cf < CF; cf++) {
-#pragma HLS PIPELINE II = 1
-        TOut y[SIMD];
-        for (unsigned s = 0; s < SIMD; s++) {
-#pragma HLS UNROLL
-            y[s] = requant(acc[cf][s], cf * SIMD + s);
-        }
-        out.write(pack<TOut, SIMD, OutWord>(y));
     }
 }
 

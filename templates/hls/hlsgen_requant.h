@@ -102,6 +102,20 @@ struct RequantLUT {
     }
 };
 
+// N accumulators of consecutive channels (from ch0) requantized and packed
+// into one output word: the last step of every kernel with a requantization.
+template <typename TOut, unsigned N, typename OutWord, typename TAcc, typename Requant>
+inline OutWord requant_word(const TAcc acc[N], const Requant &requant, unsigned ch0) {
+#pragma HLS INLINE
+    TOut y[N];
+#pragma HLS ARRAY_PARTITION variable = y complete dim = 1
+    for (unsigned i = 0; i < N; i++) {
+#pragma HLS UNROLL
+        y[i] = requant(acc[i], ch0 + i);
+    }
+    return pack<TOut, N, OutWord>(y);
+}
+
 } // namespace hlsgen
 
 #endif
