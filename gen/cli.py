@@ -70,7 +70,16 @@ def print_csim(res) -> None:
 
 
 def cmd_csim(args) -> int:
-    from sim.csim import csim
+    from sim.csim import csim, trace
+    if args.trace:
+        rows = trace(Path(args.project), args.frames)
+        print(_table([(r.layer, r.tensor, r.stream, f"{r.equal}/{r.values}",
+                       "exact" if r.exact else "DIFFERS") for r in rows],
+                     ("layer", "tensor", "stream", "equal values", "result")))
+        first = next((r for r in rows if not r.exact), None)
+        print(f"first divergent layer: {first.layer} (tensor {first.tensor})" if first else
+              f"every intermediate tensor equals the golden executor on {args.frames} frames")
+        return 1 if first else 0
     inputs = None
     if args.inputs:
         import numpy as np
@@ -126,6 +135,9 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--inputs", help=".npy of float inputs (default: the project's test vectors)")
     c.add_argument("--threaded", action="store_true", help="run the dataflow processes "
                    "concurrently on FIFOs of their generated depths, as hardware does")
+    c.add_argument("--trace", action="store_true", help="compare every intermediate tensor with "
+                   "the golden executor and name the first divergent layer")
+    c.add_argument("--frames", type=int, default=8, help="frames to trace (with --trace)")
     c.set_defaults(fn=cmd_csim)
 
     b = sub.add_parser("boards", help="list the boards hlsgen knows")

@@ -100,8 +100,8 @@ def load_frontend(model: str, weights: str | None):
     """The frontend object (see gen/frontends/__init__.py) for a model path."""
     path = Path(model)
     if path.suffix.lower() == ".onnx":
-        raise HlsgenError(f"'{model}' is a QONNX/ONNX file; the QONNX frontend is not available in "
-                          "this version; give a QKeras .h5, .keras or .json model")
+        from gen.frontends.qonnx_reader import load_qonnx_file
+        return load_qonnx_file(path)
     from gen.frontends.qkeras_reader import KerasModel, load_keras_model
     return KerasModel(load_keras_model(path, Path(weights) if weights else None), path, None)
 
@@ -192,6 +192,10 @@ def _report(d, graph: Graph, board, clock: float, exact: int, total: int) -> dic
                     **({"array_partition": _partition_factors(k)} if k.kind in ("mvu", "dwu") else {}),
                     **({"requant": k.attrs["requant"]} if "requant" in k.attrs else {})}
                    for k in d.kernels],
+        "streams": [{"name": s.name, "tensor": s.tensor, "lanes": s.lanes, "count": s.count,
+                     "type": s.qtype.cpp, "depth": s.depth,
+                     "kernel": next((k.source for k in d.kernels if s in k.outs), "input")}
+                    for s in d.streams],
         "max_cycles_per_frame": max_cycles,
         "estimated_fps": clock * 1e6 / max_cycles,
         "golden_vs_framework": {"equal_values": exact, "values": total},

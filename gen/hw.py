@@ -25,6 +25,7 @@ class Stream:
     lanes: int
     count: int         # lanes per frame
     depth: int = 2     # FIFO depth (raised where a fork's branch must wait)
+    tensor: str | None = None  # the IR tensor it carries (None: windows, forks' copies)
 
     @property
     def word_bits(self) -> int:
@@ -165,7 +166,7 @@ class _Mapper:
         """The stream of `tensor` for one consumer, with `lanes` lanes."""
         t = self.g.tensors[tensor]
         if tensor not in self.streams:   # the graph input: its first consumer picks the lanes
-            self.streams[tensor] = Stream("in_s", t.qtype, lanes or 1, t.size)
+            self.streams[tensor] = Stream("in_s", t.qtype, lanes or 1, t.size, tensor=tensor)
         consumers = len(self.g.consumers(tensor)) + (tensor in self.g.outputs)
         if consumers > 1:
             if tensor not in self.branches:
@@ -211,6 +212,7 @@ class _Mapper:
     def output(self, node: Node, rq: Node | None, lanes: int, count: int | None = None) -> Stream:
         t = self.g.tensors[(rq or node).outputs[0]]
         s = self.new_stream(t.qtype, lanes, count or t.size)
+        s.tensor = t.name
         self.streams[t.name] = s
         return s
 
@@ -302,6 +304,7 @@ class _Mapper:
         inp = self.take(node.inputs[0], lanes)
         t = self.g.tensors[node.outputs[0]]
         out = self.new_stream(t.qtype, lanes, t.size)
+        out.tensor = t.name
         self.streams[t.name] = out
         self.kernel("pad", node.name, node.name, [inp], [out],
                     {"ih": ih, "iw": iw, "cf": c // lanes, "t": a["top"], "b": a["bottom"],

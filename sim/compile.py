@@ -45,11 +45,12 @@ THREADED_HEADERS = Path(__file__).resolve().parent / "threaded"
 
 
 def build(project: Path, name: str, log=None, threaded: bool = False,
-          depth_override: int | None = None) -> Build:
+          depth_override: int | None = None, trace: bool = False) -> Build:
     """threaded: every dataflow process in its own thread on FIFOs bounded by
     their declared depths (sim/threaded/hls_stream.h), so an undersized FIFO
     deadlocks as in hardware; depth_override forces every FIFO to one depth
-    (to show that the generated depths are needed)."""
+    (to show that the generated depths are needed). trace: every internal
+    stream is written to $HLSGEN_TRACE_DIR after its process (sequential only)."""
     cxx = _compiler()
     # -iquote: the firmware folder serves only "..." includes, so a project
     # file can never shadow a system header such as <string.h>.
@@ -58,6 +59,8 @@ def build(project: Path, name: str, log=None, threaded: bool = False,
         flags += ["-pthread", "-DHLSGEN_THREADED_CSIM", "-I", str(THREADED_HEADERS)]
         if depth_override is not None:
             flags += [f"-DHLSGEN_FIFO_DEPTH_OVERRIDE={int(depth_override)}"]
+    if trace:
+        flags += ["-DHLSGEN_TRACE_CSIM"]
     flags += ["-I", str(ap_headers_dir())]
     key = _sources_hash(project, name, [cxx] + flags)
     out_dir = project / "build" / "csim" / key

@@ -128,3 +128,51 @@ def csim(project: Path, inputs: np.ndarray | None = None, threaded: bool = False
         doc["csim"] = res.summary()
         report.write_text(json.dumps(doc, indent=1))
     return res
+
+
+@dataclass
+class TraceRow:
+    stream: str
+    tensor: str
+    layer: str
+    equal: int
+    values: int
+
+    @property
+    def exact(self) -> bool:
+        return self.equal == self.values
+
+
+def trace(project: Path, frames: int = 8) -> list[TraceRow]:
+    """Every intermediate tensor of C simulation against the golden executor,
+    on the first `frames` test vectors, in dataflow order: the first row that
+    is not exact is the first divergent layer."""
+    project = Path(project)
+    meta = load_project(project)
+    name = meta["name"]
+    graph = Graph.load(project / "ir")
+    report = json.loads((project / "report.json").read_text())
+    b = build(project, name, trace=True)
+    codes = np.fromfile(project / "tb" / "inputs.bin", dtype="<i8")
+    n_in = graph.tensors[graph.inputs[0]].size
+    codes = codes.reshape(-1, n_in)[:frames]
+    gold = golden.run(graph, codes, trace=True)
+    with tempfile.TemporaryDirectory(prefix="hlsgen-trace-") as tmp:
+        fin, fout = Path(tmp) / "in.bin", Path(tmp) / "out.bin"
+        codes.astype("<i8").tofile(fin)
+        env = dict(__import__("os").environ, HLSGEN_TRACE_DIR=tmp)
+        proc = subprocess.run([str(b.exe), str(project / "firmware" / "params"), str(fin), str(fout)],
+                              capture_output=True, text=True, env=env)
+        if proc.returncode != 0:
+            raise HlsgenError(f"traced C simulation of '{project}' failed: "
+                              f"{(proc.stderr or proc.stdout).strip()[:300]}")
+        rows = []
+        for s in report["streams"]:
+            path = Path(tmp) / f"{s['name']}.bin"
+            if not s["tensor"] or not path.is_file():
+                continue
+            got = np.fromfile(path, dtype="<i8").reshape(len(codes), -1)
+            want = gold[s["tensor"]].reshape(len(codes), -1)
+            rows.append(TraceRow(s["name"], s["tensor"], s["kernel"],
+                                 int(np.sum(got == want)), int(want.size)))
+    return rows

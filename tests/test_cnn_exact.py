@@ -143,3 +143,22 @@ def test_non_monotonic_on_wide_input_is_refused(tf, tmp_path):
     with pytest.raises(HlsgenError, match="12 bits"):
         generate(str(tmp_path / "m.h5"), tmp_path / "p")
     assert not (tmp_path / "p").exists()
+
+
+def test_trace_names_the_first_divergent_layer(tf, save_model, gen_and_sim):
+    """--trace compares every intermediate tensor; a corrupted weight of conv2
+    is found at conv2, with every earlier layer still exact."""
+    from sim.csim import trace
+    tf.keras.utils.set_random_seed(1)
+    model = cm.randomize_bn(cm.digits_cnn(tf))
+    gen, sim = gen_and_sim(save_model(model), n_vectors=8)
+    rows = trace(gen.out, 4)
+    assert all(r.exact for r in rows) and len(rows) >= 7
+    w = gen.out / "firmware" / "params" / "conv2_w.bin"
+    data = bytearray(w.read_bytes())
+    data[0] ^= 0x1F
+    w.write_bytes(bytes(data))
+    rows = trace(gen.out, 4)
+    first = next(r for r in rows if not r.exact)
+    assert first.layer.startswith("conv2")
+    assert all(r.exact for r in rows[:rows.index(first)])

@@ -10,6 +10,8 @@
 #ifndef __SYNTHESIS__
 #include <cstdio>
 #include <cstdlib>
+#include <string>
+#include <vector>
 #endif
 
 // AXI-Stream words with side channels: Vitis HLS emits TLAST only for
@@ -210,6 +212,36 @@ inline Word pack(const T in[N]) {
 #endif
     return word;
 }
+
+// Per-layer traces (C simulation built with HLSGEN_TRACE_CSIM, sequential):
+// after a process has run, its output stream holds the whole frame; the
+// trace appends its lanes as int64 codes to $HLSGEN_TRACE_DIR/<stream>.bin
+// and puts the words back for the next process.
+#ifdef HLSGEN_TRACE_CSIM
+template <typename T, unsigned LANES, typename Word>
+void trace(hls::stream<Word> &s, const char *name) {
+    const char *dir = std::getenv("HLSGEN_TRACE_DIR");
+    std::vector<Word> words;
+    while (!s.empty()) words.push_back(s.read());
+    if (dir) {
+        const std::string path = std::string(dir) + "/" + name + ".bin";
+        FILE *f = std::fopen(path.c_str(), "ab");
+        for (size_t i = 0; f && i < words.size(); i++) {
+            T lanes[LANES];
+            unpack<T, LANES>(words[i], lanes);
+            for (unsigned l = 0; l < LANES; l++) {
+                const long long code = lanes[l].to_int64();
+                std::fwrite(&code, sizeof code, 1, f);
+            }
+        }
+        if (f) std::fclose(f);
+    }
+    for (size_t i = 0; i < words.size(); i++) s.write(words[i]);
+}
+#define HLSGEN_TRACE(stream, name, lanes, T) hlsgen::trace<T, lanes>(stream, name)
+#else
+#define HLSGEN_TRACE(stream, name, lanes, T) ((void)0)
+#endif
 
 } // namespace hlsgen
 
