@@ -25,7 +25,8 @@ def cmd_generate(args) -> int:
     res = generate(args.model, args.out, board=args.board, input_type=args.input_type,
                    output=args.output, force=args.force, weights=args.weights,
                    test_data=args.test_data, n_vectors=args.vectors, folding=args.folding,
-                   clock_mhz=args.clock, fps=args.fps, max_util=args.max_util)
+                   clock_mhz=args.clock, fps=args.fps, max_util=args.max_util,
+                   checkpoint=args.checkpoint, input_shape=args.input_shape)
     import json
     report = json.loads((res.out / "report.json").read_text())
     print(f"generated {res.out} in {res.seconds:.2f} s")
@@ -67,6 +68,47 @@ def print_csim(res) -> None:
           f"run {s['run_seconds']:.3f} s")
     print(_table(rows, ("comparison", "equal values", "exact", "exact rows", "max |diff|",
                         "top-1", "result")))
+    if fw and fw["equal_values"] != fw["values"]:
+        print(explain_framework_differences(res.project, fw["values"] - fw["equal_values"]))
+
+
+def explain_framework_differences(project: Path, n: int) -> str:
+    """Why the golden executor (the exact value) and the framework differ."""
+    import json
+    layers = json.loads((Path(project) / "report.json").read_text()).get("layers", [])
+    rounding = [l["id"] for l in layers if l.get("float32_exact") is False]
+    if rounding:
+        return (f"{n} output values differ from the framework: layer(s) {', '.join(rounding)} "
+                "accumulate beyond float32's 24-bit significand, where the framework's float32 "
+                "arithmetic rounds; the hardware and the golden executor compute the exact value")
+    return (f"{n} output values differ from the framework although every layer is float32-exact; "
+            "this is a bug, please report it with the model")
+    line = _differences_line(res.project) if fw and fw["equal_values"] != fw["values"] else ""
+    if line:
+        print(line)
+
+
+def _differences_line(project: Path) -> str:
+    """Where golden and framework differ: the count and cause generate found
+    (frontends that explain differences record them in the IR's meta)."""
+    import json
+    try:
+        d = json.loads((Path(project) / "ir" / "graph.json").read_text())["meta"].get(
+            "framework_differences")
+    except (OSError, ValueError, KeyError):
+        d = None
+    if not d or "explained_values" not in d:
+        return ""
+    where = ", ".join(f"{k} in {v} frame{'s' * (v > 1)}" for k, v in d["first_differing_quantizer"].items())
+    line = (f"golden vs framework: {d['values']} output values differ in {d['frames']} "
+            f"frame{'s' * (d['frames'] != 1)}; "
+            f"{d['explained_values']} explained: {d['cause']} (first differing quantizer: {where}")
+    if d.get("max_boundary_distance_steps") is not None:
+        line += f"; at most {d['max_boundary_distance_steps']:.2g} steps from it"
+    line += ")"
+    if d["unexplained_values"]:
+        line += f"; {d['unexplained_values']} NOT explained: a bug, please report it"
+    return line
 
 
 def cmd_csim(args) -> int:
@@ -110,7 +152,8 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     g = sub.add_parser("generate", help="model file -> HLS project")
-    g.add_argument("model", help="QKeras model: .h5, .keras, or .json with --weights")
+    g.add_argument("model", help="QKeras model (.h5, .keras, or .json with --weights), QONNX "
+                   "model (.onnx), or Brevitas model as file.py:function")
     g.add_argument("--out", required=True, help="project folder to create (hls_projects/NAME)")
     g.add_argument("--board", default="pynq-z2", help="target board (see `hlsgen boards`)")
     g.add_argument("--weights", help="weights .h5 for a .json architecture")
@@ -127,6 +170,10 @@ def parser() -> argparse.ArgumentParser:
                    "many frames/s on the board")
     g.add_argument("--max-util", type=float, help="folding search: the fastest design using at "
                    "most this fraction (0-1] of every board resource")
+    g.add_argument("--checkpoint", help="Brevitas model given as file.py:function: the "
+                   "state dict saved with torch.save(model.state_dict(), path)")
+    g.add_argument("--input-shape", help="Brevitas model given as file.py:function: its input "
+                   "shape with the batch dimension, e.g. 1,1,8,8")
     g.add_argument("--force", action="store_true", help="replace a non-empty output folder")
     g.set_defaults(fn=cmd_generate)
 

@@ -123,3 +123,26 @@ def test_sequential_json_and_keras_formats(tf, tmp_path, gen_and_sim):
     assert_exact(b)
     assert np.array_equal(a.csim, b.csim)
     assert np.any(a.csim > 0) and np.all(a.csim >= 0)  # the unquantized relu ran
+
+
+def test_float32_rounding_in_the_framework_is_counted_and_explained(tf, save_model, gen_and_sim):
+    """Wide 16-bit inputs times 8-bit weights over 512 inputs: partial sums pass
+    2**24, so float32 QKeras rounds where the hardware is exact. The layer is
+    flagged, C simulation still equals golden, and csim explains the cause."""
+    import subprocess
+    import sys
+    from qkeras import QDense
+    tf.keras.utils.set_random_seed(9)
+    q = "quantized_bits(8,0,alpha=1)"
+    inp = tf.keras.Input((512,))
+    x = QDense(4, kernel_quantizer=q, bias_quantizer=q, name="wide")(inp)
+    model = tf.keras.Model(inp, x)
+    gen, sim = gen_and_sim(save_model(model), input_type="ap_fixed<24,10>", n_vectors=200)
+    assert sim.mismatches == 0
+    assert gen.graph.nodes[1].attrs["float32_exact"] is False
+    fw = sim.framework_figures()
+    assert fw["equal_values"] < fw["values"]          # float32 rounded somewhere
+    out = subprocess.run([sys.executable, "-m", "gen.cli", "csim", str(gen.out)],
+                         capture_output=True, text=True)
+    assert out.returncode == 0
+    assert "float32" in out.stdout and "wide" in out.stdout
