@@ -69,7 +69,8 @@ def print_csim(res) -> None:
     print(_table(rows, ("comparison", "equal values", "exact", "exact rows", "max |diff|",
                         "top-1", "result")))
     if fw and fw["equal_values"] != fw["values"]:
-        print(explain_framework_differences(res.project, fw["values"] - fw["equal_values"]))
+        print(_differences_line(res.project) or
+              explain_framework_differences(res.project, fw["values"] - fw["equal_values"]))
 
 
 def explain_framework_differences(project: Path, n: int) -> str:
@@ -83,14 +84,12 @@ def explain_framework_differences(project: Path, n: int) -> str:
                 "arithmetic rounds; the hardware and the golden executor compute the exact value")
     return (f"{n} output values differ from the framework although every layer is float32-exact; "
             "this is a bug, please report it with the model")
-    line = _differences_line(res.project) if fw and fw["equal_values"] != fw["values"] else ""
-    if line:
-        print(line)
 
 
 def _differences_line(project: Path) -> str:
-    """Where golden and framework differ: the count and cause generate found
-    (frontends that explain differences record them in the IR's meta)."""
+    """The differences counted and explained, frame by frame, by the model's
+    frontend at generate time (the QONNX frontend records them in the IR's
+    meta); "" when it did not."""
     import json
     try:
         d = json.loads((Path(project) / "ir" / "graph.json").read_text())["meta"].get(
@@ -99,7 +98,8 @@ def _differences_line(project: Path) -> str:
         d = None
     if not d or "explained_values" not in d:
         return ""
-    where = ", ".join(f"{k} in {v} frame{'s' * (v > 1)}" for k, v in d["first_differing_quantizer"].items())
+    where = ", ".join(f"{k} in {v} frame{'s' * (v > 1)}"
+                      for k, v in d["first_differing_quantizer"].items())
     line = (f"golden vs framework: {d['values']} output values differ in {d['frames']} "
             f"frame{'s' * (d['frames'] != 1)}; "
             f"{d['explained_values']} explained: {d['cause']} (first differing quantizer: {where}")

@@ -96,9 +96,19 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def load_frontend(model: str, weights: str | None):
-    """The frontend object (see gen/frontends/__init__.py) for a model path."""
+def load_frontend(model: str, weights: str | None, checkpoint: str | None = None,
+                  input_shape=None):
+    """The frontend object (see gen/frontends/__init__.py) for a model path:
+    a QONNX .onnx file, a Brevitas `file.py:function` (with --checkpoint and
+    --input-shape), or a QKeras model file."""
     path = Path(model)
+    script, _, func = str(model).rpartition(":")
+    if script.endswith(".py") and func:
+        from gen.frontends.brevitas_loader import load_module_spec
+        return load_module_spec(str(model), checkpoint, input_shape)
+    if checkpoint or input_shape:
+        raise HlsgenError("--checkpoint and --input-shape apply to a Brevitas model given as "
+                          "file.py:function; leave them out for a model file")
     if path.suffix.lower() == ".onnx":
         from gen.frontends.qonnx_reader import load_qonnx_file
         return load_qonnx_file(path)
@@ -110,7 +120,8 @@ def generate(model: str, out: str | Path, board: str = "pynq-z2", input_type: st
              output: str = "logits", force: bool = False, weights: str | None = None,
              test_data=None, n_vectors: int = DEFAULT_VECTORS, folding: str | dict | None = None,
              clock_mhz: float | None = None, seed: int = 0, made_by: str = "hlsgen generate",
-             fps: float | None = None, max_util: float | None = None) -> GenerateResult:
+             fps: float | None = None, max_util: float | None = None,
+             checkpoint: str | None = None, input_shape=None) -> GenerateResult:
     t0 = time.perf_counter()
     out = Path(out)
     board_info = load_board(board)
@@ -118,7 +129,7 @@ def generate(model: str, out: str | Path, board: str = "pynq-z2", input_type: st
     if output not in ("logits", "argmax"):
         raise HlsgenError(f"--output '{output}' is not known; use logits or argmax")
     folding = _load_folding(folding) if isinstance(folding, (str, Path)) else folding
-    fe = load_frontend(model, weights)
+    fe = load_frontend(model, weights, checkpoint, input_shape)
     framework = fe.framework
     graph = fe.to_ir(output)
     qt, qt_origin = _input_type(graph, input_type)
@@ -146,7 +157,9 @@ def generate(model: str, out: str | Path, board: str = "pynq-z2", input_type: st
     gold_values = golden.output_values(graph, gold)
     exact = int(np.sum(gold_values == fw))
 
-    model_hash = _sha256(Path(model))
+    # A file.py:function model is identified by its checkpoint (or its script).
+    model_hash = _sha256(Path(model) if Path(model).is_file() else
+                         Path(checkpoint or str(model).rpartition(":")[0]))
     ctx = {"source": Path(model).name, "framework": framework, "model_hash": model_hash,
            "board": board_info, "clock_mhz": clock, "n_vectors": len(codes),
            "softmax_dropped": fe.softmax_dropped, "out_hint": str(out),
