@@ -26,15 +26,17 @@ Every formula of the model is in this table, and nowhere else.
 | layer cycles | max(compute cycles, ceil(memory cycles)) | the slower of the two bounds |
 | attainable performance | operations * f / layer cycles = min(compute performance, CTC * bandwidth) | |
 | DSP | Tm * Tn * DSPs per MAC | gen/cost.py's multiplier rule (a 1-lane mvu), or given (the paper's float32 MAC: 5) |
-| BRAM18 | 2 * (bram18(IN, Tn * a_bits) + bram18(KK, Tm * Tn * w_bits) + bram18(OUT, Tm * acc_bits)) | double buffering of three buffers, each one memory of lane-wide words (all lanes read in one cycle); IN, KK, OUT: the largest input tile (pixels), kernel (taps) and output tile over the layers; gen/cost.py's bram18_count |
+| BRAM18 | 2 * bram18(IN, Tn * in_bits) + 2 * bram18(KK, Tm * Tn * w_bits) + bram18(OUT, TL * acc_bits) + 2 * bram18(OUT, TL * out_bits) | the engine's buffers, each one memory of lane-wide words (all lanes in one cycle): input and weight tiles double buffered, one accumulator tile, the requantized output tile double buffered; TL = max(Tm, Tn) (pooling uses Tn lanes); IN, KK, OUT: the largest input tile (pixels), kernel (taps) and output tile over the layers; gen/cost.py's bram18_count; the small requantization buffers are not counted |
 
 The design-space exploration chooses one <Tm, Tn, Tr, Tc> for all layers
 (the paper's unified design) minimising the total layer cycles within the
-DSP and BRAM18 budget; ties go to fewer DSPs, then fewer BRAM18s. It only
+DSP and BRAM18 budget; ties go to fewer DSPs, then fewer DDR bytes (a
+compute-bound design keeps its margin when the bandwidth is lower than
+assumed), then fewer BRAM18s. It only
 visits values of Tm (likewise Tn, Tr, Tc) where some layer's tile count
 ceil(M/Tm) changes: between two such values every count, hence every
 layer's cycles, is the same, and the smallest value needs the fewest DSPs,
-BRAM18s and bytes, so no other value can be better (tests/test_roofline.py
+bytes and BRAM18s, so no other value can be better (tests/test_roofline.py
 checks this against an exhaustive search).
 """
 
@@ -139,11 +141,14 @@ def _bram18(layers: list[ConvLayer], terms: list[dict], tm, tn) -> np.ndarray:
     a = max(l.in_bits for l in layers)
     w = max(l.w_bits for l in layers)
     acc = max(l.acc_bits for l in layers)
+    out = max(l.out_bits for l in layers)
     kk = max(l.kh * l.kw for l in layers)
     in_depth = np.max([t["in_depth"] for t in terms], axis=0)
     out_depth = np.max([t["out_depth"] for t in terms], axis=0)
     count = np.vectorize(bram18_count, otypes=[np.int64])
-    return 2 * (count(in_depth, tn * a) + count(kk, tm * tn * w) + count(out_depth, tm * acc))
+    tl = np.maximum(tm, tn)
+    return (2 * count(in_depth, tn * a) + 2 * count(kk, tm * tn * w) + count(out_depth, tl * acc)
+            + 2 * count(out_depth, tl * out))
 
 
 @dataclass(frozen=True)
@@ -190,6 +195,10 @@ class DesignPoint:
         return sum(l.cycles for l in self.layers)
 
     @property
+    def traffic(self) -> int:
+        return sum(l.traffic_bytes for l in self.layers)
+
+    @property
     def roof_gops(self) -> float:
         return 2 * self.tm * self.tn * self.budget.clock_mhz / 1e3
 
@@ -207,14 +216,15 @@ class DesignPoint:
 
     def key(self) -> tuple:
         """What the exploration minimises, in order."""
-        return (self.cycles, self.dsp, self.bram18, self.tm, self.tn, self.tr, self.tc)
+        return (self.cycles, self.dsp, self.traffic, self.bram18, self.tm, self.tn, self.tr,
+                self.tc)
 
     def to_json(self) -> dict:
         b = self.budget
         return {"tm": self.tm, "tn": self.tn, "tr": self.tr, "tc": self.tc, "dsp": self.dsp,
                 "bram18": self.bram18, "clock_mhz": b.clock_mhz, "bandwidth_gbps": b.bandwidth_gbps,
                 "budget": {"dsp": b.dsp, "bram18": b.bram18, "dsp_per_mac": b.dsp_per_mac},
-                "cycles": self.cycles, "roof_gops": self.roof_gops, "gops": self.gops,
+                "cycles": self.cycles, "traffic_bytes": self.traffic, "roof_gops": self.roof_gops, "gops": self.gops,
                 "layers": [{"name": l.layer.name, "compute_cycles": l.compute_cycles,
                             "memory_cycles": l.memory_cycles, "cycles": l.cycles,
                             "traffic_bytes": l.traffic_bytes, "ctc": l.ctc, "gops": l.gops,
@@ -254,12 +264,13 @@ def search(layers: list[ConvLayer], budget: Budget) -> DesignPoint:
         for tn in (t for t in tns if tm * t <= lanes):
             terms = [_layer_terms(l, tm, tn, tr_grid, tc_grid, budget) for l in layers]
             cycles = np.sum([t["cycles"] for t in terms], axis=0)
+            traffic = np.sum([t["traffic"] for t in terms], axis=0)
             bram = _bram18(layers, terms, tm, tn)
             ok = np.flatnonzero(bram <= budget.bram18)
             if not len(ok):
                 continue
-            # Fewest cycles, then fewest BRAM18s, then the smallest tile.
-            i = ok[np.lexsort((tc_grid[ok], tr_grid[ok], bram[ok], cycles[ok]))[0]]
+            # DesignPoint.key's order (the DSPs are the same for every tile here).
+            i = ok[np.lexsort((tc_grid[ok], tr_grid[ok], bram[ok], traffic[ok], cycles[ok]))[0]]
             cand = evaluate(layers, tm, tn, int(tr_grid[i]), int(tc_grid[i]), budget)
             if best is None or cand.key() < best.key():
                 best = cand
