@@ -79,6 +79,98 @@ def build_digits_cnn(tf):
     return tf.keras.Model(inp, x, name="digits_cnn")
 
 
+def _brevitas_quantizers(scheme: str) -> dict:
+    """Brevitas quantizers for the digits models. "fixed": power-of-two
+    scales (exact everywhere); "float": Brevitas' float-scale defaults, with
+    per-channel weight scales, 8- and 4-bit activations."""
+    from brevitas import quant as bq
+
+    class DigitsInput(bq.Uint8ActPerTensorFixedPoint):
+        """Pixels k/16 in [0, 1]: 5-bit unsigned, constant scale 2/32 (exact on them)."""
+        bit_width = 5
+        scaling_impl_type = "const"
+        max_val = 2.0
+    if scheme == "fixed":
+        return {"input": DigitsInput, "weight": bq.Int8WeightPerTensorFixedPoint,
+                "head": bq.Int8WeightPerTensorFixedPoint, "act": bq.Uint8ActPerTensorFixedPoint,
+                "bits": (6, 6), "output": None}
+    return {"input": bq.Int8ActPerTensorFloat, "weight": bq.Int8WeightPerChannelFloat,
+            "head": bq.Int8WeightPerTensorFloat, "act": bq.Uint8ActPerTensorFloat,
+            "bits": (8, 4), "output": bq.Int8ActPerTensorFloat}
+
+
+def build_brevitas_mlp(scheme: str = "fixed"):
+    """Brevitas MLP 64-32-10, 6-bit weights ("float": per-channel weight
+    scales, a 4-bit hidden activation and an 8-bit output quantizer)."""
+    from collections import OrderedDict
+
+    import brevitas.nn as qnn
+    import torch.nn as nn
+    from brevitas.quant import Int32Bias
+    q = _brevitas_quantizers(scheme)
+    layers = [("input_quant", qnn.QuantIdentity(act_quant=q["input"], return_quant_tensor=True)),
+              ("fc1", qnn.QuantLinear(64, 32, bias=True, weight_quant=q["weight"],
+                                      weight_bit_width=6, bias_quant=Int32Bias)),
+              ("relu1", qnn.QuantReLU(act_quant=q["act"], bit_width=q["bits"][1],
+                                      return_quant_tensor=True)),
+              ("fc2", qnn.QuantLinear(32, 10, bias=True, weight_quant=q["weight"],
+                                      weight_bit_width=6, bias_quant=Int32Bias))]
+    if q["output"] is not None:
+        layers.append(("output_quant", qnn.QuantIdentity(act_quant=q["output"])))
+    return nn.Sequential(OrderedDict(layers))
+
+
+def build_brevitas_cnn(scheme: str = "fixed"):
+    """Brevitas CNN conv8-bn-relu-pool-conv16-bn-relu-pool-fc10, 6-bit weights
+    ("float": per-channel convolution scales, 8- then 4-bit activations, a
+    per-tensor head whose integer bias is at the accumulator's scale)."""
+    from collections import OrderedDict
+
+    import brevitas.nn as qnn
+    import torch.nn as nn
+    from brevitas.quant import Int32Bias
+    q = _brevitas_quantizers(scheme)
+    layers = [("input_quant", qnn.QuantIdentity(act_quant=q["input"], return_quant_tensor=True))]
+    for i, (cin, cout) in enumerate(((1, 8), (8, 16)), start=1):
+        layers += [(f"conv{i}", qnn.QuantConv2d(cin, cout, 3, padding=1, bias=False,
+                                                 weight_quant=q["weight"], weight_bit_width=6)),
+                   (f"bn{i}", nn.BatchNorm2d(cout)),
+                   (f"relu{i}", qnn.QuantReLU(act_quant=q["act"], bit_width=q["bits"][i - 1],
+                                              return_quant_tensor=True)),
+                   (f"pool{i}", nn.MaxPool2d(2))]
+    layers += [("flatten", nn.Flatten()),
+               ("fc", qnn.QuantLinear(64, 10, bias=True, weight_quant=q["head"],
+                                      weight_bit_width=6, bias_quant=Int32Bias))]
+    return nn.Sequential(OrderedDict(layers))
+
+
+def train_torch(model, x, y, epochs: int, label: str, lr: float = 1e-2):
+    """Quantization-aware training with Adam; leaves the model in eval mode."""
+    import torch
+    from tqdm import tqdm
+    torch.manual_seed(SEED)
+    xt, yt = torch.from_numpy(np.asarray(x, np.float32)), torch.from_numpy(np.asarray(y, np.int64))
+    opt = torch.optim.Adam(model.parameters(), lr)
+    model.train()
+    bar = tqdm(total=epochs, desc=f"training {label}", unit="epoch", leave=True)
+    for _ in range(epochs):
+        order = torch.randperm(len(xt))
+        correct = 0
+        for i in range(0, len(xt), 64):
+            idx = order[i:i + 64]
+            out = model(xt[idx])
+            out = getattr(out, "value", out)
+            loss = torch.nn.functional.cross_entropy(out, yt[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            correct += int((out.argmax(1) == yt[idx]).sum())
+        bar.set_postfix(loss=f"{float(loss.detach()):.3f}", acc=f"{correct / len(xt):.3f}")
+        bar.update(1)
+    bar.close()
+    return model.eval()
+
+
 DEMO_MODELS = [
     # name, builder, input shape, epochs, description
     ("digits_mlp", build_digits_mlp, (64,), 60, "MLP 64-32-10, 6-bit"),

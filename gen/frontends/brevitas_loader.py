@@ -86,7 +86,7 @@ def parse_input_shape(text) -> tuple:
     if isinstance(text, (tuple, list)):
         return tuple(int(d) for d in text)
     try:
-        shape = tuple(int(d) for d in str(text).replace("x", ",").split(",") if d.strip())
+        shape = tuple(int(d) for d in str(text).split(","))
     except ValueError:
         shape = ()
     if not shape or any(d <= 0 for d in shape):

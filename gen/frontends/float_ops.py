@@ -1,6 +1,6 @@
 """Float operations that sit between an integer operation and the quantizer
 after it (bias, batch-norm, the average's division, ReLU, clipping, constant
-scaling), evaluated as the framework computes them.
+scaling, smooth activations), evaluated as the framework computes them.
 
 Each operation maps float32 values [M, C] (C channels) to [M, C]. The values
 are laid out where the framework treats them per channel: [M, C, 1, 1] for a
@@ -12,7 +12,8 @@ every window with that sum).
 Two evaluators: onnxruntime, which is what the qonnx executor runs for
 standard ONNX nodes (the reference for a bare .onnx file), and the PyTorch
 module that produced the node (the reference when hlsgen has the Brevitas
-model itself: PyTorch's batch-norm does not round like onnxruntime's).
+model itself: PyTorch's batch-norm and sigmoid do not round like
+onnxruntime's).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ class FloatOp:
     nondecreasing: bool        # per channel (a max-pool commutes with it)
     exact: tuple | None = None     # ("relu",) or ("rescale", shift): exact on codes
     bias: object | None = None     # a layer's bias (QConst, node), foldable into it
+    smooth: bool = False           # a smooth activation: tabulate it where it fits
+    monotonic: bool = True
 
 
 def channels_layout(rank: int) -> Callable:
@@ -93,6 +96,9 @@ _TORCH_MODULES = {
     "AveragePool": ("AvgPool1d", "AvgPool2d"),
     "GlobalAveragePool": ("AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d"),
     "ReduceMean": ("AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d"),
+    "Sigmoid": ("Sigmoid",), "Tanh": ("Tanh",), "HardSigmoid": ("Hardsigmoid",),
+    "HardSwish": ("Hardswish",), "Elu": ("ELU",), "LeakyRelu": ("LeakyReLU",),
+    "Softplus": ("Softplus",),
 }
 
 

@@ -34,15 +34,17 @@ from gen.ir import Graph, Node, Tensor
 from gen.qtype import exact_frac
 
 SUPPORTED_OPS = ["Quant", "Trunc", "Conv (groups 1 or depthwise)", "Gemm", "MatMul",
-                 "BatchNormalization", "Relu", "Clip", "MaxPool", "AveragePool", "GlobalAveragePool",
+                 "BatchNormalization", "Relu", "Clip", "Sigmoid/Tanh/HardSigmoid/HardSwish/Elu/"
+                 "LeakyRelu/Softplus before a Quant", "MaxPool", "AveragePool", "GlobalAveragePool",
                  "ReduceMean (spatial)", "Flatten", "Reshape", "Transpose (at the graph boundary)",
                  "Add", "Mul/Div/Sub by constants", "Pad", "Concat (channels)", "Identity",
                  "Dropout", "a trailing Softmax"]
+_NAME_KEY = "hlsgen.node_name"
 # Module-path components Brevitas adds inside a layer; a node's layer name is
 # the deepest scope without them.
 _BREVITAS_INTERNAL = {"act_quant", "weight_quant", "bias_quant", "input_quant", "output_quant",
                       "export_handler", "fused_activation_quant_proxy", "activation_impl",
-                      "tensor_quant"}
+                      "tensor_quant", "trunc_quant"}
 
 
 @dataclass
@@ -78,6 +80,11 @@ def split_scale(s) -> tuple[np.ndarray, np.ndarray]:
     return np.where(po2, 1 - e, -e).astype(np.int64), np.where(po2, 1.0, m)
 
 
+def node_name(node) -> str:
+    """The node's name in the model as given (before qonnx renamed it)."""
+    return next((p.value for p in node.metadata_props if p.key == _NAME_KEY), node.name)
+
+
 def layer_name(node) -> str:
     """The PyTorch module a node came from (Brevitas internals skipped), else
     the node's name."""
@@ -90,7 +97,7 @@ def layer_name(node) -> str:
             outer = [s for s in scopes if s and not set(s.split(".")[1:]) & _BREVITAS_INTERNAL]
             if outer:
                 return outer[-1]
-    return node.name
+    return node_name(node)
 
 
 def _attrs(node) -> dict:
@@ -153,6 +160,9 @@ def clean_model(source):
                           "export it with brevitas.export.export_qonnx")
     lower_ir_version(proto)
     _fix_batch(proto)
+    for node in proto.graph.node:   # qonnx renames nodes; messages use the user's names
+        if node.name:
+            node.metadata_props.add(key=_NAME_KEY, value=node.name)
     try:
         return cleanup_model(ModelWrapper(proto))
     except Exception as e:  # qonnx's transformations raise many types
@@ -198,8 +208,8 @@ class _Reader:
         return name
 
     def where(self, node) -> str:
-        lname = layer_name(node)
-        return f"node '{node.name}'" + (f" (layer '{lname}')" if lname != node.name else "")
+        name, lname = node_name(node), layer_name(node)
+        return f"node '{name}'" + (f" (layer '{lname}')" if lname != name else "")
 
     def value(self, name: str):
         if name in self.vals:
@@ -434,8 +444,9 @@ class _Reader:
         name = layer_name(node)
         t = self.node("requant", name, [x.tensor], self.tensors[x.tensor].shape,
                       {"source": " -> ".join([op.kind for op in ops] + [f"{node.op_type} ({name})"])},
-                      transient={"fn": fn, "grid": grid, "per_channel": per_channel, "lut": False,
-                                 "monotonic": True})
+                      transient={"fn": fn, "grid": grid, "per_channel": per_channel,
+                                 "lut": any(op.smooth for op in ops),
+                                 "monotonic": all(op.monotonic for op in ops)})
         self.qm.quant_map[self.nodes[-1].name] = (node.name, x.perm)
         return Act(t, x.shape, out_scale, out_frac, [], x.perm)
 
@@ -687,6 +698,17 @@ class _Reader:
         per_channel = any(np.ndim(c) > 0 and np.size(c) > 1 for c in consts)
         op = FloatOp(layer_name(node), node.op_type, fn, per_channel, nondecreasing, exact)
         return Act(x.tensor, x.shape, x.scale, x.frac, x.ops + [op], x.perm)
+
+    def _smooth(self, node):
+        """A smooth activation before a quantizer: the requantization tabulates
+        the framework's own outputs (or thresholds them, being monotonic)."""
+        x = self.act(node)
+        act = self._pending(node, x, [], [None], node.op_type != "HardSwish")
+        act.ops[-1].smooth = True
+        act.ops[-1].monotonic = node.op_type != "HardSwish"
+        return act
+
+    _Sigmoid = _Tanh = _HardSigmoid = _HardSwish = _Elu = _LeakyRelu = _Softplus = _smooth
 
     def _Relu(self, node):
         x = self.act(node)
