@@ -22,7 +22,7 @@ from gen.hw import _image
 from gen.intmath import ROUND_MODES
 from gen.ir import Graph, Node
 from gen.qtype import QType, bits_for_range
-from gen.roofline import Budget, ConvLayer, DesignPoint, board_budget, search
+from gen.roofline import Budget, ConvLayer, DesignPoint, board_budget, evaluate, search
 
 # The descriptor's fields, in the order of hlsgen_tiled.h's enum Field.
 FIELDS = ("op", "in", "out", "in_bytes", "in_signed", "out_bytes",
@@ -296,8 +296,9 @@ def _signed_bits(values: list[np.ndarray]) -> int:
 
 
 def build_tiled(graph: Graph, name: str, board, clock_mhz: float | None = None,
-                budget: Budget | None = None) -> TiledDesign:
-    """The engine, its tiling and its DDR images for a lowered graph on a board."""
+                budget: Budget | None = None, tiling: tuple | None = None) -> TiledDesign:
+    """The engine, its tiling and its DDR images for a lowered graph on a board.
+    budget: instead of the board's; tiling: (Tm, Tn, Tr, Tc) instead of the search's."""
     m = _Mapper(graph)
     m.map()
     convs = [l for l in m.layers if l.roof is not None]
@@ -308,7 +309,8 @@ def build_tiled(graph: Graph, name: str, board, clock_mhz: float | None = None,
         b = board_budget(board, [l.roof for l in convs], clock_mhz)
         budget = Budget(b.dsp, board.bram18 - SHELL_BRAM18, b.clock_mhz, b.bandwidth_gbps,
                         b.dsp_per_mac)
-    point = search([l.roof for l in convs], budget)
+    point = (evaluate([l.roof for l in convs], *map(int, tiling), budget) if tiling
+             else search([l.roof for l in convs], budget))
     tm, tn = point.tm, point.tn
     for l in convs:
         d = l.desc

@@ -81,9 +81,10 @@ def render_tiled_project(t: TiledDesign, folder: Path, ctx: dict) -> None:
 def generate_tiled(model: str, out: str | Path, board: str = "pynq-z2",
                    input_type: str | None = None, output: str = "logits", force: bool = False,
                    weights: str | None = None, test_data=None, n_vectors: int = 200,
-                   clock_mhz: float | None = None, seed: int = 0):
+                   clock_mhz: float | None = None, seed: int = 0, budget=None, tiling=None):
     """`hlsgen generate --arch tiled` until gen/generate.py calls
-    render_tiled_project itself: model -> IR -> passes -> engine -> project."""
+    render_tiled_project itself: model -> IR -> passes -> engine -> project.
+    budget, tiling: see gen/tiled.py build_tiled."""
     from gen.boards import load_board
     from gen.generate import (GenerateResult, _input_type, _sha256, _test_vectors, _versions,
                               load_frontend)
@@ -103,7 +104,7 @@ def generate_tiled(model: str, out: str | Path, board: str = "pynq-z2",
     graph.meta["input_qtype"] = qt.to_dict()
     name = cpp_ident(out.name) or "model"
     clock = clock_mhz or board_info.clock_mhz
-    tiled = build_tiled(graph, name, board_info, clock)
+    tiled = build_tiled(graph, name, board_info, clock, budget, tiling)
 
     codes = _test_vectors(graph, qt, test_data, n_vectors, seed, fe.input_to_ir)
     gold = golden.run(graph, codes)[graph.outputs[0]].reshape(len(codes), -1)
