@@ -1,4 +1,6 @@
-"""`hlsgen demo`: the whole path on a model hlsgen trains itself.
+"""`hlsgen demo`: the whole path on models hlsgen trains itself: a QKeras and
+a Brevitas MLP and CNN, the Brevitas ones through the same path as
+`hlsgen generate train.py:build_model --checkpoint ... --input-shape ...`.
 
 Real data, offline: scikit-learn's bundled 8x8 digits (1797 images, pixel
 values 0..16). Pixels are scaled by 1/16, which puts them exactly on a 4-bit
@@ -178,34 +180,65 @@ DEMO_MODELS = [
 ]
 
 
+BREVITAS_DEMO_MODELS = [
+    # name, builder (a function of this file, as a user's train.py:build_model),
+    # input shape (PyTorch, with the batch), epochs, description
+    ("brevitas_mlp", build_brevitas_mlp, (1, 64), 12, "Brevitas MLP 64-32-10, 6-bit, fixed point"),
+    ("brevitas_cnn", build_brevitas_cnn, (1, 1, 8, 8), 6,
+     "Brevitas CNN conv8-pool-conv16-pool-fc10, 6-bit, fixed point, BN"),
+]
+
+
+def _train_qkeras(name, builder, shape, epochs, label, data, model_dir):
+    """Trains and saves a QKeras model: (model for generate, its test data)."""
+    from gen.frontends.keras_env import import_qkeras
+    tf, _, _ = import_qkeras()
+    x_train, x_test, y_train, _ = data
+    model = builder(tf)
+    train(model, tf, x_train.reshape((-1,) + shape), y_train, epochs, label)
+    model.save(model_dir / f"{name}.h5")
+    return str(model_dir / f"{name}.h5"), {}, x_test.reshape((-1,) + shape)
+
+
+def _train_brevitas(name, builder, shape, epochs, label, data, model_dir):
+    """Trains a Brevitas model and saves its state dict; generate then takes
+    the same path as `hlsgen generate gen/demo.py:<builder> --checkpoint ...`."""
+    import torch
+    x_train, x_test, y_train, _ = data
+    torch.manual_seed(SEED)
+    model = train_torch(builder(), x_train.reshape((-1,) + shape[1:]), y_train, epochs, label)
+    checkpoint = model_dir / f"{name}.pt"
+    torch.save(model.state_dict(), checkpoint)
+    return (f"{Path(__file__).resolve()}:{builder.__name__}",
+            {"checkpoint": str(checkpoint), "input_shape": shape}, x_test.reshape((-1,) + shape[1:]))
+
+
 def run_demo(out_root: Path = Path("hls_projects"), force: bool = False, epochs: int | None = None) -> int:
     from gen.cli import print_csim, _table
-    from gen.frontends.keras_env import import_qkeras
     from gen.generate import generate
     from sim.csim import csim
 
     out_root = Path(out_root)
-    print("hlsgen demo: QKeras networks on scikit-learn's 8x8 digits -> pynq-z2 projects -> "
-          "C simulation")
-    tf, _, _ = import_qkeras()
-    x_train, x_test, y_train, y_test = load_digits_split()
+    print("hlsgen demo: QKeras and Brevitas networks on scikit-learn's 8x8 digits -> pynq-z2 "
+          "projects -> C simulation")
+    data = load_digits_split()
+    y_test = data[3]
     model_dir = out_root / "models"
     model_dir.mkdir(parents=True, exist_ok=True)
-    columns, failures = [], []
-    for name, builder, shape, default_epochs, description in DEMO_MODELS:
+    rows, failures = [], []
+    runs = ([(_train_qkeras, "QKeras", m) for m in DEMO_MODELS] +
+            [(_train_brevitas, "Brevitas", m) for m in BREVITAS_DEMO_MODELS])
+    for trainer, framework, (name, builder, shape, default_epochs, description) in runs:
         project = out_root / name
         # The demo replaces only what an earlier demo made; anything else needs --force.
         replace = force or _made_by_demo(project)
         t0 = time.perf_counter()
-        model = builder(tf)
-        train(model, tf, x_train.reshape((-1,) + shape), y_train, epochs or default_epochs,
-              f"{name} ({description})")
+        source, kwargs, x_test = trainer(name, builder, shape, epochs or default_epochs,
+                                         f"{name} ({description})", data, model_dir)
         t_train = time.perf_counter() - t0
-        model_path = model_dir / f"{name}.h5"
-        model.save(model_path)
         print(f"generating {project} ...", flush=True)
-        gen = generate(str(model_path), project, board="pynq-z2", force=replace,
-                       test_data=x_test.reshape((-1,) + shape), made_by="hlsgen demo")
+        gen = generate(source, project, board="pynq-z2", force=replace, test_data=x_test,
+                       made_by="hlsgen demo", **kwargs)
         print(f"compiling and running C simulation on {len(x_test)} held-out images ...", flush=True)
         res = csim(project)
         print_csim(res)
@@ -214,21 +247,21 @@ def run_demo(out_root: Path = Path("hls_projects"), force: bool = False, epochs:
         fw = np.load(project / "tb" / "framework.npy")
         frac = gen.graph.tensors[gen.graph.outputs[0]].qtype.frac
         fwf = res.framework_figures()
-        columns.append([
-            description, str(len(y_test)),
-            f"{100 * np.mean(np.argmax(fw, 1) == y_test):.2f}%",
-            f"{100 * np.mean(np.argmax(res.csim * 2.0**-frac, 1) == y_test):.2f}%",
-            f"{res.values - res.mismatches}/{res.values}",
-            f"{fwf['equal_values']}/{fwf['values']}",
-            f"{t_train:.1f} s", f"{gen.seconds:.2f} s",
-            "cached" if res.build_cached else f"{res.build_seconds:.2f} s",
-            f"{res.run_seconds:.3f} s", str(project)])
-    labels = ["model", "held-out images", "QKeras accuracy", "C simulation accuracy",
-              "C simulation = golden (values)", "golden = QKeras logits (values)", "training",
-              "generate", "C simulation build", "C simulation run", "project"]
+        rows.append((name, framework,
+                     f"{100 * np.mean(np.argmax(fw, 1) == y_test):.2f}%",
+                     f"{100 * np.mean(np.argmax(res.csim * 2.0**-frac, 1) == y_test):.2f}%",
+                     f"{res.values - res.mismatches}/{res.values}",
+                     f"{fwf['equal_values']}/{fwf['values']}",
+                     f"{t_train:.1f} s", f"{gen.seconds:.2f} s",
+                     "cached" if res.build_cached else f"{res.build_seconds:.2f} s",
+                     f"{res.run_seconds:.3f} s"))
     print()
-    print(_table([(label, *(c[i] for c in columns)) for i, label in enumerate(labels[1:], 1)],
-                 (labels[0], *(c[0] for c in columns))))
+    for _, _, (name, _, _, _, description) in runs:
+        print(f"{name}: {description}")
+    print(_table(rows, ("model", "framework", "fw accuracy", "csim accuracy", "csim = golden",
+                        "golden = fw", "training", "generate", "csim build", "csim run")))
+    print(f"fw: the framework (QKeras, Brevitas); {len(y_test)} held-out images per model, 10 "
+          f"output values each; projects in {out_root}/, trained models in {model_dir}/")
     if failures:
         raise HlsgenError(f"C simulation differs from the golden executor for {', '.join(failures)}; "
                           "this is a bug, please report it with the model in hls_projects/models")
