@@ -18,7 +18,7 @@ import numpy as np
 
 from gen.cost import SHELL_BRAM18
 from gen.errors import HlsgenError
-from gen.hw import _image
+from gen.hw import _Mapper as _DataflowMapper, _image
 from gen.intmath import ROUND_MODES
 from gen.ir import Graph, Node
 from gen.qtype import QType, bits_for_range
@@ -122,13 +122,9 @@ class _Mapper:
             top, left = top + t, left + l
         return self.stores[tensor], top, left
 
-    def fused_requant(self, node: Node) -> Node | None:
-        out = node.outputs[0]
-        consumers = self.g.consumers(out)
-        if len(consumers) == 1 and consumers[0].op == "requant" and out not in self.g.outputs:
-            self.fused.add(id(consumers[0]))
-            return consumers[0]
-        return None
+    # The requantization right after a node runs inside it: the dataflow
+    # mapper's rule, so both architectures fuse the same nodes.
+    fused_requant = _DataflowMapper.fused_requant
 
     def map(self) -> None:
         for node in self.g.nodes:

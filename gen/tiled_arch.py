@@ -17,7 +17,7 @@ def _weights(graph) -> int:
 def _over(est) -> list[str]:
     """'N of the board's M BRAM18s (P%)' for every resource over the board."""
     tot, avail, util = est.totals, est.available, est.utilisation
-    return [f"{tot[r]:,} of its {avail[r]:,} {_LABELS[r]} ({100 * util[r]:.0f}%)"
+    return [f"{tot[r]:,} of {est.board.name}'s {avail[r]:,} {_LABELS[r]} ({100 * util[r]:.0f}%)"
             for r in RESOURCES if util[r] > 1]
 
 
@@ -42,7 +42,7 @@ def choose_arch(graph, board, name: str = "model", clock_mhz: float | None = Non
                             f"layer (at its default folding it needs {'; '.join(_over(est))}); "
                             "generate with --max-util 1 to search the folding")
     return "tiled", (f"the dataflow design keeps all {weights:,} weights on chip and needs "
-                     f"{'; '.join(_over(small))} of {board.name} even at one lane per layer; "
+                     f"{'; '.join(_over(small))} even at one lane per layer; "
                      "the tiled engine reads its weights from DDR")
 
 

@@ -137,3 +137,38 @@ def generate_tiled(model: str, out: str | Path, board: str = "pynq-z2",
             "versions": _versions()}, indent=1))
     return GenerateResult(out, graph, len(codes), exact, int(fw_out.size),
                           time.perf_counter() - t0), tiled
+
+
+def format_engine(t: TiledDesign) -> str:
+    """The engine and its per-layer roofline figures, as text for the CLI."""
+    p, b = t.point, t.point.budget
+    lines = [f"tiled engine <Tm,Tn,Tr,Tc> = <{p.tm},{p.tn},{p.tr},{p.tc}>: {p.dsp} of {b.dsp} DSP, "
+             f"{p.bram18} of {b.bram18} BRAM18 (tile buffers), {b.clock_mhz:g} MHz, "
+             f"{b.bandwidth_gbps:g} GB/s",
+             f"{p.cycles:,} cycles per frame ({b.clock_mhz * 1e6 / p.cycles:,.1f} frames/s), "
+             f"{p.gops:.2f} of {p.roof_gops:.2f} GOPS",
+             f"{'layer':<16} {'cycles':>12} {'ops/byte':>9} {'GOPS':>7}  bound"]
+    lines += [f"{l.layer.name:<16} {l.cycles:>12,} {l.ctc:>9.1f} {l.gops:>7.2f}  {l.bound}"
+              for l in p.layers]
+    return "\n".join(lines)
+
+
+def report_tiled_project(project: str | Path, board: str | None = None,
+                         clock_mhz: float | None = None) -> TiledDesign:
+    """`hlsgen report` of a tiled project: the engine rebuilt from ir/ at the
+    tiling its report.json records, on `board` (default: the project's);
+    report.json's "engine" and roofline.png are rewritten."""
+    from gen.boards import load_board
+    from gen.ir import Graph
+    from gen.report import _read_json, _write_atomic
+
+    project = Path(project)
+    report = _read_json(project / "report.json", project)
+    e = report["engine"]
+    board_info = load_board(board or report["board"])
+    t = build_tiled(Graph.load(project / "ir"), report["name"], board_info,
+                    clock_mhz or report["clock_mhz"], tiling=(e["tm"], e["tn"], e["tr"], e["tc"]))
+    report["engine"] = engine_json(t)
+    _write_atomic(project / "report.json", json.dumps(report, indent=1))
+    plot_roofline(t.point, project / "roofline.png")
+    return t

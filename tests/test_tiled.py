@@ -91,3 +91,15 @@ def test_auto_picks_dataflow_for_a_small_model(tf, save_model, tmp_path):
     assert resolve_arch("tiled", gen.graph, load_board("pynq-z2"), "m") == ("tiled", "given")
     with pytest.raises(HlsgenError, match="--arch 'fast'"):
         resolve_arch("fast", gen.graph, load_board("pynq-z2"), "m")
+
+
+def test_report_of_a_tiled_project(tf, save_model, tmp_path):
+    from gen.tiled_project import format_engine, report_tiled_project
+    gen, tiled, _ = _run(tf, save_model, tmp_path, "mnist_cnn", n=4)
+    (gen.out / "roofline.png").unlink()
+    again = report_tiled_project(gen.out, board="zcu104")
+    assert (again.point.tm, again.point.tn) == (tiled.point.tm, tiled.point.tn)
+    assert again.point.budget.dsp == load_board("zcu104").dsp
+    assert (gen.out / "roofline.png").is_file()
+    text = format_engine(again)
+    assert "conv1" in text and "GOPS" in text
