@@ -122,10 +122,8 @@ def generate_tiled(model: str, out: str | Path, board: str = "pynq-z2",
         np.save(tmp / "tb" / "golden.npy", gold)
         np.save(tmp / "tb" / "framework.npy", fw_out)
         graph.save(tmp / "ir")
-        (tmp / "report.json").write_text(json.dumps({
-            "name": name, "arch": "tiled", "board": board_info.name, "part": board_info.part,
-            "clock_mhz": clock, "engine": engine_json(tiled),
-            "golden_vs_framework": {"equal_values": exact, "values": int(fw_out.size)}}, indent=1))
+        report = tiled_report(tiled, board_info, clock, exact, int(fw_out.size))
+        (tmp / "report.json").write_text(json.dumps(report, indent=1))
         (tmp / "hlsgen.json").write_text(json.dumps({
             "hlsgen": __version__, "made_by": "hlsgen generate --arch tiled", "name": name,
             "arch": "tiled", "source_model": str(Path(model).resolve()),
@@ -139,18 +137,25 @@ def generate_tiled(model: str, out: str | Path, board: str = "pynq-z2",
                           time.perf_counter() - t0), tiled
 
 
-def format_engine(t: TiledDesign) -> str:
-    """The engine and its per-layer roofline figures, as text for the CLI."""
-    p, b = t.point, t.point.budget
-    lines = [f"tiled engine <Tm,Tn,Tr,Tc> = <{p.tm},{p.tn},{p.tr},{p.tc}>: {p.dsp} of {b.dsp} DSP, "
-             f"{p.bram18} of {b.bram18} BRAM18 (tile buffers), {b.clock_mhz:g} MHz, "
-             f"{b.bandwidth_gbps:g} GB/s",
-             f"{p.cycles:,} cycles per frame ({b.clock_mhz * 1e6 / p.cycles:,.1f} frames/s), "
-             f"{p.gops:.2f} of {p.roof_gops:.2f} GOPS",
+def format_engine(engine: dict) -> str:
+    """report.json's "engine" section (engine_json) as text for the CLI."""
+    e, b = engine, engine["budget"]
+    lines = [f"tiled engine <Tm,Tn,Tr,Tc> = <{e['tm']},{e['tn']},{e['tr']},{e['tc']}>: {e['dsp']} of "
+             f"{b['dsp']} DSP, {e['bram18']} of {b['bram18']} BRAM18 (tile buffers), "
+             f"{e['clock_mhz']:g} MHz, {e['bandwidth_gbps']:g} GB/s",
+             f"{e['cycles']:,} cycles per frame ({e['clock_mhz'] * 1e6 / e['cycles']:,.1f} frames/s), "
+             f"{e['gops']:.2f} of {e['roof_gops']:.2f} GOPS",
              f"{'layer':<16} {'cycles':>12} {'ops/byte':>9} {'GOPS':>7}  bound"]
-    lines += [f"{l.layer.name:<16} {l.cycles:>12,} {l.ctc:>9.1f} {l.gops:>7.2f}  {l.bound}"
-              for l in p.layers]
+    lines += [f"{l['name']:<16} {l['cycles']:>12,} {l['ctc']:>9.1f} {l['gops']:>7.2f}  {l['bound']}"
+              for l in e["layers"]]
     return "\n".join(lines)
+
+
+def tiled_report(t: TiledDesign, board, clock_mhz: float, exact: int, total: int) -> dict:
+    """report.json of a tiled project (hlsgen csim adds its "csim" section)."""
+    return {"name": t.name, "arch": "tiled", "board": board.name, "part": board.part,
+            "clock_mhz": clock_mhz, "engine": engine_json(t),
+            "golden_vs_framework": {"equal_values": exact, "values": total}}
 
 
 def report_tiled_project(project: str | Path, board: str | None = None,

@@ -94,12 +94,12 @@ def test_auto_picks_dataflow_for_a_small_model(tf, save_model, tmp_path):
 
 
 def test_report_of_a_tiled_project(tf, save_model, tmp_path):
-    from gen.tiled_project import format_engine, report_tiled_project
+    from gen.tiled_project import engine_json, format_engine, report_tiled_project
     gen, tiled, _ = _run(tf, save_model, tmp_path, "mnist_cnn", n=4)
     (gen.out / "roofline.png").unlink()
     again = report_tiled_project(gen.out, board="zcu104")
     assert (again.point.tm, again.point.tn) == (tiled.point.tm, tiled.point.tn)
     assert again.point.budget.dsp == load_board("zcu104").dsp
     assert (gen.out / "roofline.png").is_file()
-    text = format_engine(again)
+    text = format_engine(engine_json(again))
     assert "conv1" in text and "GOPS" in text
