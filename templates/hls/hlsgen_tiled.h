@@ -18,6 +18,8 @@
 // stored while the next one is computed). A dense layer is a 1x1
 // convolution of one pixel; pooling (max, sum) and a requantization alone
 // (a 1x1 sum) reuse the input-tile loader and the output path with TN lanes.
+// Edge tiles are clipped to the layer (gen/roofline.py counts them whole,
+// as the paper does, so its cycles are an upper bound).
 //
 // Arithmetic is integer only, with the semantics of gen/intmath.py. As in
 // the dataflow kernels, C simulation computes on native 64-bit integers and
