@@ -26,3 +26,8 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) hls_projects/*/ hls_projects/models
+
+# hlsgen against hls4ml 1.3 (bench/README.md); makes bench/.venv-hls4ml on first use.
+.PHONY: bench-hls4ml
+bench-hls4ml: $(STAMP)
+	$(VENV)/bin/python bench/vs_hls4ml.py
