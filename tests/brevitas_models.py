@@ -115,6 +115,29 @@ def signal_net():
 SIGNAL_SHAPE = (1, 2, 16)
 
 
+def channels_last_net():
+    """Data crossing the graph boundary channels-last (NHWC): exported as
+    Transpose nodes at the input and the output."""
+    torch, nn, qnn, bq = _torch()
+
+    class ChannelsLast(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inq = qnn.QuantIdentity(act_quant=bq.Int8ActPerTensorFixedPoint,
+                                         return_quant_tensor=True)
+            self.conv = qnn.QuantConv2d(3, 4, 3, bias=False, weight_quant=bq.Int8WeightPerTensorFixedPoint,
+                                        weight_bit_width=5)
+            self.relu = qnn.QuantReLU(act_quant=bq.Uint8ActPerTensorFixedPoint, bit_width=6)
+
+        def forward(self, x):
+            y = self.relu(self.conv(self.inq(x.permute(0, 3, 1, 2))))
+            return y.permute(0, 2, 3, 1)
+    return ChannelsLast()
+
+
+CHANNELS_LAST_SHAPE = (1, 6, 6, 3)
+
+
 def random_inputs(shape, n, seed=0, lo=-1.0, hi=1.0):
     return np.random.default_rng(seed).uniform(lo, hi, (n,) + tuple(shape[1:])).astype(np.float32)
 

@@ -59,6 +59,18 @@ def test_power_of_two_networks_exact(tmp_path, name):
         assert any(n.op == "conv" and n.attrs["depthwise"] for n in gen.graph.nodes)
 
 
+def test_channels_last_data_at_the_boundary(tmp_path):
+    """NHWC in and out (Transpose at the graph's input and output): test data
+    go in as the framework takes them, and the design streams the same order."""
+    from sim.csim import csim
+    torch.manual_seed(0)
+    model = bm.calibrate(bm.channels_last_net(), bm.CHANNELS_LAST_SHAPE)
+    gen = generate_module(model, bm.CHANNELS_LAST_SHAPE, tmp_path / "nhwc",
+                          bm.random_inputs(bm.CHANNELS_LAST_SHAPE, 100))
+    assert gen.graph.tensors["input"].shape == (6, 6, 3)
+    assert_exact(csim(gen.out))
+
+
 def test_float_zoo_codes_equal(tmp_path):
     """Float scales everywhere (per-channel weights, zero points, a shared
     residual quantizer): C simulation == golden, framework codes equal or

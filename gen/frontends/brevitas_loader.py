@@ -19,19 +19,13 @@ from pathlib import Path
 
 from gen.errors import HlsgenError
 from gen.frontends.keras_env import _quiet_stderr
+from gen.frontends.onnx_env import require
 
 
 def import_brevitas():
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import torch
-            import brevitas  # noqa: F401
-            from brevitas.export import export_qonnx
-    except ImportError as e:  # pragma: no cover - depends on the installation
-        raise HlsgenError(f"Brevitas support needs torch and brevitas ({e}); install them with: "
-                          "pip install 'hlsgen[brevitas]'")
-    return torch, export_qonnx
+    """(torch, brevitas.export.export_qonnx)."""
+    torch, _, export = require("Brevitas support", "torch", "brevitas", "brevitas.export")
+    return torch, export.export_qonnx
 
 
 def check_onnxoptimizer() -> None:

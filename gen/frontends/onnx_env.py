@@ -6,36 +6,35 @@ the operators are unchanged, so lowering the version number is safe)."""
 from __future__ import annotations
 
 import functools
+import importlib
 import logging
 import warnings
 
 from gen.errors import HlsgenError
 
 
-def import_onnx():
-    """(onnx, onnxruntime), or a one-line error naming the missing package."""
+def require(purpose: str, *modules: str) -> list:
+    """Imports modules (quietly), or a one-line error naming what is missing."""
     try:
-        import onnx
-        import onnxruntime
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return [importlib.import_module(m) for m in modules]
     except ImportError as e:  # pragma: no cover - depends on the installation
-        raise HlsgenError(f"QONNX support needs onnx and onnxruntime ({e}); install them with: "
+        raise HlsgenError(f"{purpose} needs {', '.join(modules)} ({e}); install them with: "
                           "pip install 'hlsgen[brevitas]'")
-    onnxruntime.set_default_logger_severity(3)
-    return onnx, onnxruntime
+
+
+def import_onnx():
+    """(onnx, onnxruntime)."""
+    onnx, ort = require("QONNX support", "onnx", "onnxruntime")
+    ort.set_default_logger_severity(3)
+    return onnx, ort
 
 
 def import_qonnx():
     import_onnx()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import qonnx.core.modelwrapper  # noqa: F401
-    except ImportError as e:  # pragma: no cover - depends on the installation
-        raise HlsgenError(f"QONNX support needs the qonnx package ({e}); install it with: "
-                          "pip install 'hlsgen[brevitas]'")
+    require("QONNX support", "qonnx.core.modelwrapper")
     logging.getLogger("qonnx").setLevel(logging.ERROR)
-    import qonnx
-    return qonnx
 
 
 @functools.cache

@@ -191,21 +191,14 @@ class _Reader:
 
     # -- helpers ----------------------------------------------------------------
     def node(self, op, name, inputs, shape, attrs=None, params=None, transient=None, tname=None):
-        name = self.unique(name)
-        tname = tname or name
-        while tname in self.tensors:
-            tname += "_"
+        """Appends an IR node (names made unique); returns its output tensor."""
+        name = _fresh(name, self.names)
+        self.names.add(name)
+        tname = _fresh(tname or name, self.tensors)
         self.tensors[tname] = Tensor(tname, tuple(int(d) for d in shape))
         self.nodes.append(Node(op, name, list(inputs), [tname], attrs or {}, params or {},
                                transient or {}))
         return tname
-
-    def unique(self, name: str) -> str:
-        base, i = name, 2
-        while name in self.names:
-            name, i = f"{base}_{i}", i + 1
-        self.names.add(name)
-        return name
 
     def where(self, node) -> str:
         name, lname = node_name(node), layer_name(node)
@@ -497,7 +490,7 @@ class _Reader:
                 rank = len(out_onnx_shape)
                 add = self.qm.ops.node_fn(_AddNode, [None, values.reshape((-1,) + (1,) * (rank - 1))],
                                           channels_layout(rank))
-                ops.append(FloatOp(name, "bias", add, True, True))
+                ops.append(FloatOp(name, "float bias", add, True, True))
         t = self.node(op, name, [x.tensor], ir_shape(out_onnx_shape),
                       {**attrs, "w_frac": w_frac, "b_frac": b_frac},
                       {"weights": codes.astype(np.int64), "bias": bias}, tname=f"{name}_acc")
@@ -727,44 +720,37 @@ class _Reader:
         p = [self.const(node, i, "parameter").astype(np.float32) for i in range(1, 5)]
         return self._pending(node, x, p, [None] + p, bool(np.all(p[0] >= 0)))
 
-    def _binary(self, node):
+    def _const_op(self, node, nondecreasing, exact=None) -> Act:
+        """An activation combined with a constant (either operand order): a
+        pending float operation. nondecreasing(c, var_first) and
+        exact(c, var_first) describe it for that constant."""
         a, b = self.value(node.input[0]), self.value(node.input[1])
-        if isinstance(a, Act) and isinstance(b, Act):
-            return None
-        var_first = isinstance(a, Act)
-        x = a if var_first else b
-        c = (b if var_first else a)
-        c = c.values if isinstance(c, QConst) else np.asarray(c)
-        return x, self.channel_const(c, x, node), var_first
+        if isinstance(a, Act) == isinstance(b, Act):
+            raise HlsgenError(f"{self.where(node)}: {node.op_type} of two activations is not "
+                              "supported; hlsgen combines an activation with a constant")
+        first = isinstance(a, Act)
+        x, c = (a, b) if first else (b, a)
+        c = self.channel_const(c.values if isinstance(c, QConst) else c, x, node)
+        return self._pending(node, x, [c], [None, c] if first else [c, None],
+                             nondecreasing(c, first), exact(c, first) if exact else None)
 
     def _Add(self, node):
-        parts = self._binary(node)
-        if parts is None:
+        if all(isinstance(self.value(i), Act) for i in node.input):
             return self._merge(node, "add")
-        x, c, first = parts
-        return self._pending(node, x, [c], [None, c] if first else [c, None], True)
+        return self._const_op(node, lambda c, first: True)
 
     def _Sub(self, node):
-        parts = self._binary(node)
-        if parts is None:
-            raise HlsgenError(f"{self.where(node)}: subtracting two activations is not supported")
-        x, c, first = parts
-        return self._pending(node, x, [c], [None, c] if first else [c, None], first)
+        return self._const_op(node, lambda c, first: first)
 
     def _Mul(self, node):
-        parts = self._binary(node)
-        if parts is None:
-            raise HlsgenError(f"{self.where(node)}: multiplying two activations is not supported")
-        x, c, first = parts
-        return self._pending(node, x, [c], [None, c] if first else [c, None], bool(np.all(c >= 0)),
-                             exact=_po2_shift(c, -1))
+        return self._const_op(node, lambda c, first: bool(np.all(c >= 0)),
+                              lambda c, first: _po2_shift(c, -1))
 
     def _Div(self, node):
-        parts = self._binary(node)
-        if parts is None or not parts[2]:
+        if not isinstance(self.value(node.input[0]), Act):
             raise HlsgenError(f"{self.where(node)}: only division by a constant is supported")
-        x, c, _ = parts
-        return self._pending(node, x, [c], [None, c], bool(np.all(c > 0)), exact=_po2_shift(c, 1))
+        return self._const_op(node, lambda c, first: bool(np.all(c > 0)),
+                              lambda c, first: _po2_shift(c, 1))
 
     # -- structure ----------------------------------------------------------------------
     def _merge(self, node, op: str) -> Act:
@@ -867,6 +853,14 @@ class _AddNode:
     attribute = ()
     metadata_props = ()
     name = "bias"
+
+
+def _fresh(name: str, taken) -> str:
+    """name, or name_2, name_3... whichever is not taken."""
+    base, i = name, 2
+    while name in taken:
+        name, i = f"{base}_{i}", i + 1
+    return name
 
 
 def _int(v) -> int:
