@@ -71,9 +71,9 @@ def from_module(module, input_shape: tuple, source: str = "model"):
     """A QonnxModel for a Brevitas module (in eval mode) and its input shape
     (with the batch dimension, e.g. (1, 1, 8, 8))."""
     from gen.frontends.float_ops import TorchOps
-    from gen.frontends.qonnx_reader import QonnxModel, _opset, clean_model
+    from gen.frontends.qonnx_reader import QonnxModel, clean_model, opset_of
     wrapper = clean_model(export_module(module, input_shape))
-    return QonnxModel(wrapper, Path(source), "brevitas", TorchOps(_opset(wrapper), module), module)
+    return QonnxModel(wrapper, Path(source), "brevitas", TorchOps(opset_of(wrapper), module), module)
 
 
 def parse_input_shape(text) -> tuple:

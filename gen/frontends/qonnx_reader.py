@@ -20,18 +20,18 @@ reordered here.
 
 from __future__ import annotations
 
-import ast
-import math
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from gen.errors import HlsgenError
-from gen.frontends.float_ops import (FloatOp, OnnxOps, channels_layout, window_layout)
+from gen.frontends.float_ops import FloatOp, OnnxOps, channels_layout
 from gen.frontends.onnx_env import import_qonnx, lower_ir_version
+from gen.frontends.qonnx_graph import (NAME_KEY, Act, QConst, attrs_of, fresh, ir_shape,
+                                       layer_name, node_name, po2_shift)
+from gen.frontends.qonnx_layers import LayerOps
+from gen.frontends.qonnx_quant import QuantOps
 from gen.ir import Graph, Node, Tensor
-from gen.qtype import exact_frac
 
 SUPPORTED_OPS = ["Quant", "Trunc", "Conv (groups 1 or depthwise)", "Gemm", "MatMul",
                  "BatchNormalization", "Relu", "Clip", "Sigmoid/Tanh/HardSigmoid/HardSwish/Elu/"
@@ -39,70 +39,6 @@ SUPPORTED_OPS = ["Quant", "Trunc", "Conv (groups 1 or depthwise)", "Gemm", "MatM
                  "ReduceMean (spatial)", "Flatten", "Reshape", "Transpose (at the graph boundary)",
                  "Add", "Mul/Div/Sub by constants", "Pad", "Concat (channels)", "Identity",
                  "Dropout", "a trailing Softmax"]
-_NAME_KEY = "hlsgen.node_name"
-# Module-path components Brevitas adds inside a layer; a node's layer name is
-# the deepest scope without them.
-_BREVITAS_INTERNAL = {"act_quant", "weight_quant", "bias_quant", "input_quant", "output_quant",
-                      "export_handler", "fused_activation_quant_proxy", "activation_impl",
-                      "tensor_quant", "trunc_quant"}
-
-
-@dataclass
-class Act:
-    """An activation while reading: IR codes, value = code * 2**-frac * scale,
-    then the float operations `ops` not yet applied."""
-    tensor: str                  # IR tensor holding the codes
-    shape: tuple                 # ONNX shape without the batch axis (channels first)
-    scale: np.ndarray            # residual scale, shape () or (C,)
-    frac: int | None             # binary point of the codes, when known (not for the input)
-    ops: list = field(default_factory=list)
-    perm: np.ndarray | None = None   # flattened channels-first data: IR index -> ONNX index
-
-
-@dataclass
-class QConst:
-    """A quantized constant (weights, bias): the framework's integer codes."""
-    codes: np.ndarray            # int64, ONNX shape: q - zero point
-    scale: np.ndarray            # float32, broadcastable to codes
-    values: np.ndarray           # float32: what the framework computes with
-    node: str
-
-
-def ir_shape(shape: tuple) -> tuple:
-    """Channels-first (C, ...) -> channels-last (..., C)."""
-    return tuple(shape[1:]) + tuple(shape[:1]) if len(shape) > 1 else tuple(shape)
-
-
-def split_scale(s) -> tuple[np.ndarray, np.ndarray]:
-    """s = 2**-k * r with r in (0.5, 1]; r == 1 exactly for powers of two."""
-    m, e = np.frexp(np.asarray(s, dtype=np.float64))
-    po2 = m == 0.5
-    return np.where(po2, 1 - e, -e).astype(np.int64), np.where(po2, 1.0, m)
-
-
-def node_name(node) -> str:
-    """The node's name in the model as given (before qonnx renamed it)."""
-    return next((p.value for p in node.metadata_props if p.key == _NAME_KEY), node.name)
-
-
-def layer_name(node) -> str:
-    """The PyTorch module a node came from (Brevitas internals skipped), else
-    the node's name."""
-    for p in node.metadata_props:
-        if p.key == "pkg.torch.onnx.name_scopes":
-            try:
-                scopes = ast.literal_eval(p.value)[1:-1]
-            except (ValueError, SyntaxError):
-                break
-            outer = [s for s in scopes if s and not set(s.split(".")[1:]) & _BREVITAS_INTERNAL]
-            if outer:
-                return outer[-1]
-    return node_name(node)
-
-
-def _attrs(node) -> dict:
-    from onnx import helper
-    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
 
 
 class QonnxModel:
@@ -116,7 +52,7 @@ class QonnxModel:
         self.path = Path(path)
         self.framework = framework
         self.module = module
-        self.ops = ops or OnnxOps(_opset(wrapper))
+        self.ops = ops or OnnxOps(opset_of(wrapper))
         self.softmax_dropped = False
         self.graph: Graph | None = None
         self.boundary: dict = {}      # how data crosses the graph boundary (see _Reader)
@@ -135,7 +71,7 @@ class QonnxModel:
         return predict(self, x)
 
 
-def _opset(wrapper) -> int:
+def opset_of(wrapper) -> int:
     return next((o.version for o in wrapper.model.opset_import if o.domain in ("", "ai.onnx")), 13)
 
 
@@ -162,7 +98,7 @@ def clean_model(source):
     _fix_batch(proto)
     for node in proto.graph.node:   # qonnx renames nodes; messages use the user's names
         if node.name:
-            node.metadata_props.add(key=_NAME_KEY, value=node.name)
+            node.metadata_props.add(key=NAME_KEY, value=node.name)
     try:
         return cleanup_model(ModelWrapper(proto))
     except Exception as e:  # qonnx's transformations raise many types
@@ -179,7 +115,7 @@ def _fix_batch(proto) -> None:
             dims[0].dim_value = 1
 
 
-class _Reader:
+class _Reader(QuantOps, LayerOps):
     def __init__(self, qm: QonnxModel):
         self.qm = qm
         self.model = qm.model
@@ -192,9 +128,9 @@ class _Reader:
     # -- helpers ----------------------------------------------------------------
     def node(self, op, name, inputs, shape, attrs=None, params=None, transient=None, tname=None):
         """Appends an IR node (names made unique); returns its output tensor."""
-        name = _fresh(name, self.names)
+        name = fresh(name, self.names)
         self.names.add(name)
-        tname = _fresh(tname or name, self.tensors)
+        tname = fresh(tname or name, self.tensors)
         self.tensors[tname] = Tensor(tname, tuple(int(d) for d in shape))
         self.nodes.append(Node(op, name, list(inputs), [tname], attrs or {}, params or {},
                                transient or {}))
@@ -291,7 +227,7 @@ class _Reader:
         consumers = self.model.find_consumers(name)
         # An NHWC input transposed to NCHW at the boundary is channels-last already.
         nhwc = (len(consumers) == 1 and consumers[0].op_type == "Transpose" and len(shape) > 1
-                and list(_attrs(consumers[0])["perm"]) == [0, len(shape)] + list(range(1, len(shape))))
+                and list(attrs_of(consumers[0])["perm"]) == [0, len(shape)] + list(range(1, len(shape))))
         self.qm.boundary = {"input_shape": shape, "input_channels_last": nhwc,
                             "output_channels_last": False}
         self.tensors["input"] = Tensor("input", shape if nhwc else ir_shape(shape))
@@ -338,351 +274,6 @@ class _Reader:
                               "(bias_quant=Int32Bias) or end the model with a QuantIdentity")
         ir_node.params["bias"] = qc.codes.reshape(-1).astype(np.int64)
         ir_node.attrs["b_frac"] = act.frac
-
-    # -- quantizers ---------------------------------------------------------------
-    def _quant_params(self, node):
-        s = self.const(node, 1, "scale").astype(np.float32)
-        z = self.const(node, 2, "zero point").astype(np.float32)
-        bw = self.const(node, 3, "bit width").astype(np.float32)
-        a = _attrs(node)
-        if bw.size != 1 or bw.flat[0] != round(float(bw.flat[0])):
-            raise HlsgenError(f"{self.where(node)}: Quant with bit width {bw.ravel()[:4]} is not "
-                              "supported; use one integer bit width")
-        if np.any(z != np.round(z)):
-            raise HlsgenError(f"{self.where(node)}: Quant with a non-integer zero point is not "
-                              "supported")
-        signed, narrow = int(a.get("signed", 1)), int(a.get("narrow", 0))
-        if int(bw.flat[0]) == 1 and signed:
-            raise HlsgenError(f"{self.where(node)}: 1-bit signed Quant is binarized (+-1); "
-                              "binarized layers are not supported by the QONNX frontend yet")
-        mode = a.get("rounding_mode", "ROUND")
-        mode = mode.decode() if isinstance(mode, bytes) else mode
-        return s, z, bw, signed, narrow, mode
-
-    def _Quant(self, node):
-        from qonnx.custom_op.general.quant import max_int, min_int, quant
-        x = self.value(node.input[0])
-        s, z, bw, signed, narrow, mode = self._quant_params(node)
-
-        def q(v):
-            return quant(np.asarray(v, np.float32), s, z, bw, signed, narrow, mode)
-        if not isinstance(x, Act):
-            values = np.asarray(x.values if isinstance(x, QConst) else x, np.float32)
-            y = q(values).astype(np.float32)
-            codes = np.rint(y.astype(np.float64) / s.astype(np.float64)).astype(np.int64)
-            return QConst(codes, s, y, node.name)
-        if s.size != 1 or z.size != 1:
-            raise HlsgenError(f"{self.where(node)}: per-channel activation scales or zero points "
-                              "are not supported; use a per-tensor activation quantizer")
-        lo, hi = _int(min_int(signed, narrow, bw)), _int(max_int(signed, narrow, bw))
-        z0 = int(z.flat[0])
-        k, r = split_scale(s.flat[0])
-        k = int(k)
-        s64 = np.float64(s.flat[0])
-        rank = len(x.shape)
-
-        def closing(v):
-            y = q(channels_layout(rank)(v)).reshape(v.shape)
-            return np.rint(y.astype(np.float64) / s64) * 2.0**-k
-        return self._requant(node, x, closing, (k, lo - z0, hi - z0), np.float64(r), k)
-
-    def _Trunc(self, node):
-        """Brevitas' truncation (average pooling, accumulator clipping): the
-        qonnx function, on codes of the output scale."""
-        from qonnx.custom_op.general import trunc as tr
-        from qonnx.custom_op.general.quant import max_int, min_int
-        x = self.act(node)
-        a = _attrs(node)
-        mode = a.get("rounding_mode", "FLOOR")
-        mode = mode.decode() if isinstance(mode, bytes) else mode
-        ins = [self.const(node, i, "parameter").astype(np.float32) for i in range(1, len(node.input))]
-        if len(ins) == 5:   # version 2: scale, zero point, in bits, out scale, out bits
-            s, z, in_bw, out_s, out_bw = ins
-            signed, narrow = int(a.get("signed", 1)), int(a.get("narrow", 0))
-            f = lambda v: tr.trunc_v2(v, s, z, in_bw, narrow, signed, out_s, out_bw, mode)  # noqa: E731
-            lo, hi = _int(min_int(signed, narrow, out_bw)), _int(max_int(signed, narrow, out_bw))
-        elif len(ins) == 4:
-            s, z, in_bw, out_bw = ins
-            out_s = s * 2.0**(in_bw - out_bw)
-            f = lambda v: tr.trunc_v1(v, s, z, in_bw, out_bw, mode)  # noqa: E731
-            lo, hi = -(2**(_int(out_bw) - 1)), 2**(_int(out_bw) - 1) - 1
-        else:
-            raise HlsgenError(f"{self.where(node)}: Trunc with {len(node.input)} inputs is not "
-                              "supported")
-        if np.size(out_s) != 1 or np.any(z != 0):
-            raise HlsgenError(f"{self.where(node)}: Trunc with per-channel scales or a zero point "
-                              "is not supported")
-        so = np.float64(np.asarray(out_s).flat[0])
-        k, r = split_scale(so)
-        k = int(k)
-        rank = len(x.shape)
-
-        def closing(v):
-            y = np.asarray(f(channels_layout(rank)(v.astype(np.float32)))).reshape(v.shape)
-            return np.rint(y.astype(np.float64) / so) * 2.0**-k
-        return self._requant(node, x, closing, (k, int(lo), int(hi)), np.float64(r), k)
-
-    def _requant(self, node, x: Act, closing, grid, out_scale, out_frac) -> Act:
-        scale = np.asarray(x.scale, np.float64)
-        ops = list(x.ops)
-
-        def fn(v):
-            v = np.asarray(v, np.float32)
-            y = (v.astype(np.float64) * scale).astype(np.float32)
-            for op in ops:
-                y = op.run(y)
-            return closing(y)
-        per_channel = (scale.ndim > 0 and not np.all(scale == scale.flat[0])) or any(
-            op.per_channel for op in ops)
-        name = layer_name(node)
-        t = self.node("requant", name, [x.tensor], self.tensors[x.tensor].shape,
-                      {"source": " -> ".join([op.kind for op in ops] + [f"{node.op_type} ({name})"])},
-                      transient={"fn": fn, "grid": grid, "per_channel": per_channel,
-                                 "lut": any(op.smooth for op in ops),
-                                 "monotonic": all(op.monotonic for op in ops)})
-        self.qm.quant_map[self.nodes[-1].name] = (node.name, x.perm)
-        return Act(t, x.shape, out_scale, out_frac, [], x.perm)
-
-    # -- integer layers -------------------------------------------------------------
-    def _weights(self, node, i: int) -> QConst:
-        w = self.value(node.input[i])
-        if not isinstance(w, QConst):
-            raise HlsgenError(f"{self.where(node)} ({node.op_type}): its weights are not quantized; "
-                              "use a Brevitas quantized layer (QuantLinear, QuantConv2d) or put a "
-                              "Quant node on the weights")
-        return w
-
-    def _out_scales(self, node, w: QConst, out_axis: int) -> np.ndarray:
-        s = np.broadcast_to(np.asarray(w.scale, np.float64), w.codes.shape)
-        per = np.moveaxis(s, out_axis, 0).reshape(w.codes.shape[out_axis], -1)
-        if not np.all(per == per[:, :1]):
-            raise HlsgenError(f"{self.where(node)}: its weight scale varies along the input "
-                              "axis; use per-tensor or per-output-channel weight scales")
-        return per[:, 0]
-
-    def _integer_layer(self, node, x: Act, op: str, codes: np.ndarray, w_scales: np.ndarray,
-                       bias_index: int | None, attrs: dict, out_onnx_shape: tuple) -> Act:
-        """codes: IR weights [rows, C] with per-output-channel scales w_scales."""
-        if x.scale.ndim and not np.all(x.scale == x.scale.flat[0]):
-            raise HlsgenError(f"{self.where(node)}: its input has per-channel float scales; put a "
-                              "quantizer (e.g. QuantIdentity) before it")
-        k, r = split_scale(w_scales)
-        w_frac = int(k.max())
-        if np.all(r == r[0]):   # one residual: align the codes to a common binary point
-            codes = codes << (w_frac - k)[None, :]
-            w_res = np.float64(r[0])
-        else:
-            w_res = w_scales * 2.0**w_frac
-        acc_scale = np.float64(x.scale.flat[0]) * w_res
-        frac = None if x.frac is None else x.frac + w_frac
-        name = layer_name(node)
-        bias = np.zeros(codes.shape[1], np.int64)
-        b_frac, ops = 0, []
-        if bias_index is not None and len(node.input) > bias_index and node.input[bias_index]:
-            b = self.value(node.input[bias_index])
-            exact = isinstance(b, QConst) and np.all(acc_scale == 1) and np.all(split_scale(b.scale)[1] == 1)
-            if exact:
-                b_frac = exact_frac(b.values)
-                bias = np.round(b.values.astype(np.float64).reshape(-1) * 2.0**b_frac).astype(np.int64)
-            else:
-                values = b.values if isinstance(b, QConst) else np.asarray(b, np.float32)
-                values = np.broadcast_to(values.reshape(-1), (codes.shape[1],))
-                rank = len(out_onnx_shape)
-                add = self.qm.ops.node_fn(_AddNode, [None, values.reshape((-1,) + (1,) * (rank - 1))],
-                                          channels_layout(rank))
-                ops.append(FloatOp(name, "float bias", add, True, True))
-        t = self.node(op, name, [x.tensor], ir_shape(out_onnx_shape),
-                      {**attrs, "w_frac": w_frac, "b_frac": b_frac},
-                      {"weights": codes.astype(np.int64), "bias": bias}, tname=f"{name}_acc")
-        if ops and isinstance(b, QConst):
-            ops[0].bias = (b, self.nodes[-1])
-        return Act(t, tuple(out_onnx_shape), np.asarray(acc_scale), frac, ops)
-
-    def _Gemm(self, node):
-        a = _attrs(node)
-        if a.get("transA", 0) or a.get("alpha", 1.0) != 1.0 or a.get("beta", 1.0) != 1.0:
-            raise HlsgenError(f"{self.where(node)}: Gemm with transA, alpha or beta is not "
-                              "supported; export a plain linear layer")
-        return self._matmul(node, bool(a.get("transB", 0)), 2)
-
-    def _MatMul(self, node):
-        return self._matmul(node, False, None)
-
-    def _matmul(self, node, trans_b: bool, bias_index):
-        x = self.resolve(self.act(node), f"'{layer_name(node)}'")
-        if len(x.shape) != 1:
-            raise HlsgenError(f"{self.where(node)} ({node.op_type}) on a {len(x.shape)}-D tensor is "
-                              "not supported; flatten its input first")
-        w = self._weights(node, 1)
-        if w.codes.ndim != 2:
-            raise HlsgenError(f"{self.where(node)}: weights of shape {w.codes.shape} are not a matrix")
-        codes = w.codes.T if trans_b else w.codes          # [in, out]
-        scales = self._out_scales(node, w, 0 if trans_b else 1)
-        if x.perm is not None:
-            codes = codes[x.perm]
-        x = Act(x.tensor, x.shape, x.scale, x.frac, [], None)
-        return self._integer_layer(node, x, "dense", codes, scales, bias_index, {},
-                                   (codes.shape[1],))
-
-    def _Conv(self, node):
-        x = self.resolve(self.act(node), f"'{layer_name(node)}'")
-        w = self._weights(node, 1)
-        a = _attrs(node)
-        if len(x.shape) not in (2, 3) or w.codes.ndim != len(x.shape) + 1:
-            raise HlsgenError(f"{self.where(node)}: only 1-D and 2-D convolutions are supported")
-        if any(d != 1 for d in a.get("dilations", [1])):
-            raise HlsgenError(f"{self.where(node)}: dilation {a['dilations']} is not supported; use 1")
-        cin, cout, group = x.shape[0], w.codes.shape[0], int(a.get("group", 1))
-        depthwise = group > 1
-        if depthwise and not (group == cin == cout and w.codes.shape[1] == 1):
-            raise HlsgenError(f"{self.where(node)}: grouped convolution (groups={group}) is "
-                              "supported only as depthwise (groups = in = out channels)")
-        two_d = len(x.shape) == 3
-        kernel = tuple(w.codes.shape[2:])
-        kh, kw = kernel if two_d else (1, kernel[0])
-        strides = list(a.get("strides", [1] * len(kernel)))
-        sh, sw = strides if two_d else (1, strides[0])
-        x = self._padded(node, x, a, kernel, strides)
-        if depthwise:
-            codes = w.codes[:, 0].reshape(cout, -1).T                       # [kh*kw, C]
-        else:
-            codes = np.moveaxis(w.codes, (0, 1), (-1, -2)).reshape(-1, cout)  # (ky, kx, c) rows
-        ih, iw = (x.shape[1:] if two_d else (1, x.shape[1]))
-        oh, ow = (ih - kh) // sh + 1, (iw - kw) // sw + 1
-        out = (cout, oh, ow) if two_d else (cout, ow)
-        return self._integer_layer(node, x, "conv", codes, self._out_scales(node, w, 0), 2,
-                                   {"kh": kh, "kw": kw, "sh": sh, "sw": sw, "depthwise": depthwise},
-                                   out)
-
-    def _padded(self, node, x: Act, a: dict, kernel: tuple, strides: list) -> Act:
-        """ONNX pads / auto_pad as an explicit zero-padding node."""
-        n = len(kernel)
-        auto = a.get("auto_pad", b"NOTSET")
-        auto = auto.decode() if isinstance(auto, bytes) else auto
-        if auto in ("SAME_UPPER", "SAME_LOWER"):
-            pads_b, pads_e = [], []
-            for size, k, s in zip(x.shape[1:], kernel, strides):
-                total = max((-(-size // s) - 1) * s + k - size, 0)
-                small, big = total // 2, total - total // 2
-                pads_b.append(small if auto == "SAME_UPPER" else big)
-                pads_e.append(big if auto == "SAME_UPPER" else small)
-            pads = pads_b + pads_e
-        else:
-            pads = list(a.get("pads", [0] * 2 * n)) if auto != "VALID" else [0] * 2 * n
-        return self._pad_act(node, x, pads[:n], pads[n:])
-
-    def _pad_act(self, node, x: Act, begin: list, end: list) -> Act:
-        if not any(begin) and not any(end):
-            return x
-        if min(begin + end) < 0:
-            raise HlsgenError(f"{self.where(node)}: negative padding (cropping) is not supported")
-        top, left = (begin if len(begin) == 2 else [0, begin[0]])
-        bottom, right = (end if len(end) == 2 else [0, end[0]])
-        shape = (x.shape[0],) + tuple(d + b + e for d, b, e in zip(x.shape[1:], begin, end))
-        t = self.node("pad", f"{layer_name(node)}_pad", [x.tensor], ir_shape(shape),
-                      {"top": top, "bottom": bottom, "left": left, "right": right})
-        return Act(t, shape, x.scale, x.frac)
-
-    def _Pad(self, node):
-        x = self.resolve(self.act(node), f"'{layer_name(node)}'")
-        a = _attrs(node)
-        mode = a.get("mode", b"constant")
-        mode = mode.decode() if isinstance(mode, bytes) else mode
-        pads = [int(p) for p in (self.const(node, 1, "pads") if len(node.input) > 1 else a["pads"])]
-        value = self.const(node, 2, "value") if len(node.input) > 2 and node.input[2] else 0
-        if len(node.input) > 3 and node.input[3]:
-            raise HlsgenError(f"{self.where(node)}: Pad with explicit axes is not supported")
-        r = len(x.shape) + 1
-        if mode != "constant" or np.any(np.asarray(value) != 0) or any(
-                pads[i] or pads[i + r] for i in (0, 1)) or len(x.shape) < 2:
-            raise HlsgenError(f"{self.where(node)}: only zero padding of the spatial axes is "
-                              "supported")
-        return self._pad_act(node, x, pads[2:r], pads[r + 2:])
-
-    # -- pooling ------------------------------------------------------------------------
-    def _pool_geometry(self, node, x: Act, kernel, strides):
-        if len(x.shape) not in (2, 3):
-            raise HlsgenError(f"{self.where(node)}: pooling needs a 1-D signal or an image")
-        two_d = len(x.shape) == 3
-        kh, kw = kernel if two_d else (1, kernel[0])
-        sh, sw = strides if two_d else (1, strides[0])
-        ih, iw = x.shape[1:] if two_d else (1, x.shape[1])
-        oh, ow = (ih - kh) // sh + 1, (iw - kw) // sw + 1
-        out = (x.shape[0], oh, ow) if two_d else (x.shape[0], ow)
-        return (kh, kw, sh, sw), out
-
-    def _check_pool_attrs(self, node, a: dict, kernel) -> list:
-        if any(a.get("pads", [0])) or any(d != 1 for d in a.get("dilations", [1])):
-            raise HlsgenError(f"{self.where(node)}: pooling with padding or dilation is not "
-                              "supported; pad explicitly or use padding=0")
-        auto = a.get("auto_pad", b"NOTSET")
-        if (auto.decode() if isinstance(auto, bytes) else auto) not in ("NOTSET", "VALID"):
-            raise HlsgenError(f"{self.where(node)}: pooling with auto_pad is not supported")
-        return list(a.get("strides", [1] * len(kernel)))
-
-    def _MaxPool(self, node):
-        x = self.act(node)
-        if not all(op.nondecreasing for op in x.ops):
-            x = self.resolve(x, f"'{layer_name(node)}' (max-pooling)")
-        a = _attrs(node)
-        kernel = list(a["kernel_shape"])
-        strides = self._check_pool_attrs(node, a, kernel)
-        (kh, kw, sh, sw), out = self._pool_geometry(node, x, kernel, strides)
-        if a.get("ceil_mode", 0) and any((d - k) % s for d, k, s in zip(x.shape[1:], kernel, strides)):
-            raise HlsgenError(f"{self.where(node)}: max-pooling with ceil_mode on a size that does "
-                              "not divide is not supported")
-        # A max commutes with non-decreasing float operations: pool the codes, keep the chain.
-        t = self.node("pool", layer_name(node), [x.tensor], ir_shape(out),
-                      {"mode": "max", "kh": kh, "kw": kw, "sh": sh, "sw": sw})
-        return Act(t, out, x.scale, x.frac, list(x.ops))
-
-    def _sum_pool(self, node, x: Act, kernel, strides, out_shape, window_node, inputs) -> Act:
-        """Window sum on codes; the framework's averaging is a pending float
-        operation (a window with the sum in its first position)."""
-        x = self.resolve(x, f"'{layer_name(node)}' (average pooling)")
-        (kh, kw, sh, sw), out = self._pool_geometry(node, x, kernel, strides)
-        name = layer_name(node)
-        t = self.node("pool", name, [x.tensor], ir_shape(out_shape),
-                      {"mode": "sum", "kh": kh, "kw": kw, "sh": sh, "sw": sw}, tname=f"{name}_sum")
-        n = kh * kw
-        po2 = n & (n - 1) == 0 and np.all(x.scale == 1)
-        fn = self.qm.ops.node_fn(window_node, inputs, window_layout(tuple(kernel)))
-        op = FloatOp(name, node.op_type, fn, False, True,
-                     exact=("rescale", int(math.log2(n))) if po2 else None)
-        return Act(t, out_shape, x.scale, x.frac, [op])
-
-    def _AveragePool(self, node):
-        x = self.act(node)
-        a = _attrs(node)
-        kernel = list(a["kernel_shape"])
-        strides = self._check_pool_attrs(node, a, kernel)
-        if a.get("ceil_mode", 0) and any((d - k) % s for d, k, s in zip(x.shape[1:], kernel, strides)):
-            raise HlsgenError(f"{self.where(node)}: average pooling with ceil_mode on a size that "
-                              "does not divide is not supported")
-        _, out = self._pool_geometry(node, x, kernel, strides)
-        return self._sum_pool(node, x, kernel, strides, out, node, [None])
-
-    def _GlobalAveragePool(self, node):
-        x = self.act(node)
-        spatial = list(x.shape[1:])
-        return self._sum_pool(node, x, spatial, spatial, (x.shape[0],) + (1,) * len(spatial),
-                              node, [None])
-
-    def _ReduceMean(self, node):
-        x = self.act(node)
-        a = _attrs(node)
-        axes = (list(self.const(node, 1, "axes")) if len(node.input) > 1 and node.input[1]
-                else list(a.get("axes", [])))
-        r = len(x.shape) + 1
-        if sorted(int(d) % r for d in axes) != list(range(2, r)):
-            raise HlsgenError(f"{self.where(node)}: ReduceMean over axes {axes} is not supported; "
-                              "only the mean over all spatial positions (global average pooling)")
-        spatial = list(x.shape[1:])
-        keep = int(a.get("keepdims", 1))
-        out = (x.shape[0],) + (1,) * len(spatial) if keep else (x.shape[0],)
-        inputs = [None] + ([np.asarray(axes, np.int64)] if len(node.input) > 1 else [])
-        act = self._sum_pool(node, x, spatial, spatial, out, node, inputs)
-        return act
 
     # -- float operations ------------------------------------------------------------
     def _pending(self, node, x: Act, consts: list, kind_inputs: list, nondecreasing: bool,
@@ -744,13 +335,13 @@ class _Reader:
 
     def _Mul(self, node):
         return self._const_op(node, lambda c, first: bool(np.all(c >= 0)),
-                              lambda c, first: _po2_shift(c, -1))
+                              lambda c, first: po2_shift(c, -1))
 
     def _Div(self, node):
         if not isinstance(self.value(node.input[0]), Act):
             raise HlsgenError(f"{self.where(node)}: only division by a constant is supported")
         return self._const_op(node, lambda c, first: bool(np.all(c > 0)),
-                              lambda c, first: _po2_shift(c, 1))
+                              lambda c, first: po2_shift(c, 1))
 
     # -- structure ----------------------------------------------------------------------
     def _merge(self, node, op: str) -> Act:
@@ -781,7 +372,7 @@ class _Reader:
 
     def _Concat(self, node):
         x = self.act(node)
-        axis = int(_attrs(node).get("axis", 1))
+        axis = int(attrs_of(node).get("axis", 1))
         if axis % (len(x.shape) + 1) != 1:
             raise HlsgenError(f"{self.where(node)}: concatenation on axis {axis} is not supported; "
                               "concatenate channels (axis 1)")
@@ -807,7 +398,7 @@ class _Reader:
 
     def _Flatten(self, node):
         x = self.act(node)
-        if int(_attrs(node).get("axis", 1)) != 1:
+        if int(attrs_of(node).get("axis", 1)) != 1:
             raise HlsgenError(f"{self.where(node)}: Flatten with axis other than 1 is not supported")
         return self._reshape_to(node, (int(np.prod(x.shape)),))
 
@@ -824,7 +415,7 @@ class _Reader:
 
     def _Transpose(self, node):
         x = self.act(node)
-        perm = list(_attrs(node).get("perm", []))
+        perm = list(attrs_of(node).get("perm", []))
         r = len(x.shape) + 1
         if x.tensor == "input" and self.qm.boundary["input_channels_last"] and not x.ops:
             # NHWC data transposed to NCHW: the IR input is channels-last already.
@@ -846,32 +437,3 @@ class _Reader:
         self.qm.softmax_dropped = True
         return self.value(node.input[0])
 
-
-class _AddNode:
-    """A stand-in ONNX Add node (a layer's float bias)."""
-    op_type = "Add"
-    attribute = ()
-    metadata_props = ()
-    name = "bias"
-
-
-def _fresh(name: str, taken) -> str:
-    """name, or name_2, name_3... whichever is not taken."""
-    base, i = name, 2
-    while name in taken:
-        name, i = f"{base}_{i}", i + 1
-    return name
-
-
-def _int(v) -> int:
-    return int(np.ravel(v)[0])
-
-
-def _po2_shift(c, sign: int):
-    """("rescale", shift) when multiplying (sign -1) or dividing (sign 1) by a
-    positive power-of-two scalar c: exact on codes, only the binary point moves."""
-    c = np.asarray(c, dtype=np.float64)
-    if c.size != 1 or c.flat[0] <= 0:
-        return None
-    m, e = np.frexp(c.flat[0])
-    return ("rescale", int(sign * (e - 1))) if m == 0.5 else None
