@@ -297,13 +297,18 @@ def test_missing_onnxoptimizer_is_a_clear_error(tmp_path, monkeypatch):
         export_module(model, bm.TRUNC_SHAPE)
 
 
-def test_bad_module_specs(tmp_path):
+def test_bad_module_specs(tmp_path, monkeypatch, capsys):
+    """In-process `hlsgen generate` (the exit code and the one line of the CLI)."""
+    from gen.cli import main
+    monkeypatch.chdir(tmp_path)
     (tmp_path / "m.py").write_text("def build():\n    return 3\n")
-    assert_user_error(_cli("generate", "m.py:build", "--out", "p", cwd=tmp_path), "--input-shape")
-    assert_user_error(_cli("generate", "m.py:missing", "--input-shape", "1,4", "--out", "p",
-                           cwd=tmp_path), "no function 'missing'")
-    assert_user_error(_cli("generate", "m.py:build", "--input-shape", "1,4", "--out", "p",
-                           cwd=tmp_path), "not a torch.nn.Module")
-    assert_user_error(_cli("generate", "m.py:build", "--input-shape", "1,x", "--out", "p",
-                           cwd=tmp_path), "--input-shape '1,x'")
+    for args, words in [(["m.py:build"], ["--input-shape"]),
+                        (["m.py:missing", "--input-shape", "1,4"], ["no function 'missing'"]),
+                        (["m.py:build", "--input-shape", "1,4"], ["not a torch.nn.Module"]),
+                        (["m.py:build", "--input-shape", "1,x"], ["--input-shape '1,x'"]),
+                        (["nothere.py:build", "--input-shape", "1,4"], ["does not exist"])]:
+        code = main(["generate", *args, "--out", "p"])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 2 and len(err) == 1 and err[0].startswith("error:"), err
+        assert all(w in err[0] for w in words), err[0]
     assert not (tmp_path / "p").exists()
