@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -26,10 +25,17 @@ def cmd_generate(args) -> int:
                    output=args.output, force=args.force, weights=args.weights,
                    test_data=args.test_data, n_vectors=args.vectors, folding=args.folding,
                    clock_mhz=args.clock, fps=args.fps, max_util=args.max_util,
-                   checkpoint=args.checkpoint, input_shape=args.input_shape)
+                   checkpoint=args.checkpoint, input_shape=args.input_shape, arch=args.arch)
     import json
     report = json.loads((res.out / "report.json").read_text())
     print(f"generated {res.out} in {res.seconds:.2f} s")
+    if args.arch == "auto" or report.get("arch") == "tiled":
+        print(f"architecture: {report['arch']} ({report['arch_reason']})")
+    if report.get("arch") == "tiled":
+        from gen.tiled_project import format_engine
+        print(format_engine(report["engine"]))
+        _print_exactness(res)
+        return 0
     print(_table([(l["id"], l["kind"], f"{l['in']['count']}x{l['in']['type']}",
                    f"{l['out']['count']}x{l['out']['type']}",
                    f"{l.get('simd', '')}x{l.get('pe', '')}" if l["kind"] == "mvu" else "",
@@ -41,11 +47,15 @@ def cmd_generate(args) -> int:
     if est.get("utilisation"):
         print("estimated use of " + report["board"] + ": " + ", ".join(
             f"{k.upper()} {100 * v:.1f}%" for k, v in est["utilisation"].items()))
+    _print_exactness(res)
+    return 0
+
+
+def _print_exactness(res) -> None:
     pct = 100.0 * res.exact_values / max(res.total_values, 1)
     print(f"golden executor vs framework on {res.n_vectors} test vectors: "
           f"{res.exact_values}/{res.total_values} output values equal ({pct:.2f}%)")
     print(f"next: hlsgen csim {res.out}")
-    return 0
 
 
 def print_csim(res) -> None:
@@ -174,6 +184,9 @@ def parser() -> argparse.ArgumentParser:
                    "state dict saved with torch.save(model.state_dict(), path)")
     g.add_argument("--input-shape", help="Brevitas model given as file.py:function: its input "
                    "shape with the batch dimension, e.g. 1,1,8,8")
+    g.add_argument("--arch", default="dataflow", choices=["dataflow", "tiled", "auto"],
+                   help="dataflow (a pipeline, weights on chip), tiled (one engine, weights in "
+                   "DDR), auto (dataflow when it fits the board, and says why)")
     g.add_argument("--force", action="store_true", help="replace a non-empty output folder")
     g.set_defaults(fn=cmd_generate)
 

@@ -121,7 +121,10 @@ def generate(model: str, out: str | Path, board: str = "pynq-z2", input_type: st
              test_data=None, n_vectors: int = DEFAULT_VECTORS, folding: str | dict | None = None,
              clock_mhz: float | None = None, seed: int = 0, made_by: str = "hlsgen generate",
              fps: float | None = None, max_util: float | None = None,
-             checkpoint: str | None = None, input_shape=None) -> GenerateResult:
+             checkpoint: str | None = None, input_shape=None, arch: str = "dataflow",
+             tiled_options: dict | None = None) -> GenerateResult:
+    """Model file -> project folder. tiled_options: budget/tiling overrides for
+    --arch tiled (see gen/tiled.py build_tiled)."""
     t0 = time.perf_counter()
     out = Path(out)
     board_info = load_board(board)
@@ -138,15 +141,23 @@ def generate(model: str, out: str | Path, board: str = "pynq-z2", input_type: st
     graph.meta["input_qtype"] = qt.to_dict()
     name = cpp_ident(out.name) or "model"
     clock = clock_mhz or board_info.clock_mhz
-    design = build_design(graph, name, folding)
-    if folding is None and (fps is not None or max_util is not None):
-        # The folding search against the board (cost model in gen/cost.py).
-        from gen.dse import folding_for_design
-        folding = folding_for_design(design, board_info, clock, fps=fps, max_util=max_util,
-                                     rebuild=lambda f: build_design(graph, name, f))
-        design = build_design(graph, name, folding)
+    from gen.tiled_arch import resolve_arch
+    arch, arch_reason = resolve_arch(arch, graph, board_info, name, clock, folding)
     from gen.report import estimate_design, estimates_json, plot_png, report_markdown
-    estimate = estimate_design(design, board_info, clock)
+    if arch == "tiled":
+        # One engine reading weights from DDR (gen/tiled.py, Zhang et al. 2015).
+        from gen.tiled import build_tiled
+        tiled = build_tiled(graph, name, board_info, clock, **(tiled_options or {}))
+        design = estimate = None
+    else:
+        design = build_design(graph, name, folding)
+        if folding is None and (fps is not None or max_util is not None):
+            # The folding search against the board (cost model in gen/cost.py).
+            from gen.dse import folding_for_design
+            folding = folding_for_design(design, board_info, clock, fps=fps, max_util=max_util,
+                                         rebuild=lambda f: build_design(graph, name, f))
+            design = build_design(graph, name, folding)
+        estimate = estimate_design(design, board_info, clock)
 
     codes = _test_vectors(graph, qt, test_data, n_vectors, seed, fe.input_to_ir)
     x_values = qt.values(codes)
@@ -163,24 +174,32 @@ def generate(model: str, out: str | Path, board: str = "pynq-z2", input_type: st
     ctx = {"source": Path(model).name, "framework": framework, "model_hash": model_hash,
            "board": board_info, "clock_mhz": clock, "n_vectors": len(codes),
            "softmax_dropped": fe.softmax_dropped, "out_hint": str(out),
-           "estimates_md": report_markdown(estimate)}
+           "estimates_md": report_markdown(estimate) if estimate else ""}
     with staged_folder(out, force) as tmp:
-        render_project(design, tmp, ctx)
+        if arch == "tiled":
+            from gen.tiled_project import render_tiled_project, tiled_report
+            render_tiled_project(tiled, tmp, ctx)
+        else:
+            render_project(design, tmp, ctx)
         codes.astype("<i8").tofile(tmp / "tb" / "inputs.bin")
         gold.astype("<i8").tofile(tmp / "tb" / "golden.bin")
         np.save(tmp / "tb" / "inputs.npy", x_values)
         np.save(tmp / "tb" / "golden.npy", gold)
         np.save(tmp / "tb" / "framework.npy", fw)
         graph.save(tmp / "ir")
-        report = _report(design, graph, board_info, clock, exact, fw.size)
-        report["estimates"] = estimates_json(estimate)
+        if arch == "tiled":
+            report = tiled_report(tiled, board_info, clock, exact, fw.size)
+        else:
+            report = _report(design, graph, board_info, clock, exact, fw.size)
+            report["estimates"] = estimates_json(estimate)
+            plot_png(estimate, tmp / "report.png")
+        report["arch"], report["arch_reason"] = arch, arch_reason
         (tmp / "report.json").write_text(json.dumps(report, indent=1))
-        plot_png(estimate, tmp / "report.png")
         (tmp / "hlsgen.json").write_text(json.dumps({
             "hlsgen": __version__, "made_by": made_by, "name": name, "source_model": str(Path(model).resolve()),
             "source_sha256": model_hash, "framework": framework, "board": board_info.name,
             "part": board_info.part, "clock_mhz": clock, "input_type": qt.fixed_name,
-            "input_type_origin": qt_origin, "output": output,
+            "input_type_origin": qt_origin, "output": output, "arch": arch,
             "softmax_dropped": fe.softmax_dropped, "vectors": len(codes),
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "versions": _versions()}, indent=1))

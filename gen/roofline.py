@@ -42,7 +42,6 @@ checks this against an exhaustive search).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np

@@ -1,6 +1,5 @@
-"""Writes a tiled-engine project (gen/tiled.py's TiledDesign) and, until
-`hlsgen generate --arch tiled` is wired in gen/generate.py, runs the whole
-generate path for it (`generate_tiled`).
+"""Writes a tiled-engine project (gen/tiled.py's TiledDesign) for
+`hlsgen generate --arch tiled`; generate_tiled also returns the engine.
 
 The project has the dataflow project's layout (firmware/<name>.cpp,
 tb/<name>_tb.cpp, firmware/params/, tb/inputs.bin, ir/, hlsgen.json), so
@@ -9,16 +8,14 @@ tb/<name>_tb.cpp, firmware/params/, tb/inputs.bin, ir/, hlsgen.json), so
 
 from __future__ import annotations
 
-import datetime
 import json
 import shutil
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 
-from gen import __version__, golden
+from gen import __version__
 from gen.render import KERNEL_LIB, _env
 from gen.roofline import plot_roofline
 from gen.tiled import FIELDS, OPS, TiledDesign, build_tiled
@@ -78,63 +75,20 @@ def render_tiled_project(t: TiledDesign, folder: Path, ctx: dict) -> None:
     plot_roofline(t.point, folder / "roofline.png")
 
 
-def generate_tiled(model: str, out: str | Path, board: str = "pynq-z2",
-                   input_type: str | None = None, output: str = "logits", force: bool = False,
-                   weights: str | None = None, test_data=None, n_vectors: int = 200,
-                   clock_mhz: float | None = None, seed: int = 0, budget=None, tiling=None):
-    """`hlsgen generate --arch tiled` until gen/generate.py calls
-    render_tiled_project itself: model -> IR -> passes -> engine -> project.
-    budget, tiling: see gen/tiled.py build_tiled."""
+def generate_tiled(model: str, out: str | Path, board: str = "pynq-z2", budget=None, tiling=None,
+                   **kwargs):
+    """`generate(..., arch="tiled")` that also returns the engine it built
+    (budget, tiling: see gen/tiled.py build_tiled)."""
     from gen.boards import load_board
-    from gen.generate import (GenerateResult, _input_type, _sha256, _test_vectors, _versions,
-                              load_frontend)
+    from gen.generate import generate
     from gen.names import cpp_ident
-    from gen.passes import run_passes
-    from gen.project import check_target, staged_folder
 
-    t0 = time.perf_counter()
-    out = Path(out)
+    options = {"budget": budget, "tiling": tiling}
+    result = generate(model, out, board=board, arch="tiled", tiled_options=options, **kwargs)
     board_info = load_board(board)
-    check_target(out, force)
-    fe = load_frontend(model, weights)
-    graph = fe.to_ir(output)
-    qt, qt_origin = _input_type(graph, input_type)
-    graph.meta["input_qtype"] = qt
-    run_passes(graph)
-    graph.meta["input_qtype"] = qt.to_dict()
-    name = cpp_ident(out.name) or "model"
-    clock = clock_mhz or board_info.clock_mhz
-    tiled = build_tiled(graph, name, board_info, clock, budget, tiling)
-
-    codes = _test_vectors(graph, qt, test_data, n_vectors, seed, fe.input_to_ir)
-    gold = golden.run(graph, codes)[graph.outputs[0]].reshape(len(codes), -1)
-    fw_out = fe.predict(qt.values(codes).astype(np.float32)).reshape(len(codes), -1)
-    if output == "argmax":
-        fw_out = np.argmax(fw_out, axis=1).reshape(-1, 1).astype(np.float64)
-    exact = int(np.sum(golden.output_values(graph, gold) == fw_out))
-    ctx = {"source": Path(model).name, "framework": fe.framework, "board": board_info,
-           "clock_mhz": clock}
-    with staged_folder(out, force) as tmp:
-        render_tiled_project(tiled, tmp, ctx)
-        codes.astype("<i8").tofile(tmp / "tb" / "inputs.bin")
-        gold.astype("<i8").tofile(tmp / "tb" / "golden.bin")
-        np.save(tmp / "tb" / "inputs.npy", qt.values(codes))
-        np.save(tmp / "tb" / "golden.npy", gold)
-        np.save(tmp / "tb" / "framework.npy", fw_out)
-        graph.save(tmp / "ir")
-        report = tiled_report(tiled, board_info, clock, exact, int(fw_out.size))
-        (tmp / "report.json").write_text(json.dumps(report, indent=1))
-        (tmp / "hlsgen.json").write_text(json.dumps({
-            "hlsgen": __version__, "made_by": "hlsgen generate --arch tiled", "name": name,
-            "arch": "tiled", "source_model": str(Path(model).resolve()),
-            "source_sha256": _sha256(Path(model)), "framework": fe.framework,
-            "board": board_info.name, "part": board_info.part, "clock_mhz": clock,
-            "input_type": qt.fixed_name, "input_type_origin": qt_origin, "output": output,
-            "softmax_dropped": fe.softmax_dropped, "vectors": len(codes),
-            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "versions": _versions()}, indent=1))
-    return GenerateResult(out, graph, len(codes), exact, int(fw_out.size),
-                          time.perf_counter() - t0), tiled
+    clock = kwargs.get("clock_mhz") or board_info.clock_mhz
+    return result, build_tiled(result.graph, cpp_ident(Path(out).name) or "model", board_info,
+                               clock, **options)
 
 
 def format_engine(engine: dict) -> str:

@@ -152,6 +152,9 @@ def trace(project: Path, frames: int = 8) -> list[TraceRow]:
     name = meta["name"]
     graph = Graph.load(project / "ir")
     report = json.loads((project / "report.json").read_text())
+    if "streams" not in report:
+        raise HlsgenError(f"'{project}' is a {report.get('arch', 'tiled')} project without "
+                          "dataflow streams; --trace works on dataflow projects (--arch dataflow)")
     b = build(project, name, trace=True)
     codes = np.fromfile(project / "tb" / "inputs.bin", dtype="<i8")
     n_in = graph.tensors[graph.inputs[0]].size

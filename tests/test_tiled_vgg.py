@@ -74,3 +74,19 @@ def test_vgg_tiled_csim_equals_golden_on_20_random_inputs(vgg_project):
     print(f"\nVGG8 tiled <Tm,Tn,Tr,Tc> = <{p.tm},{p.tn},{p.tr},{p.tc}>, {p.dsp} DSP, "
           f"{p.bram18} BRAM18; C-sim build {sim.build_seconds:.1f} s, run {sim.run_seconds:.2f} s "
           f"for 20 frames; golden == QKeras on {gen.exact_values}/{gen.total_values}")
+
+
+def test_arch_auto_through_the_cli_chooses_tiled_and_says_why(vgg_project, tmp_path):
+    import json
+    import subprocess
+    import sys
+    gen, _, weights = vgg_project
+    model = gen.out.parent / "vgg8.h5"
+    out = tmp_path / "auto"
+    proc = subprocess.run([sys.executable, "-m", "gen.cli", "generate", str(model), "--out", str(out),
+                           "--arch", "auto", "--vectors", "3"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "architecture: tiled" in proc.stdout and "BRAM18" in proc.stdout
+    report = json.loads((out / "report.json").read_text())
+    assert report["arch"] == "tiled" and "engine" in report
+    assert json.loads((out / "hlsgen.json").read_text())["arch"] == "tiled"
