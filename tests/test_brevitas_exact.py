@@ -102,6 +102,8 @@ def test_fixed_point_cnn_exact_on_every_held_out_image(trained, digits, tmp_path
     assert np.mean(np.argmax(sim.csim, 1) == y_test) > 0.8
     kinds = [n.attrs["requant"]["kind"] for n in gen.graph.nodes if n.op == "requant"]
     assert "thresholds" in kinds      # batch-norm folded into integer thresholds
+    assert gen.graph.meta["framework_layout"]["input"] == "channels_first"
+    assert gen.graph.meta["output_scale"] == 1.0    # power-of-two scales: codes are values
 
 
 @pytest.mark.parametrize("kind", ["mlp", "cnn"])
@@ -118,7 +120,8 @@ def test_float_scales_codes_equal_and_differences_explained(trained, digits, tmp
     diffs = gen.graph.meta["framework_differences"]
     assert diffs["values"] == fw["values"] - fw["equal_values"]
     assert diffs.get("unexplained_values", 0) == 0, diffs
-    # The scales really are floats: some requantization is not a plain shift.
+    assert 0 < gen.graph.meta["output_scale"] < 1    # value = code * 2**-frac * output_scale
+    # The scales really are floats.
     scales = [float(np.ravel(model.get_submodule(p).act_quant.scale().detach())[0])
               for p in ("relu1",)]
     assert all(np.log2(s) != np.round(np.log2(s)) for s in scales)

@@ -68,6 +68,7 @@ def test_channels_last_data_at_the_boundary(tmp_path):
     gen = generate_module(model, bm.CHANNELS_LAST_SHAPE, tmp_path / "nhwc",
                           bm.random_inputs(bm.CHANNELS_LAST_SHAPE, 100))
     assert gen.graph.tensors["input"].shape == (6, 6, 3)
+    assert gen.graph.meta["framework_layout"] == {"input": "channels_last", "output": "channels_last"}
     assert_exact(csim(gen.out))
 
 

@@ -215,8 +215,17 @@ class _Reader(QuantOps, LayerOps):
                                 out_shape=tuple(final.shape))
         if output_mode == "argmax":
             out = self.node("argmax", "label_select", [out], (1,), tname="label")
-        return Graph(self.nodes, self.tensors, ["input"], [out],
-                     {"framework": self.qm.framework, "source": self.qm.path.name})
+        b = self.qm.boundary
+        meta = {"framework": self.qm.framework, "source": self.qm.path.name,
+                # For the project's documentation and driver: the framework's data
+                # layout, and the float factor of the output (value = code * 2**-frac * it).
+                "framework_layout": {
+                    "input": "channels_last" if b["input_channels_last"] or len(b["input_shape"]) < 2
+                    else "channels_first",
+                    "output": "channels_last" if b["output_channels_last"] or len(final.shape) < 2
+                    else "channels_first"},
+                "output_scale": b["out_scale"]}
+        return Graph(self.nodes, self.tensors, ["input"], [out], meta)
 
     def _input(self, name: str) -> None:
         shape = self.model.get_tensor_shape(name)
