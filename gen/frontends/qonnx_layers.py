@@ -18,7 +18,6 @@ from gen.qtype import exact_frac
 class LayerOps:
     """Mixin of the reader: integer layers, padding, pooling."""
 
-    # -- integer layers -------------------------------------------------------------
     def _weights(self, node, i: int) -> QConst:
         w = self.value(node.input[i])
         if not isinstance(w, QConst):

@@ -14,7 +14,6 @@ from gen.frontends.qonnx_graph import Act, QConst, as_int, attrs_of, layer_name,
 class QuantOps:
     """Mixin of the reader: quantizers."""
 
-    # -- quantizers ---------------------------------------------------------------
     def _quant_params(self, node):
         s = self.const(node, 1, "scale").astype(np.float32)
         z = self.const(node, 2, "zero point").astype(np.float32)
@@ -23,13 +22,16 @@ class QuantOps:
         if bw.size != 1 or bw.flat[0] != round(float(bw.flat[0])):
             raise HlsgenError(f"{self.where(node)}: Quant with bit width {bw.ravel()[:4]} is not "
                               "supported; use one integer bit width")
+        if np.any(~(s > 0)) or not np.all(np.isfinite(s)):
+            raise HlsgenError(f"{self.where(node)}: Quant with a scale that is not positive and "
+                              "finite is not supported")
         if np.any(z != np.round(z)):
             raise HlsgenError(f"{self.where(node)}: Quant with a non-integer zero point is not "
                               "supported")
         signed, narrow = int(a.get("signed", 1)), int(a.get("narrow", 0))
         if int(bw.flat[0]) == 1 and signed:
-            raise HlsgenError(f"{self.where(node)}: 1-bit signed Quant is binarized (+-1); "
-                              "binarized layers are not supported by the QONNX frontend yet")
+            raise HlsgenError(f"{self.where(node)}: 1-bit signed Quant is binarized (+-1), which "
+                              "the QONNX frontend does not support yet; use 2 or more bits")
         mode = a.get("rounding_mode", "ROUND")
         mode = mode.decode() if isinstance(mode, bytes) else mode
         return s, z, bw, signed, narrow, mode
