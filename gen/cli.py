@@ -203,8 +203,8 @@ def parser() -> argparse.ArgumentParser:
     b = sub.add_parser("boards", help="list the boards hlsgen knows")
     b.set_defaults(fn=cmd_boards)
 
-    d = sub.add_parser("demo", help="train a QKeras MLP and CNN on the 8x8 digits and run the "
-                       "whole path")
+    d = sub.add_parser("demo", help="train QKeras and Brevitas MLPs and CNNs on the 8x8 digits "
+                       "and run the whole path")
     d.add_argument("--out", default="hls_projects", help="folder for the demo's projects")
     d.add_argument("--epochs", type=int, help="training epochs (default: 60 MLP, 30 CNN)")
     d.add_argument("--force", action="store_true", help="replace earlier demo projects")

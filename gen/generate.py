@@ -174,7 +174,9 @@ def generate(model: str, out: str | Path, board: str = "pynq-z2", input_type: st
     ctx = {"source": Path(model).name, "framework": framework, "model_hash": model_hash,
            "board": board_info, "clock_mhz": clock, "n_vectors": len(codes),
            "softmax_dropped": fe.softmax_dropped, "out_hint": str(out),
-           "estimates_md": report_markdown(estimate) if estimate else ""}
+           "estimates_md": report_markdown(estimate) if estimate else "",
+           "framework_layout": graph.meta.get("framework_layout"),
+           "output_scale": graph.meta.get("output_scale", 1)}
     with staged_folder(out, force) as tmp:
         if arch == "tiled":
             from gen.tiled_project import render_tiled_project, tiled_report
@@ -249,7 +251,8 @@ def _partition_factors(k) -> dict:
 def _versions() -> dict:
     from importlib import metadata
     out = {"python": platform.python_version()}
-    for pkg in ("numpy", "tensorflow", "tf-keras", "qkeras", "hls4ml"):
+    for pkg in ("numpy", "tensorflow", "tf-keras", "qkeras", "hls4ml", "torch", "brevitas", "qonnx",
+                "onnx", "onnxruntime"):
         try:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:

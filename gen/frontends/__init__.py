@@ -8,4 +8,8 @@ Every frontend returns an object with this protocol (see qkeras_reader.KerasMode
   input_to_ir(x) -> array             user-supplied test data, in the framework's
                                       layout, to the IR's layout
   softmax_dropped: bool               a trailing softmax was kept out of the design
+
+The QONNX frontend's predict also records, in graph.meta["framework_differences"],
+the output codes where the framework's float32 arithmetic lands on a
+quantization boundary (counted and explained, see qonnx_compare.py).
 """
