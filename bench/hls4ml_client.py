@@ -57,10 +57,12 @@ class Worker:
         self.python, self.log = python, log
         self.proc = None
         self.versions = None
+        self.starts = 0  # how many processes so far (a restarted one is cold again)
         self._buf = b""
 
     def start(self):
         self._buf = b""
+        self.starts += 1
         # Not this process's settings: TF_USE_LEGACY_KERAS (set for hlsgen's
         # TensorFlow 2.19) would send TensorFlow 2.15 looking for tf-keras.
         env = {k: v for k, v in os.environ.items()
@@ -94,7 +96,7 @@ class Worker:
             if msg is None:
                 alive = self.proc.poll() is None
                 self.stop()
-                why = (f"{stage} did not finish within {timeout:.0f} s" if alive
+                why = (f"did not finish within {timeout:.0f} s" if alive
                        else f"hls4ml's process died ({self._log_tail(log_start)})")
                 return {"ok": False, "stage": stage, "error": why}
             if "stage" in msg and "ok" not in msg:

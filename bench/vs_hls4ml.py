@@ -164,11 +164,14 @@ def hlsgen_versions() -> dict:
     return {name: version(name) for name in ("tensorflow-cpu", "tf-keras", "qkeras", "hls4ml", "numpy")}
 
 
-def warm_up(m, files, worker, work: Path) -> None:
+def warm_up(tool, files, worker, work: Path) -> None:
     """First calls in a process pay one-off costs (imports, TensorFlow graph
-    tracing): one untimed conversion per tool before the timed repetitions."""
-    from gen.generate import generate
-    generate(str(files["h5"]), work / "warm_hlsgen", test_data=files["x"][:10])
+    tracing): one untimed conversion per tool before its timed runs, and again
+    for hls4ml whenever its worker had to be restarted."""
+    if tool == "hlsgen":
+        from gen.generate import generate
+        generate(str(files["h5"]), work / "warm_hlsgen", test_data=files["x"][:10], force=True)
+        return
     for io_type in ("io_parallel", "io_stream"):
         worker.request({"cmd": "run", "model": str(files["h5"]), "io_type": io_type, "generate_only": True,
                         "out_dir": str(work / f"warm_{io_type}"), "inputs": "", "outputs": ""}, 600)
@@ -180,7 +183,7 @@ def progress(rep, reps, key, tool, rec) -> str:
         return f"{head}  cannot: {rec['stage']}: {rec['error'][:150]}"
     e = rec["exactness"]
     return (f"{head}  generate {rec['gen_s']:6.2f} s  build {rec['build_s']:6.2f} s  "
-            f"csim {rec['inferences_per_s']:9,.0f}/s  rows exact {e['rows_exact_pct']:5.1f}%  "
+            f"csim {rec['inferences_per_s']:9,.1f}/s  rows exact {e['rows_exact_pct']:5.1f}%  "
             f"max diff {e['max_abs_diff']:.3g}")
 
 
@@ -190,7 +193,7 @@ def main(argv=None) -> int:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--models", default=",".join(BY_KEY), help="comma-separated: " + ", ".join(BY_KEY))
     ap.add_argument("--inputs", type=int, default=1000, help="inputs per model (the CNV takes at most 50)")
-    ap.add_argument("--timeout", type=float, default=150, help="seconds one hls4ml stage may take")
+    ap.add_argument("--timeout", type=float, default=120, help="seconds one hls4ml stage may take")
     ap.add_argument("--out", type=Path, default=BENCH / "results")
     args = ap.parse_args(argv)
     unknown = [k for k in args.models.split(",") if k not in BY_KEY]
@@ -199,28 +202,34 @@ def main(argv=None) -> int:
     models = [BY_KEY[k] for k in args.models.split(",")]
 
     from gen.frontends.keras_env import import_qkeras
-    from hls4ml_client import Worker, ensure_venv
+    from hls4ml_client import Hls4mlUnavailable, Worker, ensure_venv
     from vs_report import markdown, plot
     t_start = time.perf_counter()
     started = datetime.now()
     doc = {"date": started.isoformat(timespec="seconds"), "machine": machine()}
     tf, _, _ = import_qkeras()
-    python = ensure_venv()
+    try:
+        python = ensure_venv()
+    except Hls4mlUnavailable as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     work = Path(tempfile.mkdtemp(prefix="hlsgen-vs-hls4ml-"))
-    log = Path(tempfile.gettempdir()) / "hlsgen-vs-hls4ml-worker.log"
-    log.write_text("")
+    log = Path(tempfile.mkstemp(prefix="hlsgen-vs-hls4ml-", suffix=".log")[1])  # kept: hls4ml's output
     worker = Worker(python, log)
     runs = {m.key: {t: [] for t in TOOLS} for m in models}
     try:
-        worker.start()
         files = {m.key: prepare(m, tf, worker, args.inputs, work) for m in models}
-        warm_up(models[0], files[models[0].key], worker, work)
+        first, warm_worker = files[models[0].key], None
+        warm_up("hlsgen", first, worker, work)
         for rep in range(args.reps):
             for m in models:
                 for tool in TOOLS if rep % 2 == 0 else TOOLS[::-1]:
                     done = runs[m.key][tool]
                     if done and "error" in done[0]:
                         continue  # a tool that failed on a model is not tried again
+                    if tool != "hlsgen" and (worker.proc is None or warm_worker != worker.starts):
+                        warm_up(tool, first, worker, work)
+                        warm_worker = worker.starts
                     done.append(one_run(tool, m, files[m.key], worker, rep, work, args.timeout))
                     print(progress(rep, args.reps, m.key, tool, done[-1]), flush=True)
     finally:

@@ -7,8 +7,12 @@ TOOLS = ["hlsgen", "hls4ml io_parallel", "hls4ml io_stream"]
 TARGET_THROUGHPUT = {"cnn": 5.0, "mlp": 1.0}  # hlsgen's C-sim throughput over hls4ml's, at least
 
 
+def _num(v: float, fmt: str) -> str:
+    return f"{v:{fmt}}" if v >= 100 or fmt != ",.0f" else f"{v:.3g}"  # 3 digits for slow rates
+
+
 def _spread(s: dict, fmt: str) -> str:
-    return f"{s['median']:{fmt}} ({s['min']:{fmt}}–{s['max']:{fmt}})"
+    return f"{_num(s['median'], fmt)} ({_num(s['min'], fmt)}–{_num(s['max'], fmt)})"
 
 
 def _row(model: dict, tool: str) -> list[str]:
@@ -86,6 +90,7 @@ def plot(doc: dict, path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
     import numpy as np
     panels = [("gen_s", "generate (s)", True), ("build_s", "C-sim build, cold (s)", True),
               ("inferences_per_s", "C-sim inferences/s", True), ("rows_exact_pct", "exact rows (%)", False)]
@@ -102,7 +107,9 @@ def plot(doc: dict, path) -> None:
                             color=f"C{i}", fontsize=14, fontweight="bold")
                     continue
                 if key == "rows_exact_pct":
-                    ax.bar(pos[j], s["exactness"][key], 0.27, color=f"C{i}")
+                    pct = s["exactness"][key]
+                    ax.bar(pos[j], pct, 0.27, color=f"C{i}")
+                    ax.text(pos[j], pct + 1, f"{pct:.0f}", ha="center", fontsize=7)
                 else:
                     v = s[key]
                     ax.bar(pos[j], v["median"], 0.27, color=f"C{i}",
@@ -111,9 +118,12 @@ def plot(doc: dict, path) -> None:
         ax.set_xticks(x, [m["key"] for m in models], fontsize=8)
         if log:
             ax.set_yscale("log")
+            ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     handles = [plt.Rectangle((0, 0), 1, 1, color=f"C{i}") for i in range(len(TOOLS))]
-    fig.legend(handles, TOOLS, loc="upper center", ncol=3)
-    fig.suptitle(f"hlsgen vs hls4ml, {doc['date']} (× = the tool cannot run the model)", y=0.995, fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 0.94))
+    fig.suptitle(f"hlsgen vs hls4ml, {doc['date']}: median, bars min–max; × = the tool cannot run the model",
+                 fontsize=10)
+    fig.legend(handles, TOOLS, loc="upper center", ncol=3, bbox_to_anchor=(0.5, 0.965))
+    fig.tight_layout(rect=(0, 0, 1, 0.92))
     fig.savefig(path, dpi=110)
     plt.close(fig)
