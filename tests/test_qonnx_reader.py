@@ -175,7 +175,7 @@ def test_unsupported_op_one_line_exit_2_nothing_written(tmp_path):
 
 
 @pytest.mark.parametrize("ops, words", [
-    ([("BipolarQuant", {}, [1.0])], ["BipolarQuant", "binarized"]),
+    ([("BipolarQuant", {}, [-1.0])], ["BipolarQuant", "positive"]),
     ([("Quant", {"signed": 1, "narrow": 0}, [0.5, 0.0, 1.0])], ["1-bit", "binarized"]),
     ([("Mul", {}, [0.3])], ["Mul", "without a quantizer", "QuantIdentity"]),
     ([("Transpose", {"perm": [1, 0]}, [])], ["Transpose", "graph's input or output"]),

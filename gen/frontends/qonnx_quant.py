@@ -63,6 +63,32 @@ class QuantOps:
             return np.rint(y.astype(np.float64) / s64) * 2.0**-k
         return self._requant(node, x, closing, (k, lo - z0, hi - z0), np.float64(r), k)
 
+    def _BipolarQuant(self, node):
+        """+-1 times a scale (sign(0) = +1, as Brevitas' binary quantizers):
+        weights become codes +-1 with the scale carried on; activations
+        become bipolar codes (1 bit in hardware), their scale carried on."""
+        x = self.value(node.input[0])
+        s = self.const(node, 1, "scale").astype(np.float32)
+        if not np.all(s > 0) or not np.all(np.isfinite(s)):
+            raise HlsgenError(f"{self.where(node)}: BipolarQuant with a scale that is not positive "
+                              "and finite is not supported")
+
+        def sign(v):
+            v = np.asarray(v, np.float32)
+            return np.where(v >= 0, 1.0, -1.0).astype(np.float32)
+        if not isinstance(x, Act):
+            values = np.asarray(x.values if isinstance(x, QConst) else x, np.float32)
+            codes = sign(values).astype(np.int64)
+            return QConst(codes, s, (codes * s).astype(np.float32), node.name)
+        if s.size != 1:
+            raise HlsgenError(f"{self.where(node)}: per-channel activation scales are not "
+                              "supported; use a per-tensor activation quantizer")
+        rank = len(x.shape)
+
+        def closing(v):
+            return sign(channels_layout(rank)(v)).reshape(v.shape).astype(np.float64)
+        return self._requant(node, x, closing, (0, 0, 1), np.float64(s.flat[0]), 0, bipolar=True)
+
     def _Trunc(self, node):
         """Brevitas' truncation (average pooling, accumulator clipping): the
         qonnx function, on codes of the output scale."""
@@ -99,7 +125,7 @@ class QuantOps:
             return np.rint(y.astype(np.float64) / so) * 2.0**-k
         return self._requant(node, x, closing, (k, int(lo), int(hi)), np.float64(r), k)
 
-    def _requant(self, node, x: Act, closing, grid, out_scale, out_frac) -> Act:
+    def _requant(self, node, x: Act, closing, grid, out_scale, out_frac, bipolar=False) -> Act:
         scale = np.asarray(x.scale, np.float64)
         ops = list(x.ops)
 
@@ -116,6 +142,7 @@ class QuantOps:
                       {"source": " -> ".join([op.kind for op in ops] + [f"{node.op_type} ({name})"])},
                       transient={"fn": fn, "grid": grid, "per_channel": per_channel,
                                  "lut": any(op.smooth for op in ops),
-                                 "monotonic": all(op.monotonic for op in ops)})
+                                 "monotonic": all(op.monotonic for op in ops),
+                                 "bipolar": bipolar})
         self.qm.quant_map[self.nodes[-1].name] = (node.name, x.perm)
         return Act(t, x.shape, out_scale, out_frac, [], x.perm)

@@ -33,7 +33,7 @@ from gen.frontends.qonnx_layers import LayerOps
 from gen.frontends.qonnx_quant import QuantOps
 from gen.ir import Graph, Node, Tensor
 
-SUPPORTED_OPS = ["Quant", "Trunc", "Conv (groups 1 or depthwise)", "Gemm", "MatMul",
+SUPPORTED_OPS = ["Quant", "BipolarQuant", "Trunc", "Conv (groups 1 or depthwise)", "Gemm", "MatMul",
                  "BatchNormalization", "Relu", "Clip", "Sigmoid/Tanh/HardSigmoid/HardSwish/Elu/"
                  "LeakyRelu/Softplus before a Quant", "MaxPool", "AveragePool", "GlobalAveragePool",
                  "ReduceMean (spatial)", "Flatten", "Reshape", "Transpose (at the graph boundary)",
@@ -192,9 +192,6 @@ class _Reader(QuantOps, LayerOps):
         self._input(g.input[0].name)
         last = g.node[-1] if len(g.node) else None
         for node in g.node:
-            if node.op_type == "BipolarQuant":
-                raise HlsgenError(f"{self.where(node)}: BipolarQuant (binarized +-1 values) is not "
-                                  "supported by the QONNX frontend yet; use Quant with 2 or more bits")
             handler = getattr(self, "_" + node.op_type, None)
             if handler is None or (node.op_type == "Softmax" and node is not last):
                 raise HlsgenError(f"{self.where(node)}: operator {node.op_type} is not supported; "
@@ -205,6 +202,12 @@ class _Reader(QuantOps, LayerOps):
         final = self.value(g.output[0].name)
         if not isinstance(final, Act):
             raise HlsgenError("the model's output does not depend on its input")
+        if output_mode == "argmax" and (final.ops or final.scale.ndim) and self._order_preserving(final):
+            # Label select ignores a final transform that is the same on every
+            # class and strictly increasing (BNN-PYNQ's TensorNorm, a positive
+            # scale): the class index of the codes is the framework's.
+            self.qm.boundary["dropped_before_label_select"] = [op.name for op in final.ops]
+            final = Act(final.tensor, final.shape, np.float64(1.0), final.frac, [], final.perm)
         final = self.resolve(final, "the model's output")
         if final.scale.ndim and not np.all(final.scale == final.scale.flat[0]):
             raise HlsgenError(f"the model's output has per-channel float scales (from "
@@ -244,6 +247,21 @@ class _Reader(QuantOps, LayerOps):
         self.names.add("input")
         self.vals[name] = Act("input", shape, np.float64(1.0), None)
 
+    def _order_preserving(self, act: Act) -> bool:
+        """Whether the pending float chain (scale, then ops) is one strictly
+        increasing function applied alike to every channel, probed on a
+        range of accumulator values."""
+        c = self.tensors[act.tensor].shape[-1] if self.tensors[act.tensor].shape else 1
+        v = np.repeat(np.linspace(-4096.0, 4096.0, 8193)[:, None], c, 1).astype(np.float32)
+        y = (v.astype(np.float64) * np.asarray(act.scale, np.float64)).astype(np.float32)
+        try:
+            for op in act.ops:
+                y = op.run(y)
+        except Exception:  # an op that cannot run on probes: not provably order-preserving
+            return False
+        y = np.asarray(y, np.float64).reshape(v.shape)
+        return bool(np.all(y == y[:, :1]) and np.all(np.diff(y[:, 0]) > 0))
+
     def resolve(self, act: Act, consumer: str) -> Act:
         """The codes a consumer other than a quantizer reads: pending float
         operations must be exact on codes (ReLU, power-of-two scaling)."""
@@ -259,7 +277,8 @@ class _Reader(QuantOps, LayerOps):
                     f"'{op.name}' ({op.kind}) computes in floating point and its output reaches "
                     f"{consumer} without a quantizer; add a quantizer after it (Brevitas: "
                     "QuantIdentity, QuantReLU instead of nn.ReLU, or bias_quant=Int32Bias for a "
-                    "float bias)")
+                    "float bias)" + ("; or use --output argmax when it only scales the logits"
+                                     if consumer == "the model's output" else ""))
             shape = self.tensors[t].shape
             if op.exact[0] == "relu":
                 t = self.node("requant", op.name, [t], shape, {"source": "relu"},
