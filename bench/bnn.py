@@ -61,6 +61,33 @@ def main() -> int:
                 ("golden = QKeras", f"{fw['equal_values']}/{fw['values']} values"),
                 ("weight storage declared for synthesis", f"{declared:,} bits for {n_weights:,} weights "
                                                           f"({declared / n_weights:.2f} bits per weight)")]
+        # BNN-PYNQ's own CNV-W1A1 from brevitas_examples (pretrained=False,
+        # batch-norm statistics from train-mode passes on random data).
+        import torch
+        from brevitas_examples.bnn_pynq.models import model_with_cfg
+        torch.manual_seed(0)
+        cnv = model_with_cfg("cnv_1w1a", pretrained=False)[0].train()
+        with torch.no_grad():
+            for _ in range(4):
+                cnv(torch.rand(64, 3, 32, 32) * 2 - 1)
+        torch.save(cnv.eval().state_dict(), work / "cnv.pt")
+        (work / "spec.py").write_text(
+            "from brevitas_examples.bnn_pynq.models import model_with_cfg\n\n\n"
+            "def cnv():\n    return model_with_cfg('cnv_1w1a', pretrained=False)[0]\n")
+        t0 = time.perf_counter()
+        g = generate(f"{work / 'spec.py'}:cnv", work / "bnn_pynq_cnv", checkpoint=str(work / "cnv.pt"),
+                     input_shape=(1, 3, 32, 32), output="argmax", n_vectors=args.images)
+        t_gen = time.perf_counter() - t0
+        res = csim(g.out)
+        fw = res.framework_figures()
+        rows += [("BNN-PYNQ CNV-W1A1 (Brevitas): generate", f"{t_gen:.2f} s"),
+                 ("BNN-PYNQ CNV-W1A1: C-simulation g++ build, cold", f"{res.build_seconds:.2f} s"),
+                 (f"BNN-PYNQ CNV-W1A1: C simulation of {res.frames} images (target < 60 s)",
+                  f"{res.run_seconds:.2f} s"),
+                 ("BNN-PYNQ CNV-W1A1: label select = golden = Brevitas",
+                  f"{res.values - res.mismatches}/{res.values}, {fw['equal_values']}/{fw['values']}"),
+                 ("BNN-PYNQ CNV-W1A1: weight storage declared",
+                  f"{_declared_weight_bits(g.out / 'firmware' / 'params'):,} bits")]
     finally:
         shutil.rmtree(work, ignore_errors=True)
     width = max(len(r[0]) for r in rows)
