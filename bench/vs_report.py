@@ -1,5 +1,6 @@
 """The hlsgen-vs-hls4ml results document (bench/vs_hls4ml.py) as a Markdown
-table, the issue's targets checked against it, and a PNG chart."""
+table, the issue's targets checked against it, and a PNG chart.
+Usage: python bench/vs_report.py bench/results/<run>.json  (writes the .md and .png again)"""
 
 from __future__ import annotations
 
@@ -118,6 +119,7 @@ def plot(doc: dict, path) -> None:
         ax.set_xticks(x, [m["key"] for m in models], fontsize=8)
         if log:
             ax.set_yscale("log")
+            ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
             ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
             ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     handles = [plt.Rectangle((0, 0), 1, 1, color=f"C{i}") for i in range(len(TOOLS))]
@@ -127,3 +129,13 @@ def plot(doc: dict, path) -> None:
     fig.tight_layout(rect=(0, 0, 1, 0.92))
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+    from pathlib import Path
+    source = Path(sys.argv[1])
+    document = json.loads(source.read_text())
+    source.with_suffix(".md").write_text(markdown(document))
+    plot(document, source.with_suffix(".png"))
