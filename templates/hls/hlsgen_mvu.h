@@ -63,15 +63,10 @@ struct DotXnor {
     template <unsigned SIMD, typename N, typename TW, typename TIn>
     static typename N::type apply(const TW w[SIMD], const TIn x[SIMD]) {
 #pragma HLS INLINE
-        ap_uint<SIMD> agree;
-        for (unsigned s = 0; s < SIMD; s++) {
-#pragma HLS UNROLL
-            agree[s] = w[s] == x[s];  // XNOR of the two bits
-        }
         unsigned pop = 0;
         for (unsigned s = 0; s < SIMD; s++) {
 #pragma HLS UNROLL
-            pop += agree[s];
+            pop += N::of(w[s]) == N::of(x[s]) ? 1 : 0;  // XNOR of the two bits
         }
         return typename N::type(2 * (int)pop - (int)SIMD);
     }
@@ -95,14 +90,21 @@ void mvu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
 // One memory per PE holding SIMD-lane words (as FINN packs them).
 #pragma HLS ARRAY_PARTITION variable = weights complete dim = 1
 #pragma HLS ARRAY_PARTITION variable = bias complete dim = 1
+#ifndef __SYNTHESIS__
+    const TW *wlanes = unpacked<TW, SIMD>(&weights[0][0], (size_t)PE * NF * SF);
+#endif
     unsigned sf = 0, nf = 0;
     for (unsigned i = 0; i < PIXELS * NF * SF; i++) {
 #pragma HLS PIPELINE II = 1
         if (nf == 0) unpack<TIn, SIMD>(in.read(), inbuf[sf]);
         for (unsigned pe = 0; pe < PE; pe++) {
 #pragma HLS UNROLL
+#ifdef __SYNTHESIS__
             TW w[SIMD];
             unpack<TW, SIMD>(weights[pe][nf * SF + sf], w);
+#else
+            const TW *w = wlanes + ((size_t)pe * NF * SF + nf * SF + sf) * SIMD;
+#endif
             typename N::type a = N::of(sf == 0 ? bias[pe][nf] : acc[pe]);
             a += Dot::template apply<SIMD, N>(w, inbuf[sf]);
             acc[pe] = N::store(a);
@@ -130,14 +132,21 @@ void dwu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
     TAcc acc[CF][SIMD];
 #pragma HLS ARRAY_PARTITION variable = acc complete dim = 2
 #pragma HLS ARRAY_PARTITION variable = bias complete dim = 2
+#ifndef __SYNTHESIS__
+    const TW *wlanes = unpacked<TW, SIMD>(&weights[0][0], (size_t)KK * CF);
+#endif
     for (unsigned p = 0; p < PIXELS; p++) {
         for (unsigned k = 0; k < KK; k++) {
             for (unsigned cf = 0; cf < CF; cf++) {
 #pragma HLS PIPELINE II = 1
                 TIn x[SIMD];
-                TW w[SIMD];
                 unpack<TIn, SIMD>(in.read(), x);
+#ifdef __SYNTHESIS__
+                TW w[SIMD];
                 unpack<TW, SIMD>(weights[k][cf], w);
+#else
+                const TW *w = wlanes + ((size_t)k * CF + cf) * SIMD;
+#endif
                 for (unsigned s = 0; s < SIMD; s++) {
 #pragma HLS UNROLL
                     typename N::type a = N::of(k == 0 ? bias[cf][s] : acc[cf][s]);

@@ -6,6 +6,8 @@
 #ifndef HLSGEN_PARAMS_H
 #define HLSGEN_PARAMS_H
 
+#include "hlsgen_stream.h"
+
 #ifndef __SYNTHESIS__
 #include <cstdint>
 #include <cstdio>
@@ -31,6 +33,7 @@ void load_codes(const std::string &dir, const char *file, T *dst, size_t count) 
         std::exit(2);
     }
     for (size_t i = 0; i < count; i++) dst[i] = codes[i];
+    params_generation()++;
 }
 
 // Packed words (weights): each word is BYTES little-endian bytes, lane 0 in
@@ -62,6 +65,7 @@ void load_words(const std::string &dir, const char *file, Word *dst, size_t coun
         }
         dst[i] = w;
     }
+    params_generation()++;
 }
 
 } // namespace hlsgen

@@ -73,15 +73,16 @@ struct RequantThresholds {
 
     TOut operator()(const TAcc &acc, unsigned ch) const {
 #pragma HLS INLINE
+        typedef native<thr_t> N;
         const unsigned c = CH == 1 ? 0 : ch;
-        thr_t v = acc;
+        typename N::type v = N::of(thr_t(acc));
         if (NEG && neg[c] == 1) v = -v;
-        ap_int<TOut::width + 2> count = BASE;
+        unsigned count = 0;
         for (unsigned k = 0; k < NT; k++) {
 #pragma HLS UNROLL
-            count += v >= thr[c][k] ? 1 : 0;
+            count += v >= N::of(thr[c][k]) ? 1 : 0;
         }
-        return TOut(count);
+        return TOut(BASE + (long long)count);
     }
 };
 

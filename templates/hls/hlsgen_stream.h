@@ -10,6 +10,8 @@
 #ifndef __SYNTHESIS__
 #include <cstdio>
 #include <cstdlib>
+#include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 #endif
@@ -184,6 +186,36 @@ inline void unpack(const Word &word, T out[N]) {
     }
 #endif
 }
+
+#ifndef __SYNTHESIS__
+// Bumped whenever C simulation loads parameters, so caches derived from them
+// (unpacked weights) are rebuilt.
+inline unsigned &params_generation() {
+    static unsigned generation = 0;
+    return generation;
+}
+
+// C simulation only: the lanes of `count` packed words, unpacked once per
+// parameter load instead of at every use (keyed by the array, since layers
+// of the same shape share one template instantiation).
+template <typename T, unsigned N, typename Word>
+const T *unpacked(const Word *words, size_t count) {
+    struct Entry {
+        unsigned generation;
+        std::vector<T> lanes;
+    };
+    static std::map<const Word *, Entry> cache;
+    static std::mutex mutex;  // threaded C simulation runs layers concurrently
+    std::lock_guard<std::mutex> lock(mutex);
+    Entry &e = cache[words];
+    if (e.lanes.size() != count * N || e.generation != params_generation()) {
+        e.lanes.assign(count * N, T(0));
+        for (size_t i = 0; i < count; i++) unpack<T, N>(words[i], &e.lanes[i * N]);
+        e.generation = params_generation();
+    }
+    return e.lanes.data();
+}
+#endif
 
 // Packs N lanes into a word (the inverse of unpack; unused high bits zero).
 template <typename T, unsigned N, typename Word>
