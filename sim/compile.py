@@ -41,13 +41,14 @@ def _sources_hash(project: Path, name: str, flags: list[str]) -> str:
     return h.hexdigest()[:16]
 
 
-THREADED_HEADERS = Path(__file__).resolve().parent / "threaded"
+THREADED_STREAM = Path(__file__).resolve().parent / "threaded" / "hlsgen_threaded_stream.h"
+VENDOR_STREAM_GUARD = "X_HLS_STREAM_SIM_H"   # include guard of hls4ml's ap_types/hls_stream.h
 
 
 def build(project: Path, name: str, log=None, threaded: bool = False,
           depth_override: int | None = None, trace: bool = False) -> Build:
     """threaded: every dataflow process in its own thread on FIFOs bounded by
-    their declared depths (sim/threaded/hls_stream.h), so an undersized FIFO
+    their declared depths (sim/threaded/hlsgen_threaded_stream.h), so an undersized FIFO
     deadlocks as in hardware; depth_override forces every FIFO to one depth
     (to show that the generated depths are needed). trace: every internal
     stream is written to $HLSGEN_TRACE_DIR after its process (sequential only)."""
@@ -56,7 +57,8 @@ def build(project: Path, name: str, log=None, threaded: bool = False,
     # file can never shadow a system header such as <string.h>.
     flags = CXXFLAGS + ["-iquote", str(project / "firmware")]
     if threaded:
-        flags += ["-pthread", "-DHLSGEN_THREADED_CSIM", "-I", str(THREADED_HEADERS)]
+        flags += ["-pthread", "-DHLSGEN_THREADED_CSIM", f"-D{VENDOR_STREAM_GUARD}",
+                  "-include", str(THREADED_STREAM)]
         if depth_override is not None:
             flags += [f"-DHLSGEN_FIFO_DEPTH_OVERRIDE={int(depth_override)}"]
     if trace:

@@ -4,6 +4,7 @@ executor (bit for bit) and against the framework's stored outputs."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import tempfile
 import time
@@ -163,7 +164,7 @@ def trace(project: Path, frames: int = 8) -> list[TraceRow]:
     with tempfile.TemporaryDirectory(prefix="hlsgen-trace-") as tmp:
         fin, fout = Path(tmp) / "in.bin", Path(tmp) / "out.bin"
         codes.astype("<i8").tofile(fin)
-        env = dict(__import__("os").environ, HLSGEN_TRACE_DIR=tmp)
+        env = dict(os.environ, HLSGEN_TRACE_DIR=tmp)
         proc = subprocess.run([str(b.exe), str(project / "firmware" / "params"), str(fin), str(fout)],
                               capture_output=True, text=True, env=env)
         if proc.returncode != 0:

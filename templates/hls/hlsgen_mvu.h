@@ -14,6 +14,7 @@
 
 #include "hlsgen_stream.h"
 #include "hlsgen_requant.h"
+#include "hlsgen_pool.h"
 
 namespace hlsgen {
 
@@ -21,42 +22,46 @@ namespace hlsgen {
 // stand for. The matrix-vector unit takes one of them as a type parameter
 // (one kernel, specialised by type, as in finn-hlslib). N is native<TAcc>.
 
-// Integer weights times integer inputs.
-struct DotInt {
+// Sums the products of SIMD lanes; Mul says what one lane product is.
+template <class Mul>
+struct DotSum {
     template <unsigned SIMD, typename N, typename TW, typename TIn>
     static typename N::type apply(const TW w[SIMD], const TIn x[SIMD]) {
 #pragma HLS INLINE
         typename N::type sum = 0;
         for (unsigned s = 0; s < SIMD; s++) {
 #pragma HLS UNROLL
-            sum += N::of(w[s]) * N::of(x[s]);
+            sum += Mul::template product<N>(w[s], x[s]);
         }
         return sum;
     }
 };
 
-// +-1 weights (bit 1 = +1) times integer inputs: a conditional negation.
-struct DotBipolarWeights {
-    template <unsigned SIMD, typename N, typename TW, typename TIn>
-    static typename N::type apply(const TW w[SIMD], const TIn x[SIMD]) {
-#pragma HLS INLINE
-        typename N::type sum = 0;
-        for (unsigned s = 0; s < SIMD; s++) {
-#pragma HLS UNROLL
-            sum += w[s] == 1 ? typename N::type(N::of(x[s])) : typename N::type(-N::of(x[s]));
-        }
-        return sum;
+// Integer times integer.
+struct MulInt {
+    template <typename N, typename A, typename B>
+    static typename N::type product(const A &a, const B &b) { return N::of(a) * N::of(b); }
+};
+
+// A +-1 factor (bit 1 = +1) times an integer: a conditional negation.
+struct MulBipolar {
+    template <typename N, typename Bit, typename B>
+    static typename N::type product(const Bit &sign, const B &b) {
+        return sign == 1 ? typename N::type(N::of(b)) : typename N::type(-N::of(b));
     }
 };
 
-// Integer weights times +-1 inputs (bit 1 = +1): the same negation, roles swapped.
-struct DotBipolarInputs {
-    template <unsigned SIMD, typename N, typename TW, typename TIn>
-    static typename N::type apply(const TW w[SIMD], const TIn x[SIMD]) {
-#pragma HLS INLINE
-        return DotBipolarWeights::template apply<SIMD, N>(x, w);
+// The same with the roles of weight and input swapped.
+struct MulBipolarInput {
+    template <typename N, typename A, typename Bit>
+    static typename N::type product(const A &a, const Bit &sign) {
+        return MulBipolar::template product<N>(sign, a);
     }
 };
+
+typedef DotSum<MulInt> DotInt;                        // integer weights, integer inputs
+typedef DotSum<MulBipolar> DotBipolarWeights;         // +-1 weights, integer inputs
+typedef DotSum<MulBipolarInput> DotBipolarInputs;     // integer weights, +-1 inputs
 
 // +-1 times +-1 over packed bits: 2 * popcount(XNOR(w, x)) - SIMD, no multiplier.
 struct DotXnor {
@@ -117,48 +122,59 @@ void mvu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
     }
 }
 
+// The taps of a depthwise convolution as a window reduction (see
+// hlsgen_pool.h reduce_windows): acc = bias + sum over the window of
+// w[k][c] * x[k][c]. Weight layout: w[k][c/SIMD] is a word of SIMD lanes.
+template <unsigned KK, unsigned CF, unsigned SIMD, typename TW, typename TAccBias, typename WWord>
+struct DepthwiseTaps {
+    const WWord (*weights)[CF];     // [KK][CF] words of SIMD lanes
+    const TAccBias (*bias)[SIMD];   // [CF][SIMD]
+#ifndef __SYNTHESIS__
+    const TW *lanes;  // C simulation: unpacked once per parameter load
+#endif
+
+    DepthwiseTaps(const WWord w[KK][CF], const TAccBias b[CF][SIMD])
+        : weights(w), bias(b)
+#ifndef __SYNTHESIS__
+          , lanes(unpacked<TW, SIMD>(&w[0][0], (size_t)KK * CF))
+#endif
+    {
+    }
+
+    TW tap(unsigned k, unsigned cf, unsigned s) const {
+#pragma HLS INLINE
+#ifdef __SYNTHESIS__
+        return get_lane<TW>(weights[k][cf], s);
+#else
+        return lanes[((size_t)k * CF + cf) * SIMD + s];
+#endif
+    }
+    template <typename TAcc, typename TIn>
+    TAcc first(const TIn &x, unsigned cf, unsigned s) const {
+#pragma HLS INLINE
+        typedef native<TAcc> N;
+        return N::store(N::of(bias[cf][s]) + N::of(tap(0, cf, s)) * N::of(x));
+    }
+    template <typename TAcc, typename TIn>
+    TAcc step(const TAcc &acc, const TIn &x, unsigned k, unsigned cf, unsigned s) const {
+#pragma HLS INLINE
+        typedef native<TAcc> N;
+        return N::store(N::of(acc) + N::of(tap(k, cf, s)) * N::of(x));
+    }
+};
+
 // Depthwise convolution: every channel has its own KK-tap filter. Per output
 // pixel the window arrives as KK*C/SIMD words (order ky, kx, c); SIMD
-// channels are processed in parallel. Weight layout: w[k][c/SIMD] is a word
-// of SIMD lanes.
+// channels are processed in parallel.
 template <unsigned KK, unsigned C, unsigned SIMD, unsigned PIXELS,
           typename TIn, typename TW, typename TAcc, typename TOut,
           typename InWord, typename OutWord, typename WWord, typename Requant>
 void dwu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
          const WWord weights[KK][C / SIMD], const TAcc bias[C / SIMD][SIMD],
          const Requant &requant) {
-    static const unsigned CF = C / SIMD;
-    typedef native<TAcc> N;
-    TAcc acc[CF][SIMD];
-#pragma HLS ARRAY_PARTITION variable = acc complete dim = 2
 #pragma HLS ARRAY_PARTITION variable = bias complete dim = 2
-#ifndef __SYNTHESIS__
-    const TW *wlanes = unpacked<TW, SIMD>(&weights[0][0], (size_t)KK * CF);
-#endif
-    for (unsigned p = 0; p < PIXELS; p++) {
-        for (unsigned k = 0; k < KK; k++) {
-            for (unsigned cf = 0; cf < CF; cf++) {
-#pragma HLS PIPELINE II = 1
-                TIn x[SIMD];
-                unpack<TIn, SIMD>(in.read(), x);
-#ifdef __SYNTHESIS__
-                TW w[SIMD];
-                unpack<TW, SIMD>(weights[k][cf], w);
-#else
-                const TW *w = wlanes + ((size_t)k * CF + cf) * SIMD;
-#endif
-                for (unsigned s = 0; s < SIMD; s++) {
-#pragma HLS UNROLL
-                    typename N::type a = N::of(k == 0 ? bias[cf][s] : acc[cf][s]);
-                    acc[cf][s] = N::store(a + N::of(w[s]) * N::of(x[s]));
-                }
-            }
-        }
-        for (unsigned cf = 0; cf < CF; cf++) {
-#pragma HLS PIPELINE II = 1
-            out.write(requant_word<TOut, SIMD, OutWord>(acc[cf], requant, cf * SIMD));
-        }
-    }
+    const DepthwiseTaps<KK, C / SIMD, SIMD, TW, TAcc, WWord> taps(weights, bias);
+    reduce_windows<KK, C, SIMD, PIXELS, TIn, TAcc, TOut>(in, out, taps, requant);
 }
 
 // Elementwise requantization of a stream of LANES-lane words (an activation

@@ -28,7 +28,7 @@
 
 // Dataflow processes. For synthesis and ordinary C simulation a process is a
 // plain call (processes run one after another on unbounded streams). The
-// threaded C simulation (HLSGEN_THREADED_CSIM, sim/threaded/hls_stream.h)
+// threaded C simulation (HLSGEN_THREADED_CSIM, sim/threaded/hlsgen_threaded_stream.h)
 // runs every process in its own thread on FIFOs of their declared depth, as
 // hardware does, so an undersized FIFO deadlocks there as it would on the chip.
 #ifdef HLSGEN_THREADED_CSIM

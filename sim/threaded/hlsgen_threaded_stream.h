@@ -1,6 +1,7 @@
-// hlsgen threaded C simulation: a bounded, blocking hls::stream.
-// Used instead of the vendor header when a project is compiled with
-// -DHLSGEN_THREADED_CSIM: every dataflow process runs in its own thread and
+// hlsgen threaded C simulation: a bounded, blocking hls::stream, written for
+// hlsgen. sim/compile.py force-includes it (-include) in threaded builds and
+// predefines the include guard of the hls4ml-shipped hls_stream.h, whose
+// unbounded stream is then skipped: every dataflow process runs in its own thread and
 // every FIFO holds at most its declared depth (set by HLSGEN_FIFO_DEPTH from
 // the same value as the STREAM pragma), so a FIFO too shallow for the
 // dataflow deadlocks here as it would in hardware. Streams without a
