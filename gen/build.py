@@ -198,7 +198,7 @@ def build(project: str | Path, stage: str, verbose: bool = False) -> dict:
         filed = _file_synthesis(project, name, extra)
         _print_synthesis(filed)
     if stage == "bitstream":
-        _finish_deploy_folder(project, name)
+        _finish_deploy_folder(project, name, meta.get("arch", "dataflow"))
     return filed
 
 
@@ -211,9 +211,9 @@ def _print_synthesis(s: dict) -> None:
         print(f"C/RTL co-simulation: {s['cosim']}")
 
 
-def _finish_deploy_folder(project: Path, name: str) -> None:
+def _finish_deploy_folder(project: Path, name: str, arch: str) -> None:
     """deploy/ gets what the board needs beside Vivado's bitstream and .hwh."""
-    files = deploy_files(project, name)
+    files = deploy_files(project, name, arch)
     missing = [str(src) for src, _ in files if not src.is_file()]
     if missing:
         raise HlsgenError(f"Vivado finished without {missing[0]}; see "

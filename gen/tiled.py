@@ -71,13 +71,20 @@ class TiledDesign:
         return np.array([[l.desc.get(f, 0) for f in FIELDS] for l in self.layers], dtype=np.int64)
 
 
-def storage_bytes(qt: QType) -> int:
-    """Bytes per value in DDR: the smallest of 1, 2, 4, 8 that holds the code."""
+def word_bytes(bits: int) -> int:
+    """Bytes per value in DDR: the smallest of 1, 2, 4, 8 that holds `bits`
+    (whole power-of-two bytes, so every AXI master sees naturally aligned
+    little-endian elements)."""
     for b in (1, 2, 4, 8):
-        if qt.bits <= 8 * b:
+        if bits <= 8 * b:
             return b
-    raise HlsgenError(f"values of {qt.bits} bits do not fit the tiled engine's 64-bit codes; "
+    raise HlsgenError(f"values of {bits} bits do not fit the tiled engine's 64-bit codes; "
                       "narrow the layer's quantizer")
+
+
+def storage_bytes(qt: QType) -> int:
+    """Bytes per feature-map value in DDR."""
+    return word_bytes(qt.bits)
 
 
 def lane_bits(qt: QType) -> int:

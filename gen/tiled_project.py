@@ -16,9 +16,10 @@ from types import SimpleNamespace
 import numpy as np
 
 from gen import __version__
+from gen.board_files import render_tiled_board_files, tiled_args
 from gen.render import KERNEL_LIB, _env
 from gen.roofline import plot_roofline
-from gen.tiled import FIELDS, OPS, TiledDesign, build_tiled
+from gen.tiled import FIELDS, OPS, TiledDesign, build_tiled, word_bytes
 
 LIBRARY = ("hlsgen_tiled.h", "hlsgen_stream.h", "hlsgen_params.h")
 
@@ -55,8 +56,11 @@ def render_tiled_project(t: TiledDesign, folder: Path, ctx: dict) -> None:
     README and roofline.png into folder. ctx: source, framework, board,
     clock_mhz (as for gen/render.py)."""
     env = _env()
+    args = tiled_args(t)
     values = dict(ctx, t=t, p=t.point, s=t.sizes, ty=t.types, version=__version__,
-                  rows=_rows(t), d=SimpleNamespace(name=t.name),
+                  rows=_rows(t), d=SimpleNamespace(name=t.name), args=args,
+                  signature=", ".join(f"{a.ctype}{'' if a.pointer else ' '}{a.name}" for a in args),
+                  w_bytes=word_bytes(t.types["w_t"]),
                   clock_period_ns=round(1000.0 / ctx["clock_mhz"], 3))
     fw = folder / "firmware"
     (fw / "params").mkdir(parents=True)
@@ -73,6 +77,7 @@ def render_tiled_project(t: TiledDesign, folder: Path, ctx: dict) -> None:
                         ("params.bin", t.params)):
         np.asarray(array, dtype="<i8").tofile(fw / "params" / file)
     plot_roofline(t.point, folder / "roofline.png")
+    render_tiled_board_files(t, folder, values)
 
 
 def generate_tiled(model: str, out: str | Path, board: str = "pynq-z2", budget=None, tiling=None,

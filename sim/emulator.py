@@ -3,11 +3,13 @@ deploy/ folder, so that the generated driver runs unchanged against the
 project's own C-simulation code.
 
 Host side (this module): compiles firmware/<name>.cpp with a small C ABI
-(templates/project/emulator_abi.cpp.j2) into a shared library, and writes
-deploy/<name>.bit as a manifest naming it, with deploy/<name>.emu/ holding
-the library and the parameter files. Board side (sim/pynq_emulator/pynq):
-a `pynq` module whose Overlay reads that manifest and whose DMA moves the
-bytes the driver packed into the IP's stream, word by word. Put PYNQ_PATH
+(templates/project/emulator_abi.cpp.j2, or tiled_emulator_abi.cpp.j2 for
+the tiled engine) into a shared library, and writes deploy/<name>.bit as a
+manifest naming it, with deploy/<name>.emu/ holding the library and the
+parameter files. Board side (sim/pynq_emulator/pynq): a `pynq` module whose
+Overlay reads that manifest; its DMA moves the bytes the driver packed into
+a dataflow IP's stream, word by word, and the tiled IP reads the DDR
+buffers whose addresses the driver wrote into its registers. Put PYNQ_PATH
 first on PYTHONPATH to use it in place of the real pynq."""
 
 from __future__ import annotations
@@ -18,21 +20,22 @@ import tempfile
 from pathlib import Path
 
 from gen import __version__
-from gen.board_files import DMA_CELL, board_io_of_words, ip_cell, template_env
+from gen.board_files import (DMA_CELL, board_io_of_words, ip_cell, template_env,
+                              tiled_registers)
 from gen.errors import HlsgenError
 
 PYNQ_PATH = Path(__file__).resolve().parent / "pynq_emulator"
 MAGIC = "hlsgen emulated overlay"
 
 
-def build_library(project: Path, name: str) -> Path:
+def build_library(project: Path, name: str, arch: str = "dataflow") -> Path:
     """The firmware and its C ABI as a shared library (cached by content)."""
     from sim.compile import build_shared
     src_dir = Path(project) / "build" / "emu"
     src_dir.mkdir(parents=True, exist_ok=True)
     abi = src_dir / f"{name}_emulator_abi.cpp"
-    text = template_env().get_template("emulator_abi.cpp.j2").render(name=name,
-                                                                      version=__version__)
+    template = "tiled_emulator_abi.cpp.j2" if arch == "tiled" else "emulator_abi.cpp.j2"
+    text = template_env().get_template(template).render(name=name, version=__version__)
     if not abi.is_file() or abi.read_text() != text:
         abi.write_text(text)
     return build_shared(Path(project), name, [abi]).exe
@@ -57,26 +60,32 @@ def install_overlay(project: Path) -> Path:
     A real bitstream already there is never replaced."""
     from sim.csim import load_project
     project = Path(project)
-    name = load_project(project)["name"]
+    meta = load_project(project)
+    name, arch = meta["name"], meta.get("arch", "dataflow")
     deploy = project / "deploy"
     bit, hwh, bundle = deploy / f"{name}.bit", deploy / f"{name}.hwh", deploy / f"{name}.emu"
     if bit.exists() and not is_emulated(bit):
         raise HlsgenError(f"'{bit}' is a real bitstream; the emulator will not replace it; "
                           "emulate a copy of the project instead")
-    lib = build_library(project, name)
-    in_bytes, in_words, out_bytes, out_words = _geometry(lib)
-    io = board_io_of_words(in_bytes * 8, in_words, out_bytes * 8, out_words)
-    manifest = {"magic": MAGIC, "name": name, "library": f"{bundle.name}/{lib.name}",
-                "params": f"{bundle.name}/params", "dma_cell": DMA_CELL, "ip_cell": ip_cell(name),
-                "mm2s_align": io.inp.mm_bits // 8, "s2mm_align": io.out.mm_bits // 8,
-                "max_transfer": io.max_transfer}
+    lib = build_library(project, name, arch)
+    manifest = {"magic": MAGIC, "name": name, "arch": arch, "library": f"{bundle.name}/{lib.name}",
+                "params": f"{bundle.name}/params", "ip_cell": ip_cell(name)}
+    if arch == "tiled":
+        # The IP's argument registers as the .hwh of a Vitis HLS build names them.
+        manifest["registers"] = tiled_registers()
+    else:
+        in_bytes, in_words, out_bytes, out_words = _geometry(lib)
+        io = board_io_of_words(in_bytes * 8, in_words, out_bytes * 8, out_words)
+        manifest.update(dma_cell=DMA_CELL, mm2s_align=io.inp.mm_bits // 8,
+                        s2mm_align=io.out.mm_bits // 8, max_transfer=io.max_transfer)
     deploy.mkdir(exist_ok=True)
     # Staged beside, then moved: a failure leaves no half-written bundle.
     tmp = Path(tempfile.mkdtemp(prefix=f".{bundle.name}-", dir=deploy))
     shutil.copy(lib, tmp / lib.name)
     (tmp / "params").mkdir()
-    for f in sorted((project / "firmware" / "params").glob("*.bin")):
-        shutil.copy(f, tmp / "params" / f.name)
+    if arch != "tiled":  # the tiled IP holds no parameters: the driver fills its DDR buffers
+        for f in sorted((project / "firmware" / "params").glob("*.bin")):
+            shutil.copy(f, tmp / "params" / f.name)
     shutil.rmtree(bundle, ignore_errors=True)
     tmp.rename(bundle)
     bit.write_text(json.dumps(manifest, indent=1) + "\n")

@@ -3,6 +3,10 @@ save, generate and simulate real models."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -70,3 +74,53 @@ def assert_exact(sim_res):
     assert fw["equal_values"] == fw["values"], fw
     assert fw["max_abs_diff"] == 0.0
     return fw
+
+
+def board_folder(project: Path, dest: Path) -> Path:
+    """What `hlsgen deploy` copies to a board, copied locally."""
+    from gen.deploy import upload_list
+    from sim.csim import load_project
+    for src, dst in upload_list(project, load_project(project)["name"]):
+        (dest / dst).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(src, dest / dst)
+    return dest
+
+
+def board_python(*args, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Python on the emulated board: `import pynq` finds the emulator."""
+    from sim.emulator import PYNQ_PATH
+    env = dict(os.environ, PYTHONPATH=str(PYNQ_PATH))
+    return subprocess.run([sys.executable, *map(str, args)], cwd=cwd, env=env, text=True,
+                          capture_output=True, timeout=timeout)
+
+
+@pytest.fixture
+def board(projects, tmp_path):
+    """(board folder, project name, project folder) for a case of the test
+    module's own `projects` fixture (case -> project with an emulated overlay)."""
+    def at(case):
+        return board_folder(projects[case], tmp_path / case), projects[case].name, projects[case]
+    return at
+
+
+def assert_selftest_passes(folder: Path, name: str, batch: int) -> np.ndarray:
+    """Runs the driver's self-test on the emulated board; the golden outputs."""
+    proc = board_python(f"{name}_driver.py", "--selftest", "--batch", batch, cwd=folder)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    gold = np.load(folder / f"{name}_golden.npy")
+    counts = f"{gold.size}/{gold.size} output codes of {len(gold)} frames"
+    assert f"selftest: PASS: {counts}" in proc.stdout
+    assert "16/16 single-frame calls exact" in proc.stdout
+    return gold
+
+
+def board_predict(folder: Path, name: str, batch: int) -> tuple[np.ndarray, int]:
+    """(predict() of the shipped inputs on the emulated board, ap_starts it took)."""
+    cls = "".join(p[:1].upper() + p[1:] for p in name.split("_") if p) + "Overlay"
+    script = (f"import numpy as np, {name}_driver as drv\n"
+              f"ov = drv.{cls}(batch={batch})\n"
+              f"np.save('pred.npy', ov.predict(np.load('{name}_inputs.npy')))\n"
+              "print('frames', ov.accel.frames)\n")
+    proc = board_python("-c", script, cwd=folder)
+    assert proc.returncode == 0, proc.stderr
+    return np.load(folder / "pred.npy"), int(proc.stdout.split("frames")[-1])

@@ -7,16 +7,14 @@ A new kind of project (binarized, ...) is one more entry in CASES."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import qdense_mlp, randomize_biases
+from conftest import (assert_selftest_passes, board_predict, board_python,
+                      qdense_mlp, randomize_biases)
 
 def mlp(sizes, seed, **kw):
     return lambda tf: randomize_biases(qdense_mlp(tf, sizes, seed=seed, **kw))
@@ -84,48 +82,16 @@ def make_project(tf, root: Path, case: str) -> Path:
     return res.out
 
 
-def board_folder(project: Path, dest: Path) -> Path:
-    """What `hlsgen deploy` copies to a board, copied locally."""
-    from gen.deploy import upload_list
-    from sim.csim import load_project
-    for src, dst in upload_list(project, load_project(project)["name"]):
-        (dest / dst).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(src, dest / dst)
-    return dest
-
-
-def board_python(*args, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
-    """Python on the emulated board: `import pynq` finds the emulator."""
-    from sim.emulator import PYNQ_PATH
-    env = dict(os.environ, PYTHONPATH=str(PYNQ_PATH))
-    return subprocess.run([sys.executable, *map(str, args)], cwd=cwd, env=env, text=True,
-                          capture_output=True, timeout=timeout)
-
-
 @pytest.fixture(scope="module")
 def projects(tf, tmp_path_factory):
     root = tmp_path_factory.mktemp("board_projects")
     return {case: make_project(tf, root, case) for case in CASES}
 
 
-@pytest.fixture
-def board(projects, tmp_path):
-    """(board folder, project name, project folder) for a case."""
-    def at(case):
-        return board_folder(projects[case], tmp_path / case), projects[case].name, projects[case]
-    return at
-
-
 @pytest.mark.parametrize("case", list(CASES))
 def test_selftest_is_bit_exact_on_the_emulator(board, case):
     folder, name, _ = board(case)
-    proc = board_python(f"{name}_driver.py", "--selftest", "--batch", CASES[case]["batch"],
-                        cwd=folder)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    gold = np.load(folder / f"{name}_golden.npy")
-    counts = f"{gold.size}/{gold.size} output codes of {len(gold)} frames"
-    assert f"selftest: PASS: {counts}" in proc.stdout
-    assert "16/16 single-frame calls exact" in proc.stdout
+    gold = assert_selftest_passes(folder, name, CASES[case]["batch"])
     # Batches of CASES' size do not divide the 50 vectors: the tail batch ran too.
     assert len(gold) % CASES[case]["batch"] != 0
 
@@ -133,25 +99,15 @@ def test_selftest_is_bit_exact_on_the_emulator(board, case):
 @pytest.mark.parametrize("case", list(CASES))
 def test_predict_on_the_board_equals_the_framework(board, case):
     folder, name, project = board(case)
-    script = (f"import numpy as np, {name}_driver as drv\n"
-              f"ov = drv.{class_name(name)}(batch={CASES[case]['batch']})\n"
-              f"np.save('pred.npy', ov.predict(np.load('{name}_inputs.npy')))\n"
-              "print('frames', ov.accel.frames)\n")
-    proc = board_python("-c", script, cwd=folder)
-    assert proc.returncode == 0, proc.stderr
-    pred = np.load(folder / "pred.npy")
+    pred, frames = board_predict(folder, name, CASES[case]["batch"])
     # One ap_start per frame, and only as many as there were frames.
-    assert f"frames {len(pred)}" in proc.stdout
+    assert frames == len(pred)
     framework = np.load(project / "tb" / "framework.npy")  # QKeras's own outputs
     if CASES[case]["output"] == "argmax":
         assert pred.dtype.kind == "i" and np.array_equal(pred, framework[:, 0])
     else:
         assert pred.dtype == np.float64 and np.array_equal(pred, framework)
     assert len(np.unique(pred)) > 3
-
-
-def class_name(name: str) -> str:
-    return "".join(p[:1].upper() + p[1:] for p in name.split("_") if p) + "Overlay"
 
 
 def test_selftest_fails_when_one_output_code_differs(board):

@@ -116,6 +116,21 @@ def test_deploy_runs_the_selftest_and_benchmark_on_the_board(sshd, project, tmp_
     assert "added the host key" not in again.stdout
 
 
+def test_deploy_a_tiled_project(sshd, tf, tmp_path):
+    """The tiled engine's overlay: its DDR images travel with the driver."""
+    from test_tiled_board import make_tiled_project
+    project = make_tiled_project(tf, tmp_path, "digits_small_tiles")
+    port, key, (key_type, key_b64) = sshd
+    known = tmp_path / "known_hosts"
+    known.write_text(f"[127.0.0.1]:{port} {key_type} {key_b64}\n")
+    remote = tmp_path / "board"
+    proc = deploy_cli(project, port, "--key", key, "--known-hosts", known, "--remote-dir", remote)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    gold = np.load(project / "tb" / "golden.npy")
+    assert f"board: selftest: PASS: {gold.size}/{gold.size} output codes" in proc.stdout
+    assert (remote / f"{project.name}_ddr.npz").is_file()
+
+
 def test_deploy_reports_a_failing_selftest(sshd, project, tmp_path):
     port, key, (key_type, key_b64) = sshd
     broken = tmp_path / project.name

@@ -101,7 +101,7 @@ def test_auto_po2_per_channel_and_po2_weights(tf, save_model, gen_and_sim):
 
 
 def test_sequential_json_and_keras_formats(tf, tmp_path, gen_and_sim):
-    from qkeras import QActivation, QDense
+    from qkeras import QDense
     tf.keras.utils.set_random_seed(5)
     q = "quantized_bits(5,0,alpha=1)"
     model = tf.keras.Sequential([

@@ -230,3 +230,64 @@ def test_alveo_project_has_no_block_design_and_its_makefile_says_why(tf, tmp_pat
         proc = subprocess.run([make, "-C", str(project), "bitstream"], capture_output=True,
                               text=True)
         assert proc.returncode != 0 and "Alveo card" in proc.stderr
+
+
+# The tiled engine's block design: its AXI masters on the PS's HP ports.
+TILED_HP = {
+    "pynq-z2": dict(enable=lambda k: f"PCW_USE_S_AXI_HP{k}", hp=lambda k: f"ps/S_AXI_HP{k}",
+                    clk=lambda k: f"ps/S_AXI_HP{k}_ACLK"),
+    "zcu104": dict(enable=lambda k: f"PSU__USE__S_AXI_GP{k + 2}",
+                   hp=lambda k: f"ps/S_AXI_HP{k}_FPD", clk=lambda k: f"ps/saxihp{k}_fpd_aclk"),
+}
+
+
+@pytest.fixture(scope="module")
+def tiled_projects(tf, tmp_path_factory):
+    import cnn_models as cm
+    from gen.tiled_project import generate_tiled
+    root = tmp_path_factory.mktemp("tcl_tiled")
+    tf.keras.utils.set_random_seed(1)
+    cm.digits_cnn(tf).save(root / "d.h5")
+    return {b: generate_tiled(str(root / "d.h5"), root / f"tiled_{b.replace('-', '_')}", board=b,
+                              n_vectors=3)[0].out for b in TILED_HP}
+
+
+@pytest.mark.parametrize("board", list(TILED_HP))
+def test_tiled_block_design_puts_each_axi_master_on_an_hp_port(tiled_projects, board, tmp_path):
+    import re
+    project, want, hp = tiled_projects[board], BOARDS[board], TILED_HP[board]
+    name, ip = project.name, f"{project.name}_0"
+    calls, pins = record_block_design(project, board, tmp_path / "run")
+    cells = {c[-1]: c[c.index("-vlnv") + 1] for c in named(calls, "create_bd_cell")}
+    assert "axi_dma" not in cells and cells[ip] == f"hlsgen.org:hlsgen:{name}:1.0"
+    assert {p.split("/")[0] for p in pins} <= set(cells)
+    settings = {c[-1]: props(c) for c in named(calls, "set_property") if "-dict" in c}
+    assert all(settings["ps"][hp["enable"](k)] == "1" for k in (0, 1, 2))
+    assert settings["ctrl_ic"] == {"NUM_SI": "1", "NUM_MI": "1"}
+
+    # Every m_axi bundle of the top function reaches PS memory, and nothing else does.
+    top = (project / "firmware" / f"{name}.cpp").read_text()
+    bundles = re.findall(r"INTERFACE m_axi port = \w+ offset = slave bundle = (\w+)", top)
+    assert sorted(bundles) == ["gmem_desc", "gmem_fmap", "gmem_params", "gmem_w"]
+    nets = [set(c) for c in named(calls, "connect_bd_intf_net")]
+    route = {}
+    for net in nets:
+        for pin in net:
+            if pin.startswith(f"{ip}/m_axi_"):
+                (ic_pin,) = net - {pin}
+                ic = ic_pin.split("/")[0]
+                (to_ps,) = [n for n in nets if f"{ic}/M00_AXI" in n]
+                route[pin.removeprefix(f"{ip}/m_axi_")] = (to_ps - {f"{ic}/M00_AXI"}).pop()
+    assert route == {"gmem_w": hp["hp"](0), "gmem_fmap": hp["hp"](1),
+                     "gmem_desc": hp["hp"](2), "gmem_params": hp["hp"](2)}
+    assert {want["master"], "ctrl_ic/S00_AXI"} in nets
+    assert {"ctrl_ic/M00_AXI", f"{ip}/s_axi_control"} in nets
+    clock_net = next(set(c) for c in named(calls, "connect_bd_net") if want["clk"] in c)
+    assert {f"{ip}/ap_clk", "ctrl_ic/aclk", "hp0_ic/aclk", "hp1_ic/aclk", "hp2_ic/aclk",
+            *(hp["clk"](k) for k in (0, 1, 2))} <= clock_net
+    reset_net = next(set(c) for c in named(calls, "connect_bd_net")
+                     if "rst_pl/interconnect_aresetn" in c)
+    assert {"ctrl_ic/aresetn", "hp0_ic/aresetn", "hp1_ic/aresetn", "hp2_ic/aresetn"} <= reset_net
+    assert (project / "deploy" / f"{name}.bit").read_bytes() == b"bitstream of " + board.encode()
+    # The Makefile's bitstream target puts the DDR images beside the driver.
+    assert f"cp driver/{name}_ddr.npz deploy/{name}_ddr.npz" in (project / "Makefile").read_text()

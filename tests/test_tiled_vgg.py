@@ -90,3 +90,21 @@ def test_arch_auto_through_the_cli_chooses_tiled_and_says_why(vgg_project, tmp_p
     report = json.loads((out / "report.json").read_text())
     assert report["arch"] == "tiled" and "engine" in report
     assert json.loads((out / "hlsgen.json").read_text())["arch"] == "tiled"
+
+
+def test_vgg_driver_runs_on_the_emulated_board(vgg_project, tmp_path):
+    """Deliverable 4 on the acceptance network: the generated PYNQ driver
+    loads the 2-million-weight DDR image, runs the 20 vectors through the
+    emulated overlay, and every output equals the golden executor's."""
+    from conftest import board_folder, board_python
+    from sim.emulator import install_overlay
+    gen, _, weights = vgg_project
+    install_overlay(gen.out)
+    folder = board_folder(gen.out, tmp_path / "board")
+    name = gen.out.name
+    ddr = np.load(folder / f"{name}_ddr.npz")
+    assert ddr["weights"].dtype == np.int8 and ddr["weights"].size >= weights
+    proc = board_python(f"{name}_driver.py", "--selftest", cwd=folder, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "selftest: PASS: 200/200 output codes of 20 frames" in proc.stdout
+    print("\n" + proc.stdout.strip())

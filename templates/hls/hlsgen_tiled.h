@@ -9,7 +9,8 @@
 //   fmap    every feature map, byte addressed; a value takes IN/OUT_BYTES
 //           little-endian bytes, signed or not as the descriptor says
 //   weights per layer, tile by tile: [m tile][n tile][ky*KW+kx][TM][TN],
-//           zero padded to whole tiles, one w_t per weight
+//           zero padded to whole tiles, one wmem_t (a weight in whole
+//           bytes, 1, 2, 4 or 8) per weight
 //   params  64-bit words: biases, thresholds, negation flags, lookup tables
 //
 // On chip: input and weight tiles double buffered (the next input-channel
@@ -202,7 +203,7 @@ void load_input(const i64 *d, const ap_uint<8> *fmap, const Tile &t, int n0,
 
 // The weight tile (m tile mt, n tile nt): one burst of KH*KW*TM*TN weights.
 template <class Cfg>
-void load_weights(const i64 *d, const typename Cfg::w_t *weights, int mt, int nt,
+void load_weights(const i64 *d, const typename Cfg::wmem_t *weights, int mt, int nt,
                   typename buf<typename Cfg::w_t>::type w[Cfg::KK_MAX][Cfg::TM][Cfg::TN]) {
     const int kk = d[F_KH] * d[F_KW];
     const i64 base = d[F_W] + ((i64)mt * ceil_div(d[F_N], Cfg::TN) + nt) * kk * Cfg::TM * Cfg::TN;
@@ -255,7 +256,7 @@ void multiply(const i64 *d, const Tile &t, int lanes_m, int lanes_n,
 // The accumulators of one output tile of a convolution: bias, then every
 // input-channel tile, loading tile nt + 1 while multiplying tile nt.
 template <class Cfg>
-void conv_tile(const i64 *d, const ap_uint<8> *fmap, const typename Cfg::w_t *weights,
+void conv_tile(const i64 *d, const ap_uint<8> *fmap, const typename Cfg::wmem_t *weights,
                const ap_int<64> *params, const Tile &t,
                typename buf<typename Cfg::acc_t>::type acc[Cfg::OUT_BUF][Cfg::TL]) {
     typedef typename buf<typename Cfg::a_t>::type a_b;
@@ -351,7 +352,7 @@ void store_tile(const i64 *d, ap_uint<8> *fmap, const Tile &t, int channels, uns
 // A convolution or a pooling: output tiles (channels outer, then rows and
 // columns), each computed and requantized while the previous one is stored.
 template <class Cfg>
-void tiled_layer(const i64 *d, ap_uint<8> *fmap, const typename Cfg::w_t *weights,
+void tiled_layer(const i64 *d, ap_uint<8> *fmap, const typename Cfg::wmem_t *weights,
                  const ap_int<64> *params) {
     typedef typename buf<typename Cfg::code_t>::type code_b;
     static typename buf<typename Cfg::acc_t>::type acc[Cfg::OUT_BUF][Cfg::TL];
@@ -403,7 +404,7 @@ inline void argmax_layer(const i64 *d, ap_uint<8> *fmap) {
 // Runs the n_layers layers of the descriptor table, one after another.
 template <class Cfg>
 void run(const ap_int<64> *desc, int n_layers, ap_uint<8> *fmap,
-         const typename Cfg::w_t *weights, const ap_int<64> *params) {
+         const typename Cfg::wmem_t *weights, const ap_int<64> *params) {
     for (int l = 0; l < n_layers; l++) {
         i64 d[N_FIELDS];
         for (int f = 0; f < N_FIELDS; f++) {

@@ -18,6 +18,17 @@ What it holds the driver to, as the hardware would:
 - a receive ends at TLAST (bytes received in `transferred`), and fails when
   the packet is longer than the buffer.
 A wait() that would never return on a board raises EmulatorHang instead.
+
+For the tiled engine (an IP with AXI masters instead of streams):
+- buffers have a device side: the IP sees what the CPU wrote only after
+  flush(), and the CPU sees what the IP wrote only after invalidate(), as
+  on the high-performance ports, which do not snoop the CPU's caches;
+- each buffer address the IP uses is read from its two 32-bit registers
+  (<arg>_1, <arg>_2) and must lie in a live buffer from allocate() that
+  holds every byte the IP may touch from there;
+- one ap_start runs one frame (n_layers layers from the register);
+  auto-restart is refused, and polling ap_done on an IP that was never
+  started raises EmulatorHang.
 """
 
 import ctypes
@@ -32,6 +43,9 @@ __version__ = "0.0+hlsgen.emulator"
 MAGIC = "hlsgen emulated overlay"
 AP_START, AP_DONE, AP_IDLE, AP_READY, AUTO_RESTART = 0x01, 0x02, 0x04, 0x08, 0x80
 _PAGE = 4096
+# Allocations start this far apart, every one above 4 GiB, so that a driver
+# that drops either 32-bit half of an address misses its buffer.
+_ADDRESS_STRIDE = (1 << 32) + (1 << 24)
 _next_address = itertools.count(1)
 
 
@@ -39,8 +53,12 @@ class EmulatorHang(RuntimeError):
     """The call would block forever on a real board."""
 
 
+_LIVE = {}  # base address -> the allocation (its root buffer), until freebuffer()
+
+
 class PynqBuffer(np.ndarray):
-    """A numpy array with the physical address a DMA engine needs."""
+    """A numpy array with the physical address a DMA engine needs, and a
+    device side (what a non-coherent AXI master sees)."""
 
     def __array_finalize__(self, obj):
         base = getattr(obj, "_base_address", None)
@@ -49,6 +67,7 @@ class PynqBuffer(np.ndarray):
             return
         self._base_address = base
         self._base_pointer = obj._base_pointer
+        self._root = obj._root
 
     @property
     def physical_address(self):
@@ -56,14 +75,34 @@ class PynqBuffer(np.ndarray):
             raise RuntimeError("buffer is not from pynq.allocate()")
         return self._base_address + (self.__array_interface__["data"][0] - self._base_pointer)
 
+    device_address = physical_address
+
+    def _span(self):
+        """(host bytes of the allocation, first byte of this view, its bytes)."""
+        root = self._root
+        host = np.asarray(root).reshape(-1).view(np.uint8)
+        if not self.flags["C_CONTIGUOUS"]:
+            return host, 0, host.size
+        return host, self.__array_interface__["data"][0] - self._base_pointer, self.nbytes
+
     def flush(self):
-        pass
+        """CPU -> device: the IP sees this view's bytes as the CPU wrote them."""
+        if self._base_address is not None:
+            host, start, n = self._span()
+            self._root._device[start:start + n] = host[start:start + n]
 
     def invalidate(self):
-        pass
+        """Device -> CPU: the CPU sees this view's bytes as the IP wrote them."""
+        if self._base_address is not None:
+            host, start, n = self._span()
+            host[start:start + n] = self._root._device[start:start + n]
+
+    sync_to_device = flush
+    sync_from_device = invalidate
 
     def freebuffer(self):
-        pass
+        if self._base_address is not None:
+            _LIVE.pop(self._root._base_address, None)
 
     def close(self):
         pass
@@ -78,8 +117,11 @@ class PynqBuffer(np.ndarray):
 
 def allocate(shape, dtype="u4", target=None, **kwargs):
     buf = np.zeros(shape, dtype=dtype).view(PynqBuffer)
-    buf._base_address = next(_next_address) * (1 << 24)  # page aligned, never overlapping
+    buf._base_address = next(_next_address) * _ADDRESS_STRIDE  # page aligned, never overlapping
     buf._base_pointer = buf.__array_interface__["data"][0]
+    buf._root = buf
+    buf._device = np.zeros(buf.nbytes, dtype=np.uint8)
+    _LIVE[buf._base_address] = buf
     return buf
 
 
@@ -102,25 +144,24 @@ def _bytes_of(array, start, nbytes, length_limit, align, what):
     return array.reshape(-1).view(np.uint8), nbytes
 
 
-class _IP:
-    """The accelerator: its control register and its two AXI-Streams."""
+class _Control:
+    """An HLS IP's s_axilite control bundle: the control register at 0x00
+    (ap_start, ap_done cleared on read, ap_idle, auto-restart) and argument
+    registers; pump() runs what a start makes the IP do."""
 
-    def __init__(self, lib, geometry):
-        self._lib = lib
-        self.in_bytes, self.in_words, self.out_bytes, self.out_words = geometry
-        self.in_stream = deque()    # (bytes, tlast) per word, as the IP will read them
-        self.out_stream = deque()   # (bytes, tlast) per word the IP wrote, not yet received
+    def __init__(self):
         self.ctrl = AP_IDLE
         self.regs = {}
         self.frames = 0
 
-    # MMIO of the s_axilite control bundle.
     def write(self, offset, value):
         if offset == 0:
             status = self.ctrl & (AP_DONE | AP_IDLE | AP_READY)
             self.ctrl = status | (value & (AP_START | AUTO_RESTART))
             self.pump()
         else:
+            if not 0 <= value < 1 << 32:
+                raise ValueError(f"register 0x{offset:02x}: {value} does not fit its 32 bits")
             self.regs[offset] = value
 
     def read(self, offset=0):
@@ -129,6 +170,20 @@ class _IP:
         value = self.ctrl
         self.ctrl &= ~AP_DONE  # clear on read
         return value
+
+    def pump(self):
+        raise NotImplementedError
+
+
+class _IP(_Control):
+    """The dataflow accelerator: its control register and its two AXI-Streams."""
+
+    def __init__(self, lib, geometry):
+        super().__init__()
+        self._lib = lib
+        self.in_bytes, self.in_words, self.out_bytes, self.out_words = geometry
+        self.in_stream = deque()    # (bytes, tlast) per word, as the IP will read them
+        self.out_stream = deque()   # (bytes, tlast) per word the IP wrote, not yet received
 
     def why_stalled(self):
         if not self.ctrl & AP_START:
@@ -160,6 +215,84 @@ class _IP:
             if not self.ctrl & AUTO_RESTART:
                 self.ctrl &= ~AP_START
         self.ctrl = self.ctrl | AP_IDLE if not self.ctrl & AP_START else self.ctrl & ~AP_IDLE
+
+
+class _Register:
+    def __init__(self, address):
+        self.address = address
+
+
+class _RegisterMap:
+    """What pynq builds from the .hwh: each argument register by name."""
+
+    def __init__(self, registers):
+        for name, offset in registers.items():
+            setattr(self, name, _Register(offset))
+
+
+class _TiledIP(_Control):
+    """The tiled engine: AXI masters on the DDR buffers its registers point at."""
+
+    BUFFERS = ("desc", "fmap", "weights", "params")  # the ABI's argument order
+    IDLE_POLLS = 10000  # reads of an idle, unstarted IP before polling counts as a hang
+
+    def __init__(self, lib, registers):
+        super().__init__()
+        self._lib = lib
+        g = (ctypes.c_uint64 * 6)()
+        lib.hlsgen_emu_tiled_geometry(g)
+        self.layer_bytes, _, fmap, weights, params, self.layers = (int(v) for v in g)
+        self.need = {"fmap": fmap, "weights": weights, "params": params}
+        self.registers = dict(registers)
+        self.register_map = _RegisterMap(registers)
+        self._idle_polls = 0
+
+    def write(self, offset, value):
+        if offset == 0 and value & AUTO_RESTART:
+            raise RuntimeError("emulator: auto-restart would make the tiled IP run the network "
+                               "again on its own output; start each frame with ap_start (0x01)")
+        super().write(offset, value)
+
+    def read(self, offset=0):
+        value = super().read(offset)
+        if offset == 0 and not value & (AP_START | AP_DONE):
+            self._idle_polls += 1
+            if self._idle_polls > self.IDLE_POLLS:
+                raise EmulatorHang("polling ap_done would never end: the IP is not started (write "
+                                   "ap_start, 0x01, to its control register)")
+        elif offset == 0:
+            self._idle_polls = 0
+        return value
+
+    def _memory(self, arg, nbytes):
+        """(device bytes, first byte) of the buffer the IP's `arg` address points into."""
+        lo, hi = self.registers[arg + "_1"], self.registers[arg + "_2"]
+        address = self.regs.get(lo, 0) | self.regs.get(hi, 0) << 32
+        for root in _LIVE.values():
+            start = address - root._base_address
+            if 0 <= start < root.nbytes:
+                if root.nbytes - start < nbytes:
+                    raise RuntimeError(f"emulator: the IP reads {nbytes} bytes of {arg} from "
+                                       f"0x{address:x}, but its buffer holds {root.nbytes - start} "
+                                       "bytes from there")
+                return root._device, start
+        raise RuntimeError(f"emulator: the IP's {arg} address 0x{address:x} (registers {arg}_1, "
+                           f"{arg}_2) is in no live buffer from pynq.allocate()")
+
+    def pump(self):
+        if not self.ctrl & AP_START:
+            self.ctrl |= AP_IDLE
+            return
+        self.ctrl &= ~AP_IDLE
+        n_layers = self.regs.get(self.registers["n_layers"], 0)
+        if n_layers >= 1 << 31:
+            n_layers -= 1 << 32  # an int argument
+        need = dict(self.need, desc=max(n_layers, 0) * self.layer_bytes)
+        mems = [self._memory(arg, need[arg]) for arg in self.BUFFERS]
+        ptrs = [ctypes.c_void_p(mem.ctypes.data + start) for mem, start in mems]
+        self._lib.hlsgen_emu_tiled_start(ptrs[0], ctypes.c_int(max(n_layers, 0)), *ptrs[1:])
+        self.frames += 1
+        self.ctrl = (self.ctrl & ~AP_START) | AP_DONE | AP_READY | AP_IDLE
 
 
 class _Channel:
@@ -294,13 +427,17 @@ class Overlay:
         manifest = _manifest(bitfile)
         here = os.path.dirname(bitfile)
         lib = ctypes.CDLL(os.path.join(here, manifest["library"]))
-        lib.hlsgen_emu_start.restype = ctypes.c_int
-        geometry = (ctypes.c_uint32 * 4)()
-        lib.hlsgen_emu_geometry(geometry)
-        lib.hlsgen_emu_load_params(os.path.join(here, manifest["params"]).encode())
-        ip = _IP(lib, tuple(geometry))
         self.bitfile_name = bitfile
-        self._ips = {manifest["dma_cell"]: _DMA(ip, manifest), manifest["ip_cell"]: ip}
+        if manifest.get("arch") == "tiled":
+            lib.hlsgen_emu_tiled_start.restype = ctypes.c_int
+            self._ips = {manifest["ip_cell"]: _TiledIP(lib, manifest["registers"])}
+        else:
+            lib.hlsgen_emu_start.restype = ctypes.c_int
+            geometry = (ctypes.c_uint32 * 4)()
+            lib.hlsgen_emu_geometry(geometry)
+            lib.hlsgen_emu_load_params(os.path.join(here, manifest["params"]).encode())
+            ip = _IP(lib, tuple(geometry))
+            self._ips = {manifest["dma_cell"]: _DMA(ip, manifest), manifest["ip_cell"]: ip}
         self.ip_dict = {k: {"type": type(v).__name__} for k, v in self._ips.items()}
 
     def __getattr__(self, key):
