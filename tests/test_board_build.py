@@ -156,7 +156,18 @@ def test_tool_failure_is_one_line_with_the_log(project, bin_dir):
                           str(project / "build" / "logs" / "synth-vitis_hls.log"))
 
 
-def test_bitstream_fills_deploy_with_what_the_board_needs(project, bin_dir):
+@pytest.fixture(scope="module")
+def tiled_project(tf, tmp_path_factory):
+    import cnn_models
+    from gen.tiled_project import generate_tiled
+    root = tmp_path_factory.mktemp("build_tiled")
+    cnn_models.digits_cnn(tf).save(root / "d.h5")
+    return generate_tiled(str(root / "d.h5"), root / "tiled", n_vectors=3)[0].out
+
+
+@pytest.mark.parametrize("which", ["project", "tiled_project"])
+def test_bitstream_fills_deploy_with_what_the_board_needs(request, which, bin_dir):
+    project = request.getfixturevalue(which)
     name = project.name
     fake_tool(bin_dir, "vitis_hls", "2023.2", VITIS_OK.format(xml=CSYNTH_XML))
     fake_tool(bin_dir, "vivado", "2023.2", """\
@@ -168,8 +179,10 @@ def test_bitstream_fills_deploy_with_what_the_board_needs(project, bin_dir):
     assert (bin_dir / "vitis_hls.calls").read_text() == "-f build_prj.tcl -tclargs synth export\n"
     assert "-source vivado/block_design.tcl" in (bin_dir / "vivado.calls").read_text()
     files = sorted(p.name for p in (project / "deploy").iterdir())
+    # The tiled engine's driver also needs its DDR images.
     assert files == sorted([f"{name}.bit", f"{name}.hwh", f"{name}_driver.py",
-                            f"{name}_inputs.npy", f"{name}_golden.npy"])
+                            f"{name}_inputs.npy", f"{name}_golden.npy"]
+                           + ([f"{name}_ddr.npz"] if which == "tiled_project" else []))
     assert f"hlsgen deploy {project}" in proc.stdout
 
 
