@@ -1,13 +1,13 @@
 """Board-side files of a project: the Vivado block design, the PYNQ driver
-and the project Makefile, for both architectures: a dataflow IP fed by an
-AXI DMA over AXI-Stream, and the tiled engine, whose AXI masters read and
-write PS memory through the high-performance ports.
+and the project Makefile. What both architectures share is here (the PS and
+its ports, control and memory wiring, the Makefile, deploy files), with the
+dataflow IP's AXI DMA and streams; the tiled engine's AXI masters and
+registers are gen/tiled_board.py.
 
 Called by gen/render.py and gen/tiled_project.py after the firmware and
 testbench are written. Every fact the files must agree on (instance names,
-DMA widths, alignment, how a stream word sits in memory, register offsets,
-which buffer goes through which port) is decided here, once, and handed to
-the templates; sim/emulator.py reads the same facts."""
+DMA widths, alignment, how a stream word sits in memory) is decided here,
+once, and handed to the templates; sim/emulator.py reads the same facts."""
 
 from __future__ import annotations
 
@@ -108,7 +108,7 @@ def board_io(design, values: dict) -> BoardIO:
                              values["out_word_bits"], design.out.words)
 
 
-def deploy_files(project: Path, name: str, arch: str = "dataflow") -> list[tuple[Path, str]]:
+def deploy_files(project: Path, name: str, arch: str) -> list[tuple[Path, str]]:
     """(local file, name on the board) of everything a board needs: the
     bitstream and .hwh that Vivado exported into deploy/, the driver, the
     test vectors its self-test runs and, for the tiled engine, the DDR images
@@ -134,14 +134,14 @@ def has_block_design(board) -> bool:
 
 
 # What differs between the two PS families, by their own IP's names.
-# hp: (enable property, interface, clock pin) of high-performance port {k}.
+# hp_format: (enable property, interface, clock pin) of high-performance port {k}.
 _PS = {
     "zynq-7000": {
         "ip": "processing_system7", "rule": "xilinx.com:bd_rule:processing_system7",
         "automation": 'make_external "FIXED_IO, DDR" apply_board_preset "{preset}" '
                       'Master "Disable" Slave "Disable"',
         "config": [("PCW_USE_M_AXI_GP0", "1"), ("PCW_FPGA0_PERIPHERAL_FREQMHZ", "{clock}")],
-        "hp": ("PCW_USE_S_AXI_HP{k}", "S_AXI_HP{k}", "S_AXI_HP{k}_ACLK"),
+        "hp_format": ("PCW_USE_S_AXI_HP{k}", "S_AXI_HP{k}", "S_AXI_HP{k}_ACLK"),
         "clk": "FCLK_CLK0", "resetn": "FCLK_RESET0_N", "master": "M_AXI_GP0",
         "master_clk": "M_AXI_GP0_ACLK", "addr_bits": 32},
     "zynq-ultrascale+": {
@@ -152,19 +152,19 @@ _PS = {
                    ("PSU__USE__M_AXI_GP2", "0"),
                    ("PSU__CRL_APB__PL0_REF_CTRL__FREQMHZ", "{clock}")],
         # The slave ports S_AXI_GP2..5 are HP0..HP3.
-        "hp": ("PSU__USE__S_AXI_GP{gp}", "S_AXI_HP{k}_FPD", "saxihp{k}_fpd_aclk"),
+        "hp_format": ("PSU__USE__S_AXI_GP{gp}", "S_AXI_HP{k}_FPD", "saxihp{k}_fpd_aclk"),
         "clk": "pl_clk0", "resetn": "pl_resetn0", "master": "M_AXI_HPM0_FPD",
         "master_clk": "maxihpm0_fpd_aclk", "addr_bits": 64},
 }
 
 
-def _ps(board, clock_mhz: float, hp_ports: list[int]) -> dict:
+def ps_settings(board, clock_mhz: float, hp_ports: list[int]) -> dict:
     """The PS's settings, with high-performance ports hp_ports enabled; ps["hp"]
     maps each to its interface and clock pin."""
     ps = dict(_PS[board.ps_family])
     fill = {"preset": "1" if board.board_part else "0", "clock": f"{clock_mhz:g}"}
     ps["automation"] = ps["automation"].format(**fill)
-    enable, intf, clk = ps["hp"]
+    enable, intf, clk = ps.pop("hp_format")
     ps["config"] = [(k, v.format(**fill)) for k, v in ps["config"]] + [
         (enable.format(k=k, gp=k + 2), "1") for k in hp_ports]
     ps["hp"] = {k: {"intf": intf.format(k=k), "clk": clk.format(k=k)} for k in hp_ports}
@@ -201,7 +201,7 @@ class MemPath:
     hp: int
 
 
-def _wiring(ps: dict, ip: str, streams: list[dict], memory: list[MemPath],
+def wiring(ps: dict, ip: str, streams: list[dict], memory: list[MemPath],
             control: list[str]) -> dict:
     """Block-design nets every design has: control slaves on the PS master,
     memory paths into the HP ports, one clock and its resets."""
@@ -218,7 +218,8 @@ def _wiring(ps: dict, ip: str, streams: list[dict], memory: list[MemPath],
             "clock_pins": clocks, "reset_pins": resets}
 
 
-def _class_name(name: str) -> str:
+def overlay_class_name(name: str) -> str:
+    """The driver's Overlay subclass for IP `name`."""
     return "".join(p[:1].upper() + p[1:] for p in name.split("_") if p) + "Overlay"
 
 
@@ -227,10 +228,10 @@ def template_env() -> jinja2.Environment:
                               undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
 
 
-def _common_context(values: dict, name: str, arch: str, folder: Path, in_count: int) -> dict:
+def common_context(values: dict, name: str, arch: str, folder: Path, in_count: int) -> dict:
     board = values["board"]
     return dict(values, name=name, ip_cell=ip_cell(name), ip_vlnv=vlnv(name), ap_ctrl=AP_CTRL,
-                class_name=_class_name(name), arch=arch, in_count=in_count,
+                class_name=overlay_class_name(name), arch=arch, in_count=in_count,
                 hls_steps={k: v for k, v in HLS_STEPS.items() if k != "bitstream"},
                 block_design=has_block_design(board), copied_to_deploy=[
                     (str(src.relative_to(folder)), dst)
@@ -238,7 +239,7 @@ def _common_context(values: dict, name: str, arch: str, folder: Path, in_count: 
                     if src.parent.name != "deploy"])
 
 
-def _write(folder: Path, ctx: dict, driver_template: str) -> None:
+def write_board_files(folder: Path, ctx: dict, driver_template: str) -> None:
     """Makefile, and for a PYNQ board vivado/block_design.tcl and the driver."""
     env = template_env()
     (folder / "Makefile").write_text(env.get_template("Makefile.j2").render(ctx))
@@ -262,118 +263,13 @@ def render_board_files(design, folder: Path, values: dict) -> None:
         raise HlsgenError(f"output values of {d.out.qtype.bits} bits do not fit the driver's int64 "
                           "codes; narrow the last layer's output quantizer")
     io = board_io(d, values)
-    ctx = _common_context(values, d.name, "dataflow", folder, d.inp.count)
+    ctx = common_context(values, d.name, "dataflow", folder, d.inp.count)
     ctx.update(io=io, dma_cell=DMA_CELL, dma_length_bits=DMA_LENGTH_BITS)
     if ctx["block_design"]:
-        ps = _ps(board, values["clock_mhz"], [0])
+        ps = ps_settings(board, values["clock_mhz"], [0])
         streams = _streams(io, ctx["ip_cell"])
         memory = [MemPath("mem_ic", "both DMA channels", (f"{DMA_CELL}/M_AXI_MM2S",
                                                           f"{DMA_CELL}/M_AXI_S2MM"), 0)]
         control = [f"{DMA_CELL}/S_AXI_LITE", f"{ctx['ip_cell']}/s_axi_control"]
-        ctx.update(ps=ps, streams=streams, **_wiring(ps, ctx["ip_cell"], streams, memory, control))
-    _write(folder, ctx, "driver.py.j2")
-
-
-# The tiled engine's top-level arguments, in the top function's order:
-# (argument, C type or None for a DDR buffer, m_axi bundle, HP port).
-# Weights, the heaviest traffic, have a port of their own, and so do the
-# feature maps; the descriptor table and parameters share the third.
-TILED_ARGS = (("desc", None, "gmem_desc", 2), ("n_layers", "int", None, None),
-              ("fmap", None, "gmem_fmap", 1), ("weights", None, "gmem_w", 0),
-              ("params", None, "gmem_params", 2))
-TILED_PORT_WHAT = {"desc": "descriptor table", "fmap": "feature maps", "weights": "weights",
-                   "params": "biases, thresholds and tables"}
-# The first argument register of an s_axilite control block (0x00-0x0c:
-# control, global and IP interrupt enables, interrupt status).
-AXILITE_ARGS_BASE = 0x10
-
-
-@dataclass(frozen=True)
-class TiledArg:
-    """One argument of the tiled top function: a DDR buffer (an m_axi
-    pointer whose address is an s_axilite register) or a scalar register."""
-
-    name: str
-    ctype: str            # the C++ type in the top function's signature
-    bundle: str | None    # m_axi bundle (the IP's m_axi_<bundle> port); None: scalar
-    hp: int | None        # the PS high-performance port the bundle reaches memory through
-    elem_bytes: int       # bytes per element in memory (pointers), of the value (scalars)
-    count: int            # elements the IP may touch (pointers)
-    dtype: str = ""       # numpy dtype of an element, as the driver fills the buffer
-    widen: int = 0        # max_widen_bitwidth of the m_axi port (0: the tool's default)
-
-    @property
-    def pointer(self) -> bool:
-        return self.bundle is not None
-
-    @property
-    def nbytes(self) -> int:
-        return self.elem_bytes * self.count
-
-
-def tiled_args(t) -> list[TiledArg]:
-    """The top function's arguments for the tiled design `t` (gen/tiled.py)."""
-    from gen.tiled import word_bytes
-    w_bytes = word_bytes(t.types["w_t"])
-    buffers = {
-        "desc": ("const ap_int<64> *", 8, int(t.descriptors.size), "<i8", 0),
-        "fmap": ("ap_uint<8> *", 1, int(t.fmap_bytes), "u1", 64),
-        "weights": (f"const {t.name}_wmem_t *", w_bytes, int(t.weights.size), f"<i{w_bytes}", 512),
-        "params": ("const ap_int<64> *", 8, int(t.params.size), "<i8", 0)}
-    out = []
-    for name, ctype, bundle, hp in TILED_ARGS:
-        if bundle is None:
-            out.append(TiledArg(name, ctype, None, None, 4, 1))
-            continue
-        c, size, count, dtype, widen = buffers[name]
-        out.append(TiledArg(name, c, bundle, hp, size, count, dtype, widen))
-    return out
-
-
-def tiled_registers() -> dict[str, int]:
-    """Register name -> offset in the tiled IP's s_axi_control, in Vitis HLS's
-    layout: from 0x10, each argument takes its value's 32-bit words and one
-    more word; a 64-bit buffer address is two registers, <arg>_1 (bits 31:0)
-    and <arg>_2 (bits 63:32), as PYNQ's register_map names them from the
-    .hwh. The scalar arguments are 32-bit ints."""
-    regs, offset = {}, AXILITE_ARGS_BASE
-    for name, _, bundle, _ in TILED_ARGS:
-        if bundle:
-            regs[f"{name}_1"], regs[f"{name}_2"] = offset, offset + 4
-            offset += 12
-        else:
-            regs[name] = offset
-            offset += 8
-    return regs
-
-
-def tiled_memory_paths(args: list[TiledArg], ip: str) -> list[MemPath]:
-    paths = []
-    for hp in sorted({a.hp for a in args if a.pointer}):
-        mine = [a for a in args if a.hp == hp]
-        paths.append(MemPath(f"hp{hp}_ic", ", ".join(TILED_PORT_WHAT[a.name] for a in mine),
-                             tuple(f"{ip}/m_axi_{a.bundle}" for a in mine), hp))
-    return paths
-
-
-def render_tiled_board_files(t, folder: Path, values: dict) -> None:
-    """Writes the board-side files of the tiled design `t` into `folder`, and
-    driver/<name>_ddr.npz: the DDR images the driver loads, in the element
-    types the IP reads them in."""
-    import numpy as np
-    board = values["board"]
-    args = tiled_args(t)
-    ctx = _common_context(values, t.name, "tiled", folder, t.inp.count)
-    ctx.update(t=t, args=args, registers=tiled_registers())
-    if ctx["block_design"]:
-        memory = tiled_memory_paths(args, ctx["ip_cell"])
-        ps = _ps(board, values["clock_mhz"], [m.hp for m in memory])
-        ctx.update(ps=ps, streams=[], **_wiring(ps, ctx["ip_cell"], [], memory,
-                                                [f"{ctx['ip_cell']}/s_axi_control"]))
-        by_name = {a.name: a for a in args}
-        (folder / "driver").mkdir()
-        np.savez(folder / "driver" / ddr_image_name(t.name),
-                 desc=t.descriptors.reshape(-1).astype(by_name["desc"].dtype),
-                 weights=t.weights.astype(by_name["weights"].dtype),
-                 params=t.params.astype(by_name["params"].dtype))
-    _write(folder, ctx, "tiled_driver.py.j2")
+        ctx.update(ps=ps, streams=streams, **wiring(ps, ctx["ip_cell"], streams, memory, control))
+    write_board_files(folder, ctx, "driver.py.j2")

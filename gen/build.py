@@ -168,7 +168,7 @@ def _cosim_result(log: str) -> str | None:
 def build(project: str | Path, stage: str, verbose: bool = False) -> dict:
     """Runs `stage`; returns what it filed into report.json (or {})."""
     from gen.boards import load_board
-    from sim.csim import load_project
+    from sim.csim import load_project, project_arch
     project = Path(project)
     meta = load_project(project)
     name = meta["name"]
@@ -198,7 +198,7 @@ def build(project: str | Path, stage: str, verbose: bool = False) -> dict:
         filed = _file_synthesis(project, name, extra)
         _print_synthesis(filed)
     if stage == "bitstream":
-        _finish_deploy_folder(project, name, meta.get("arch", "dataflow"))
+        _finish_deploy_folder(project, name, project_arch(meta))
     return filed
 
 

@@ -59,9 +59,9 @@ class Target:
 def upload_list(project: Path, name: str) -> list[tuple[Path, str]]:
     """(local file, path relative to the remote folder): everything in deploy/,
     with the driver and test vectors taken fresh from the project."""
-    from sim.csim import load_project
+    from sim.csim import load_project, project_arch
     project = Path(project)
-    needed = deploy_files(project, name, load_project(project).get("arch", "dataflow"))
+    needed = deploy_files(project, name, project_arch(load_project(project)))
     for src, _ in needed[:2]:
         if not src.is_file():
             raise HlsgenError(f"'{src}' not found; build the bitstream first with `hlsgen build "

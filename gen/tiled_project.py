@@ -16,10 +16,11 @@ from types import SimpleNamespace
 import numpy as np
 
 from gen import __version__
-from gen.board_files import render_tiled_board_files, tiled_args
+from gen.board_files import ip_cell
 from gen.render import KERNEL_LIB, _env
 from gen.roofline import plot_roofline
 from gen.tiled import FIELDS, OPS, TiledDesign, build_tiled, word_bytes
+from gen.tiled_board import memory_paths, render_tiled_board_files, tiled_args
 
 LIBRARY = ("hlsgen_tiled.h", "hlsgen_stream.h", "hlsgen_params.h")
 
@@ -59,6 +60,7 @@ def render_tiled_project(t: TiledDesign, folder: Path, ctx: dict) -> None:
     args = tiled_args(t)
     values = dict(ctx, t=t, p=t.point, s=t.sizes, ty=t.types, version=__version__,
                   rows=_rows(t), d=SimpleNamespace(name=t.name), args=args,
+                  memory=memory_paths(args, ip_cell(t.name)),
                   signature=", ".join(f"{a.ctype}{'' if a.pointer else ' '}{a.name}" for a in args),
                   w_bytes=word_bytes(t.types["w_t"]),
                   clock_period_ns=round(1000.0 / ctx["clock_mhz"], 3))

@@ -77,6 +77,12 @@ def load_project(project: Path) -> dict:
         raise HlsgenError(f"'{meta_file}' is corrupt ({e}); regenerate the project")
 
 
+def project_arch(meta: dict) -> str:
+    """The architecture of a project from its hlsgen.json (load_project);
+    projects made before --arch existed are dataflow."""
+    return meta.get("arch", "dataflow")
+
+
 def run_frames(exe: Path, project: Path, codes: np.ndarray, out_count: int, jobs: int = JOBS) -> np.ndarray:
     """Runs frames through the executable, a batch per process, split over cores."""
     n = len(codes)

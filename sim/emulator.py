@@ -20,22 +20,26 @@ import tempfile
 from pathlib import Path
 
 from gen import __version__
-from gen.board_files import (DMA_CELL, board_io_of_words, ip_cell, template_env,
-                              tiled_registers)
+from gen.board_files import DMA_CELL, board_io_of_words, ip_cell, template_env
+from gen.tiled_board import tiled_registers, tiled_top_args
 from gen.errors import HlsgenError
 
 PYNQ_PATH = Path(__file__).resolve().parent / "pynq_emulator"
 MAGIC = "hlsgen emulated overlay"
 
 
-def build_library(project: Path, name: str, arch: str = "dataflow") -> Path:
+def build_library(project: Path, name: str, arch: str) -> Path:
     """The firmware and its C ABI as a shared library (cached by content)."""
     from sim.compile import build_shared
     src_dir = Path(project) / "build" / "emu"
     src_dir.mkdir(parents=True, exist_ok=True)
     abi = src_dir / f"{name}_emulator_abi.cpp"
-    template = "tiled_emulator_abi.cpp.j2" if arch == "tiled" else "emulator_abi.cpp.j2"
-    text = template_env().get_template(template).render(name=name, version=__version__)
+    if arch == "tiled":
+        text = template_env().get_template("tiled_emulator_abi.cpp.j2").render(
+            name=name, version=__version__, args=tiled_top_args(name))
+    else:
+        text = template_env().get_template("emulator_abi.cpp.j2").render(name=name,
+                                                                          version=__version__)
     if not abi.is_file() or abi.read_text() != text:
         abi.write_text(text)
     return build_shared(Path(project), name, [abi]).exe
@@ -58,10 +62,10 @@ def _geometry(lib: Path) -> tuple[int, int, int, int]:
 def install_overlay(project: Path) -> Path:
     """Writes the emulated overlay into project/deploy/; returns the .bit path.
     A real bitstream already there is never replaced."""
-    from sim.csim import load_project
+    from sim.csim import load_project, project_arch
     project = Path(project)
     meta = load_project(project)
-    name, arch = meta["name"], meta.get("arch", "dataflow")
+    name, arch = meta["name"], project_arch(meta)
     deploy = project / "deploy"
     bit, hwh, bundle = deploy / f"{name}.bit", deploy / f"{name}.hwh", deploy / f"{name}.emu"
     if bit.exists() and not is_emulated(bit):
@@ -71,8 +75,10 @@ def install_overlay(project: Path) -> Path:
     manifest = {"magic": MAGIC, "name": name, "arch": arch, "library": f"{bundle.name}/{lib.name}",
                 "params": f"{bundle.name}/params", "ip_cell": ip_cell(name)}
     if arch == "tiled":
-        # The IP's argument registers as the .hwh of a Vitis HLS build names them.
-        manifest["registers"] = tiled_registers()
+        # The IP's argument registers as the .hwh of a Vitis HLS build names
+        # them, and its arguments (name, is a buffer) in the C ABI's order.
+        manifest.update(registers=tiled_registers(),
+                        args=[[a.name, a.pointer] for a in tiled_top_args(name)])
     else:
         in_bytes, in_words, out_bytes, out_words = _geometry(lib)
         io = board_io_of_words(in_bytes * 8, in_words, out_bytes * 8, out_words)

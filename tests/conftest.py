@@ -116,7 +116,8 @@ def assert_selftest_passes(folder: Path, name: str, batch: int) -> np.ndarray:
 
 def board_predict(folder: Path, name: str, batch: int) -> tuple[np.ndarray, int]:
     """(predict() of the shipped inputs on the emulated board, ap_starts it took)."""
-    cls = "".join(p[:1].upper() + p[1:] for p in name.split("_") if p) + "Overlay"
+    from gen.board_files import overlay_class_name
+    cls = overlay_class_name(name)
     script = (f"import numpy as np, {name}_driver as drv\n"
               f"ov = drv.{cls}(batch={batch})\n"
               f"np.save('pred.npy', ov.predict(np.load('{name}_inputs.npy')))\n"

@@ -68,7 +68,7 @@ def test_tiled_predict_on_the_board_equals_the_framework(board, case):
 def test_driver_layout_follows_the_ip(projects):
     """Register offsets follow Vitis HLS's s_axilite layout and the top
     function's argument order; buffer sizes are the IP's own constants."""
-    from gen.board_files import tiled_registers
+    from gen.tiled_board import tiled_registers
     project = projects["digits_small_tiles"]
     name = project.name
     assert tiled_registers() == {"desc_1": 0x10, "desc_2": 0x14, "n_layers": 0x1c,
@@ -93,9 +93,11 @@ def test_driver_layout_follows_the_ip(projects):
 # (driver text replaced, replacement, what the failure says).
 BROKEN_DRIVERS = [
     # The input frame never reaches the device side of the buffer.
-    ("            fmap.flush()\n", "", "selftest: FAIL"),
-    # The CPU reads its stale cached copy of the output.
-    ("            fmap.invalidate()\n", "", "selftest: FAIL"),
+    ("            inp.flush()\n", "", "selftest: FAIL"),
+    # The CPU reads its stale cached copy of the output...
+    ("            outp.invalidate()\n", "", "selftest: FAIL"),
+    # ... or refreshes the wrong region.
+    ("            outp.invalidate()\n", "            inp.invalidate()\n", "selftest: FAIL"),
     # Weights and tables written but never flushed.
     ("            buf.flush()\n", "", "selftest: FAIL"),
     ("address >> 32)", "0)", "is in no live buffer from pynq.allocate()"),
@@ -115,10 +117,52 @@ BROKEN_DRIVERS = [
 @pytest.mark.parametrize("old,new,says", BROKEN_DRIVERS)
 def test_emulator_fails_a_tiled_driver_that_breaks_the_hardware_contract(board, old, new, says):
     folder, name, _ = board("digits_small_tiles")
+    _edit_driver(folder, name, old, new)
+    proc = board_python(f"{name}_driver.py", "--selftest", cwd=folder)
+    assert proc.returncode != 0
+    assert says in proc.stdout + proc.stderr
+
+
+def _edit_driver(folder, name, old, new):
     driver = folder / f"{name}_driver.py"
     text = driver.read_text()
     assert old in text
     driver.write_text(text.replace(old, new, 1))
-    proc = board_python(driver.name, "--selftest", cwd=folder)
+
+
+def _describe_registers(folder, name, edit):
+    """The emulated overlay's .hwh describes the registers as edit(the IP's layout)."""
+    import json
+    bit = folder / f"{name}.bit"
+    manifest = json.loads(bit.read_text())
+    manifest["register_map"] = edit(manifest["registers"])
+    bit.write_text(json.dumps(manifest))
+
+
+def test_without_a_register_map_the_driver_uses_vitis_offsets(board):
+    """An overlay whose .hwh lists no registers: REGISTERS, the Vitis HLS
+    layout written into the driver, must be right on its own."""
+    folder, name, _ = board("digits_small_tiles")
+    _describe_registers(folder, name, lambda regs: None)
+    assert_selftest_passes(folder, name, 7)
+    # ...and it is what the driver used: a wrong offset there now fails.
+    _edit_driver(folder, name, '"n_layers": 0x1c', '"n_layers": 0x20')
+    proc = board_python(f"{name}_driver.py", "--selftest", cwd=folder)
+    assert proc.returncode == 1 and "selftest: FAIL" in proc.stdout
+
+
+def test_register_map_with_one_64_bit_register_per_address(board):
+    """A register map naming each buffer address as one register <arg>."""
+    folder, name, _ = board("digits_small_tiles")
+    _describe_registers(folder, name, lambda regs: {
+        k.removesuffix("_1"): v for k, v in regs.items() if not k.endswith("_2")})
+    assert_selftest_passes(folder, name, 7)
+
+
+def test_register_map_without_a_register_names_it(board):
+    folder, name, _ = board("digits_small_tiles")
+    _describe_registers(folder, name, lambda regs: {
+        k: v for k, v in regs.items() if k != "n_layers"})
+    proc = board_python(f"{name}_driver.py", "--selftest", cwd=folder)
     assert proc.returncode != 0
-    assert says in proc.stdout + proc.stderr
+    assert "has no register 'n_layers'" in proc.stderr and "regenerate and rebuild" in proc.stderr

@@ -144,6 +144,17 @@ def _bytes_of(array, start, nbytes, length_limit, align, what):
     return array.reshape(-1).view(np.uint8), nbytes
 
 
+def _check_mmio(offset, value=0):
+    """What pynq's MMIO accepts: word-aligned offsets, Python ints (a numpy
+    integer is refused), values that fit the 32-bit register."""
+    if offset % 4:
+        raise MemoryError("Unaligned read: offset must be multiple of 4.")
+    if type(value) is not int:
+        raise ValueError("Data type must be int or bytes.")
+    if not 0 <= value < 1 << 32:
+        raise ValueError(f"register 0x{offset:02x}: {value} does not fit its 32 bits")
+
+
 class _Control:
     """An HLS IP's s_axilite control bundle: the control register at 0x00
     (ap_start, ap_done cleared on read, ap_idle, auto-restart) and argument
@@ -155,16 +166,16 @@ class _Control:
         self.frames = 0
 
     def write(self, offset, value):
+        _check_mmio(offset, value)
         if offset == 0:
             status = self.ctrl & (AP_DONE | AP_IDLE | AP_READY)
             self.ctrl = status | (value & (AP_START | AUTO_RESTART))
             self.pump()
         else:
-            if not 0 <= value < 1 << 32:
-                raise ValueError(f"register 0x{offset:02x}: {value} does not fit its 32 bits")
             self.regs[offset] = value
 
     def read(self, offset=0):
+        _check_mmio(offset)
         if offset != 0:
             return self.regs.get(offset, 0)
         value = self.ctrl
@@ -233,18 +244,21 @@ class _RegisterMap:
 class _TiledIP(_Control):
     """The tiled engine: AXI masters on the DDR buffers its registers point at."""
 
-    BUFFERS = ("desc", "fmap", "weights", "params")  # the ABI's argument order
     IDLE_POLLS = 10000  # reads of an idle, unstarted IP before polling counts as a hang
 
-    def __init__(self, lib, registers):
+    def __init__(self, lib, manifest):
         super().__init__()
         self._lib = lib
-        g = (ctypes.c_uint64 * 6)()
+        self.args = manifest["args"]  # [name, is a buffer], in the C ABI's order
+        buffers = [name for name, is_buffer in self.args if is_buffer]
+        g = (ctypes.c_uint64 * len(buffers))()
         lib.hlsgen_emu_tiled_geometry(g)
-        self.layer_bytes, _, fmap, weights, params, self.layers = (int(v) for v in g)
-        self.need = {"fmap": fmap, "weights": weights, "params": params}
-        self.registers = dict(registers)
-        self.register_map = _RegisterMap(registers)
+        self.need = dict(zip(buffers, (int(v) for v in g)))  # desc: per layer
+        self.registers = dict(manifest["registers"])  # the IP's own layout
+        # What the .hwh describes (by default the same; null: no register map).
+        described = manifest.get("register_map", self.registers)
+        if described is not None:
+            self.register_map = _RegisterMap(described)
         self._idle_polls = 0
 
     def write(self, offset, value):
@@ -263,6 +277,11 @@ class _TiledIP(_Control):
         elif offset == 0:
             self._idle_polls = 0
         return value
+
+    def _int(self, name):
+        """A scalar int argument: its register as a signed 32-bit value."""
+        value = self.regs.get(self.registers[name], 0)
+        return value - (1 << 32) if value >= 1 << 31 else value
 
     def _memory(self, arg, nbytes):
         """(device bytes, first byte) of the buffer the IP's `arg` address points into."""
@@ -284,13 +303,16 @@ class _TiledIP(_Control):
             self.ctrl |= AP_IDLE
             return
         self.ctrl &= ~AP_IDLE
-        n_layers = self.regs.get(self.registers["n_layers"], 0)
-        if n_layers >= 1 << 31:
-            n_layers -= 1 << 32  # an int argument
-        need = dict(self.need, desc=max(n_layers, 0) * self.layer_bytes)
-        mems = [self._memory(arg, need[arg]) for arg in self.BUFFERS]
-        ptrs = [ctypes.c_void_p(mem.ctypes.data + start) for mem, start in mems]
-        self._lib.hlsgen_emu_tiled_start(ptrs[0], ctypes.c_int(max(n_layers, 0)), *ptrs[1:])
+        # The engine reads n_layers rows of the descriptor table (none if negative).
+        need = dict(self.need, desc=max(self._int("n_layers"), 0) * self.need["desc"])
+        call = []
+        for name, is_buffer in self.args:
+            if is_buffer:
+                mem, start = self._memory(name, need[name])
+                call.append(ctypes.c_void_p(mem.ctypes.data + start))
+            else:
+                call.append(ctypes.c_int(self._int(name)))
+        self._lib.hlsgen_emu_tiled_start(*call)
         self.frames += 1
         self.ctrl = (self.ctrl & ~AP_START) | AP_DONE | AP_READY | AP_IDLE
 
@@ -429,8 +451,8 @@ class Overlay:
         lib = ctypes.CDLL(os.path.join(here, manifest["library"]))
         self.bitfile_name = bitfile
         if manifest.get("arch") == "tiled":
-            lib.hlsgen_emu_tiled_start.restype = ctypes.c_int
-            self._ips = {manifest["ip_cell"]: _TiledIP(lib, manifest["registers"])}
+            lib.hlsgen_emu_tiled_start.restype = None
+            self._ips = {manifest["ip_cell"]: _TiledIP(lib, manifest)}
         else:
             lib.hlsgen_emu_start.restype = ctypes.c_int
             geometry = (ctypes.c_uint32 * 4)()
