@@ -35,6 +35,7 @@ class GenerateResult:
     exact_values: int     # golden == framework, counted over all output values
     total_values: int
     seconds: float
+    engine: object = None  # the tiled engine (gen/tiled.py TiledDesign) for --arch tiled
 
 
 def _input_type(graph: Graph, given: str | None) -> tuple[QType, str]:
@@ -205,7 +206,8 @@ def generate(model: str, out: str | Path, board: str = "pynq-z2", input_type: st
             "softmax_dropped": fe.softmax_dropped, "vectors": len(codes),
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "versions": _versions()}, indent=1))
-    return GenerateResult(out, graph, len(codes), exact, fw.size, time.perf_counter() - t0)
+    return GenerateResult(out, graph, len(codes), exact, fw.size, time.perf_counter() - t0,
+                          tiled if arch == "tiled" else None)
 
 
 def _report(d, graph: Graph, board, clock: float, exact: int, total: int) -> dict:

@@ -86,16 +86,10 @@ def generate_tiled(model: str, out: str | Path, board: str = "pynq-z2", budget=N
                    **kwargs):
     """`generate(..., arch="tiled")` that also returns the engine it built
     (budget, tiling: see gen/tiled.py build_tiled)."""
-    from gen.boards import load_board
     from gen.generate import generate
-    from gen.names import cpp_ident
-
-    options = {"budget": budget, "tiling": tiling}
-    result = generate(model, out, board=board, arch="tiled", tiled_options=options, **kwargs)
-    board_info = load_board(board)
-    clock = kwargs.get("clock_mhz") or board_info.clock_mhz
-    return result, build_tiled(result.graph, cpp_ident(Path(out).name) or "model", board_info,
-                               clock, **options)
+    result = generate(model, out, board=board, arch="tiled",
+                      tiled_options={"budget": budget, "tiling": tiling}, **kwargs)
+    return result, result.engine
 
 
 def format_engine(engine: dict) -> str:
