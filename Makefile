@@ -1,19 +1,29 @@
 # Two commands on a fresh machine:  make demo   and   make test
-# Each creates .venv and installs everything into it on first use.
+# Each creates .venv on first use and installs into it exactly the versions in
+# requirements.lock.txt (hashes checked), with uv; `make lock` refreshes the lock.
 PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
+LOCK := requirements.lock.txt
+UV_LOCK := requirements-uv.lock.txt
+BENCH_LOCK := bench/hls4ml.lock.txt
+UV := $(VENV)/bin/uv
+# torch is locked at 2.13.0+cpu, a build PyPI does not serve: take it from the
+# wheel folder this kind of machine ships, else from PyTorch's CPU index.
+TORCH_SOURCE ?= $(if $(wildcard /opt/wheels/torch-2.13.0+cpu-*.whl),--find-links /opt/wheels,--extra-index-url https://download.pytorch.org/whl/cpu)
+UV_RESOLVE := --python-version 3.11 --python-platform x86_64-unknown-linux-gnu --generate-hashes --quiet
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench clean lock install
 
-$(STAMP): pyproject.toml Makefile
+$(STAMP): $(LOCK) $(UV_LOCK) pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q --upgrade pip
-	# torch first, at the exact version whose CPU build this machine provides,
-	# so that no later requirement pulls a CUDA build.
-	$(VENV)/bin/pip install -q torch==2.13.0
-	$(VENV)/bin/pip install -q -e '.[all]'
+	# uv itself, pinned with its hashes; then the lock, exactly (nothing more, nothing less).
+	$(VENV)/bin/pip install -q --disable-pip-version-check --require-hashes -r $(UV_LOCK)
+	$(UV) pip sync -q --python $(VENV)/bin/python $(TORCH_SOURCE) $(LOCK)
+	$(UV) pip install -q --python $(VENV)/bin/python --no-deps -e .
 	touch $(STAMP)
+
+install: $(STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/hlsgen demo
@@ -21,13 +31,21 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider
 
+# Refresh every lock against today's registry, reinstall from it and run the
+# whole suite: use it to take up new releases, then commit the locks if green.
+lock: $(STAMP)
+	$(UV) pip compile $(UV_RESOLVE) --upgrade --extra all $(TORCH_SOURCE) -o $(LOCK) pyproject.toml
+	echo "uv" | $(UV) pip compile $(UV_RESOLVE) --upgrade -o $(UV_LOCK) -
+	$(VENV)/bin/python bench/hls4ml_client.py --requirements | $(UV) pip compile $(UV_RESOLVE) --upgrade -o $(BENCH_LOCK) -
+	$(MAKE) test
+
 bench: $(STAMP)
 	$(VENV)/bin/python bench/spine.py
 
 clean:
 	rm -rf $(VENV) hls_projects/*/ hls_projects/models
 
-# hlsgen against hls4ml 1.3 (bench/README.md); makes bench/.venv-hls4ml on first use.
+# hlsgen against hls4ml 1.3 (bench/README.md); makes bench/.venv-hls4ml from $(BENCH_LOCK) on first use.
 .PHONY: bench-hls4ml
 bench-hls4ml: $(STAMP)
 	$(VENV)/bin/python bench/vs_hls4ml.py

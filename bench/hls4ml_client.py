@@ -21,25 +21,37 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 VENV = BENCH / ".venv-hls4ml"
 SIDE = BENCH / "hls4ml_side.py"
+# The top-level requirements; bench/hls4ml.lock.txt pins them and everything
+# they pull in (exact versions and hashes; `make lock` refreshes it).
 REQUIREMENTS = ["tensorflow-cpu==2.15.1", "keras==2.15.0", "tensorflow-model-optimization==0.7.5",
                 "qkeras==0.9.0", "pyparsing==3.3.3", "hls4ml==1.3.0", "numpy==1.26.4"]
+LOCK = BENCH / "hls4ml.lock.txt"
 
 
 class Hls4mlUnavailable(RuntimeError):
     """hls4ml's virtualenv could not be made or its worker did not start."""
 
 
+def _installer(python: Path) -> list[str]:
+    """uv (installed beside hlsgen from its own lock) syncs the venv to the
+    lock exactly; pip, checking the same hashes, where uv is absent."""
+    uv = Path(sys.executable).with_name("uv")
+    if uv.is_file():
+        return [str(uv), "pip", "sync", "-q", "--python", str(python), str(LOCK)]
+    return [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+            "--require-hashes", "--no-deps", "-r", str(LOCK)]
+
+
 def ensure_venv(venv: Path = VENV) -> Path:
-    """The virtualenv's python; creates it (one pip install) unless it holds
-    exactly REQUIREMENTS already."""
+    """The virtualenv's python; creates it from LOCK unless it holds exactly
+    that lock already."""
     python, stamp = venv / "bin" / "python", venv / ".requirements"
-    wanted = "\n".join(REQUIREMENTS) + "\n"
+    wanted = LOCK.read_text()
     if python.is_file() and stamp.is_file() and stamp.read_text() == wanted:
         return python
-    print(f"creating hls4ml's virtualenv {venv} (one pip install, about a minute)", flush=True)
+    print(f"creating hls4ml's virtualenv {venv} from {LOCK.name} (about a minute)", flush=True)
     subprocess.run(["rm", "-rf", str(venv)], check=True)
-    for cmd in ([sys.executable, "-m", "venv", str(venv)],
-                [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *REQUIREMENTS]):
+    for cmd in ([sys.executable, "-m", "venv", str(venv)], _installer(python)):
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             tail = " | ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])
@@ -135,3 +147,7 @@ class Worker:
 
     def _first_error(self, start: int) -> str | None:
         return next((l.strip()[:300] for l in self._log_text(start).splitlines() if "error:" in l), None)
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["--requirements"]:
+    print("\n".join(REQUIREMENTS))   # the input of `make lock`

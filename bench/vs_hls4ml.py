@@ -161,7 +161,7 @@ def machine() -> dict:
 
 def hlsgen_versions() -> dict:
     from importlib.metadata import version
-    return {name: version(name) for name in ("tensorflow-cpu", "tf-keras", "qkeras", "hls4ml", "numpy")}
+    return {name: version(name) for name in ("tensorflow", "tf-keras", "qkeras", "hls4ml", "numpy")}
 
 
 def warm_up(tool, files, worker, work: Path) -> None:

@@ -55,7 +55,7 @@ def markdown(doc: dict) -> str:
              f"Machine: {mc['cpu']}, {mc['cores']} cores, {mc['memory_gib']} GiB, {mc['os']}, Python "
              f"{mc['python']}; load average {mc['load_average_start'][0]:.1f} at the start, "
              f"{mc['load_average_end'][0]:.1f} at the end. hlsgen {mc['hlsgen_commit']} (TensorFlow "
-             f"{v['hlsgen_env']['tensorflow-cpu']}, QKeras {v['hlsgen_env']['qkeras']}); hls4ml in "
+             f"{v['hlsgen_env'].get('tensorflow') or v['hlsgen_env'].get('tensorflow-cpu')}, QKeras {v['hlsgen_env']['qkeras']}); hls4ml in "
              f"`{doc['settings']['hls4ml_venv']}` (TensorFlow {h4.get('tensorflow-cpu')}, Keras "
              f"{h4.get('keras')}, QKeras {h4.get('qkeras')}), {doc['settings']['hls4ml']}.",
              f"{doc['settings']['reps']} repetitions, tools alternating; median (min–max). "

@@ -62,10 +62,17 @@ def print_csim(res) -> None:
     s = res.summary()
     cg = s["csim_vs_golden"]
     ok = cg["equal_values"] == cg["values"]
-    rows = [("C simulation vs golden", f"{cg['equal_values']}/{cg['values']}",
+    rows = [("C-simulation branch vs golden", f"{cg['equal_values']}/{cg['values']}",
              f"{100.0 * cg['equal_values'] / cg['values']:.2f}%",
              f"{cg['rows_exact']}/{s['frames']}", "0" if ok else
              str(int(abs(res.csim - res.golden).max())), "", "PASS" if ok else "FAIL")]
+    sy = res.synthesis
+    if sy is not None:
+        sok = sy.mismatches == 0
+        rows.append(("synthesis branch vs golden", f"{sy.golden.size - sy.mismatches}/{sy.golden.size}",
+                     f"{100.0 * (1 - sy.mismatches / max(sy.golden.size, 1)):.2f}%",
+                     f"{sy.rows_exact}/{sy.frames}",
+                     "0" if sok else str(int(abs(sy.out - sy.golden).max())), "", "PASS" if sok else "FAIL"))
     fw = s["golden_vs_framework"]
     if fw:
         rows.append(("golden vs framework", f"{fw['equal_values']}/{fw['values']}",
@@ -76,6 +83,12 @@ def print_csim(res) -> None:
     build = "cached" if s["build_cached"] else f"{s['build_seconds']:.2f} s"
     print(f"C simulation of {res.project}: {s['frames']} frames, build {build}, "
           f"run {s['run_seconds']:.3f} s")
+    if sy is not None:
+        sbuild = "cached" if sy.build_cached else f"{sy.build_seconds:.2f} s"
+        print(f"synthesis branch (the code Vitis HLS compiles): {sy.frames} frames, build {sbuild}, "
+              f"run {sy.run_seconds:.3f} s")
+    else:
+        print("synthesis branch not run (--fast): only the C-simulation branch is proven")
     print(_table(rows, ("comparison", "equal values", "exact", "exact rows", "max |diff|",
                         "top-1", "result")))
     if fw and fw["equal_values"] != fw["values"]:
@@ -139,7 +152,11 @@ def cmd_csim(args) -> int:
             inputs = np.load(args.inputs)
         except (OSError, ValueError) as e:
             raise HlsgenError(f"inputs '{args.inputs}' is not a .npy array ({e})")
-    res = csim(Path(args.project), inputs, threaded=args.threaded)
+    if args.synthesis_frames is not None and args.synthesis_frames < 1:
+        raise HlsgenError(f"--synthesis-frames {args.synthesis_frames} must be at least 1; "
+                          "use --fast to skip the synthesis branch")
+    res = csim(Path(args.project), inputs, threaded=args.threaded, fast=args.fast,
+               synthesis_frames=args.synthesis_frames)
     print_csim(res)
     return 0 if res.mismatches == 0 else 1
 
@@ -198,6 +215,10 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--trace", action="store_true", help="compare every intermediate tensor with "
                    "the golden executor and name the first divergent layer")
     c.add_argument("--frames", type=int, default=8, help="frames to trace (with --trace)")
+    c.add_argument("--fast", action="store_true", help="run only the C-simulation branch, not the "
+                   "synthesis branch (the code Vitis HLS compiles)")
+    c.add_argument("--synthesis-frames", type=int, metavar="N", help="run the synthesis branch on "
+                   "the first N frames only (default: all; it is slower)")
     c.set_defaults(fn=cmd_csim)
 
     b = sub.add_parser("boards", help="list the boards hlsgen knows")

@@ -15,6 +15,10 @@ from gen.errors import HlsgenError
 from sim.headers import ap_headers_dir
 
 CXXFLAGS = ["-std=c++14", "-O2", "-w"]
+# The synthesis branch (HLSGEN_SYNTHESIS, templates/hls/hlsgen_config.h): the
+# code Vitis HLS compiles, executed with g++. Its parameters are the params
+# headers' constant initialisers, which -O1 compiles several times faster.
+SYNTHESIS_FLAGS = ["-std=c++14", "-O1", "-w", "-DHLSGEN_SYNTHESIS"]
 
 
 @dataclass
@@ -46,16 +50,19 @@ VENDOR_STREAM_GUARD = "X_HLS_STREAM_SIM_H"   # include guard of hls4ml's ap_type
 
 
 def build(project: Path, name: str, log=None, threaded: bool = False,
-          depth_override: int | None = None, trace: bool = False) -> Build:
+          depth_override: int | None = None, trace: bool = False,
+          synthesis: bool = False) -> Build:
     """threaded: every dataflow process in its own thread on FIFOs bounded by
     their declared depths (sim/threaded/hlsgen_threaded_stream.h), so an undersized FIFO
     deadlocks as in hardware; depth_override forces every FIFO to one depth
     (to show that the generated depths are needed). trace: every internal
-    stream is written to $HLSGEN_TRACE_DIR after its process (sequential only)."""
+    stream is written to $HLSGEN_TRACE_DIR after its process (sequential only).
+    synthesis: the synthesis branch of the kernel library instead of the
+    C-simulation branch."""
     cxx = _compiler()
     # -iquote: the firmware folder serves only "..." includes, so a project
     # file can never shadow a system header such as <string.h>.
-    flags = CXXFLAGS + ["-iquote", str(project / "firmware")]
+    flags = (SYNTHESIS_FLAGS if synthesis else CXXFLAGS) + ["-iquote", str(project / "firmware")]
     if threaded:
         flags += ["-pthread", "-DHLSGEN_THREADED_CSIM", f"-D{VENDOR_STREAM_GUARD}",
                   "-include", str(THREADED_STREAM)]

@@ -23,6 +23,35 @@ JOBS = 2  # this machine's cores
 
 
 @dataclass
+class BranchResult:
+    """The synthesis branch of the kernel library (the code Vitis HLS
+    compiles) run on the first `frames` test vectors, against golden."""
+    out: np.ndarray
+    golden: np.ndarray
+    build_seconds: float
+    build_cached: bool
+    run_seconds: float
+
+    @property
+    def frames(self) -> int:
+        return len(self.out)
+
+    @property
+    def mismatches(self) -> int:
+        return int(np.sum(self.out != self.golden))
+
+    @property
+    def rows_exact(self) -> int:
+        return int(np.sum(np.all(self.out == self.golden, axis=1)))
+
+    def summary(self) -> dict:
+        return {"frames": self.frames, "values": int(self.golden.size),
+                "equal_values": int(self.golden.size) - self.mismatches, "rows_exact": self.rows_exact,
+                "build_seconds": round(self.build_seconds, 3), "build_cached": self.build_cached,
+                "run_seconds": round(self.run_seconds, 4)}
+
+
+@dataclass
 class CsimResult:
     project: Path
     frames: int
@@ -35,10 +64,16 @@ class CsimResult:
     framework: np.ndarray | None = None
     golden_values: np.ndarray | None = None
     notes: list = field(default_factory=list)
+    synthesis: BranchResult | None = None   # None with fast=True
+
+    @property
+    def csim_mismatches(self) -> int:
+        return int(np.sum(self.csim != self.golden))
 
     @property
     def mismatches(self) -> int:
-        return int(np.sum(self.csim != self.golden))
+        """Outputs that differ from golden in either branch."""
+        return self.csim_mismatches + (self.synthesis.mismatches if self.synthesis else 0)
 
     @property
     def rows_exact(self) -> int:
@@ -58,8 +93,9 @@ class CsimResult:
 
     def summary(self) -> dict:
         return {"frames": self.frames, "values": self.values, "csim_vs_golden": {
-                    "equal_values": self.values - self.mismatches, "values": self.values,
+                    "equal_values": self.values - self.csim_mismatches, "values": self.values,
                     "rows_exact": self.rows_exact},
+                "synthesis_vs_golden": self.synthesis.summary() if self.synthesis else None,
                 "golden_vs_framework": self.framework_figures(),
                 "build_seconds": round(self.build_seconds, 3), "build_cached": self.build_cached,
                 "run_seconds": round(self.run_seconds, 4)}
@@ -104,10 +140,14 @@ def run_frames(exe: Path, project: Path, codes: np.ndarray, out_count: int, jobs
     return np.concatenate(parts)
 
 
-def csim(project: Path, inputs: np.ndarray | None = None, threaded: bool = False) -> CsimResult:
+def csim(project: Path, inputs: np.ndarray | None = None, threaded: bool = False,
+         fast: bool = False, synthesis_frames: int | None = None) -> CsimResult:
     """inputs: float values [N, ...] to use instead of the project's test vectors.
     threaded: run every dataflow process in its own thread on FIFOs of their
-    declared depths (as hardware does) instead of one after another."""
+    declared depths (as hardware does) instead of one after another.
+    Both branches of the kernel library run: the C-simulation branch on every
+    frame, the synthesis branch (what Vitis HLS compiles) on the first
+    `synthesis_frames` (default: every frame); fast=True skips the latter."""
     project = Path(project)
     meta = load_project(project)
     name = meta["name"]
@@ -129,6 +169,12 @@ def csim(project: Path, inputs: np.ndarray | None = None, threaded: bool = False
     run_s = time.perf_counter() - t0
     res = CsimResult(project, len(codes), int(gold.size), out, gold, b.seconds, b.cached, run_s,
                      fw, golden.output_values(graph, gold))
+    if not fast:
+        n = len(codes) if synthesis_frames is None else max(1, min(int(synthesis_frames), len(codes)))
+        sb = build(project, name, synthesis=True)
+        t0 = time.perf_counter()
+        sout = run_frames(sb.exe, project, codes[:n], gold.shape[1])
+        res.synthesis = BranchResult(sout, gold[:n], sb.seconds, sb.cached, time.perf_counter() - t0)
     report = project / "report.json"
     if report.is_file():
         doc = json.loads(report.read_text())

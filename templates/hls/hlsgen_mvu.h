@@ -95,7 +95,7 @@ void mvu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
 // One memory per PE holding SIMD-lane words (as FINN packs them).
 #pragma HLS ARRAY_PARTITION variable = weights complete dim = 1
 #pragma HLS ARRAY_PARTITION variable = bias complete dim = 1
-#ifndef __SYNTHESIS__
+#ifndef HLSGEN_SYNTHESIS
     const TW *wlanes = unpacked<TW, SIMD>(&weights[0][0], (size_t)PE * NF * SF);
 #endif
     unsigned sf = 0, nf = 0;
@@ -104,7 +104,7 @@ void mvu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
         if (nf == 0) unpack<TIn, SIMD>(in.read(), inbuf[sf]);
         for (unsigned pe = 0; pe < PE; pe++) {
 #pragma HLS UNROLL
-#ifdef __SYNTHESIS__
+#ifdef HLSGEN_SYNTHESIS
             TW w[SIMD];
             unpack<TW, SIMD>(weights[pe][nf * SF + sf], w);
 #else
@@ -129,13 +129,13 @@ template <unsigned KK, unsigned CF, unsigned SIMD, typename TW, typename TAccBia
 struct DepthwiseTaps {
     const WWord (*weights)[CF];     // [KK][CF] words of SIMD lanes
     const TAccBias (*bias)[SIMD];   // [CF][SIMD]
-#ifndef __SYNTHESIS__
+#ifndef HLSGEN_SYNTHESIS
     const TW *lanes;  // C simulation: unpacked once per parameter load
 #endif
 
     DepthwiseTaps(const WWord w[KK][CF], const TAccBias b[CF][SIMD])
         : weights(w), bias(b)
-#ifndef __SYNTHESIS__
+#ifndef HLSGEN_SYNTHESIS
           , lanes(unpacked<TW, SIMD>(&w[0][0], (size_t)KK * CF))
 #endif
     {
@@ -143,7 +143,7 @@ struct DepthwiseTaps {
 
     TW tap(unsigned k, unsigned cf, unsigned s) const {
 #pragma HLS INLINE
-#ifdef __SYNTHESIS__
+#ifdef HLSGEN_SYNTHESIS
         return get_lane<TW>(weights[k][cf], s);
 #else
         return lanes[((size_t)k * CF + cf) * SIMD + s];

@@ -1,6 +1,6 @@
 // hlsgen kernel library: parameter loading for C simulation only.
 // Synthesis sees weights as initialised constants (the params headers guard
-// them with __SYNTHESIS__); C simulation reads the same codes from .bin files
+// them with HLSGEN_SYNTHESIS); C simulation reads the same codes from .bin files
 // (little-endian int64, one per element, in array order) at start-up, so g++
 // never has to compile large initialiser lists.
 #ifndef HLSGEN_PARAMS_H
@@ -8,6 +8,7 @@
 
 #include "hlsgen_stream.h"
 
+// Host code (testbenches, C simulation), never synthesized.
 #ifndef __SYNTHESIS__
 #include <cstdint>
 #include <cstdio>

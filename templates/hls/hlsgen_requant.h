@@ -53,7 +53,7 @@ struct RequantShift {
 
     TOut operator()(const TAcc &acc, unsigned) const {
 #pragma HLS INLINE
-#ifndef __SYNTHESIS__
+#ifndef HLSGEN_SYNTHESIS
         if (TAcc::width + LSHIFT + 2 <= 62) return TOut(rescale<long long>(acc.to_int64() * (1LL << LSHIFT)));
 #endif
         return TOut(rescale<wide_t>(wide_t(acc) << LSHIFT));
@@ -96,7 +96,7 @@ struct RequantLUT {
 #pragma HLS INLINE
         const unsigned c = CH == 1 ? 0 : ch;
         const long long index = acc.to_int64() - IN_LO;
-#ifndef __SYNTHESIS__
+#ifndef HLSGEN_SYNTHESIS
         if (index < 0 || index >= (long long)N) overflow(acc.to_int64(), TAcc::width);
 #endif
         return table[c][index];

@@ -5,9 +5,10 @@
 #ifndef HLSGEN_STREAM_H
 #define HLSGEN_STREAM_H
 
+#include "hlsgen_config.h"
 #include "ap_int.h"
 #include "hls_stream.h"
-#ifndef __SYNTHESIS__
+#ifndef __SYNTHESIS__  // host code below: diagnostics, parameter caches
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -99,7 +100,7 @@ void axis_out(hls::stream<Word> &in, hls::stream<AxisWord> &out) {
 // to at most 62 bits), so simulation runs at native speed, and every value
 // stored back into T is checked to fit, so C simulation also proves that no
 // accumulator overflows (ap_int arithmetic would silently wrap).
-#ifndef __SYNTHESIS__
+#ifndef HLSGEN_SYNTHESIS
 [[noreturn]] inline void overflow(long long v, int width) {
     std::fprintf(stderr, "hlsgen: value %lld does not fit its %d-bit type: accumulator sizing bug\n",
                  v, width);
@@ -109,7 +110,7 @@ void axis_out(hls::stream<Word> &in, hls::stream<AxisWord> &out) {
 
 template <typename T>
 struct native {
-#ifdef __SYNTHESIS__
+#ifdef HLSGEN_SYNTHESIS
     typedef T type;
     template <typename V>
     static const V &of(const V &v) { return v; }
@@ -162,7 +163,7 @@ struct is_signed_lane<ap_uint<W> > {
 template <typename T, unsigned N, typename Word>
 inline void unpack(const Word &word, T out[N]) {
 #pragma HLS INLINE
-#ifdef __SYNTHESIS__
+#ifdef HLSGEN_SYNTHESIS
     for (unsigned i = 0; i < N; i++) {
 #pragma HLS UNROLL
         out[i] = get_lane<T>(word, i);
@@ -194,6 +195,9 @@ inline unsigned &params_generation() {
     static unsigned generation = 0;
     return generation;
 }
+#endif
+
+#ifndef HLSGEN_SYNTHESIS
 
 // C simulation only: the lanes of `count` packed words, unpacked once per
 // parameter load instead of at every use (keyed by the array, since layers
@@ -222,7 +226,7 @@ template <typename T, unsigned N, typename Word>
 inline Word pack(const T in[N]) {
 #pragma HLS INLINE
     Word word = 0;
-#ifdef __SYNTHESIS__
+#ifdef HLSGEN_SYNTHESIS
     for (unsigned i = 0; i < N; i++) {
 #pragma HLS UNROLL
         set_lane<T>(word, i, in[i]);

@@ -29,6 +29,7 @@
 #ifndef HLSGEN_TILED_H
 #define HLSGEN_TILED_H
 
+#include "hlsgen_config.h"
 #include "ap_int.h"
 #include "hlsgen_stream.h"
 
@@ -54,7 +55,7 @@ typedef long long i64;
 // integer in C simulation (checked when narrowed, see narrow()).
 template <typename T>
 struct buf {
-#ifdef __SYNTHESIS__
+#ifdef HLSGEN_SYNTHESIS
     typedef T type;
 #else
     typedef i64 type;
@@ -65,7 +66,7 @@ struct buf {
 template <typename T>
 inline typename buf<T>::type narrow(i64 v) {
 #pragma HLS INLINE
-#ifndef __SYNTHESIS__
+#ifndef HLSGEN_SYNTHESIS
     if (T(v).to_int64() != v) overflow(v, T::width);
 #endif
     return typename buf<T>::type(v);
@@ -74,7 +75,7 @@ inline typename buf<T>::type narrow(i64 v) {
 inline int ceil_div(int a, int b) { return (a + b - 1) / b; }
 inline int min_int(i64 a, i64 b) { return (int)(a < b ? a : b); }
 
-#ifndef __SYNTHESIS__
+#ifndef HLSGEN_SYNTHESIS
 // An accumulator outside the bounds the generator proved: a sizing bug.
 [[noreturn]] inline void out_of_bounds(i64 v, i64 lo, i64 hi) {
     std::fprintf(stderr, "hlsgen: value %lld outside its proven range [%lld, %lld]: accumulator sizing bug\n",
@@ -141,7 +142,7 @@ struct Requant {
     }
 
     i64 operator()(const i64 *d, i64 acc, unsigned lane) const {
-#ifndef __SYNTHESIS__
+#ifndef HLSGEN_SYNTHESIS
         if (acc < d[F_ACC_LO] || acc > d[F_ACC_HI]) out_of_bounds(acc, d[F_ACC_LO], d[F_ACC_HI]);
 #endif
         switch (d[F_RQ]) {
@@ -162,7 +163,7 @@ struct Requant {
         }
         case RQ_LUT: {
             const i64 index = acc - d[F_IN_LO];
-#ifndef __SYNTHESIS__
+#ifndef HLSGEN_SYNTHESIS
             if (index < 0 || index >= d[F_NT]) out_of_bounds(acc, d[F_IN_LO], d[F_IN_LO] + d[F_NT] - 1);
 #endif
             return (i64)thr[lane][index];
@@ -229,7 +230,7 @@ void multiply(const i64 *d, const Tile &t, int lanes_m, int lanes_n,
 #pragma HLS ARRAY_PARTITION variable = w complete dim = 3
 #pragma HLS ARRAY_PARTITION variable = acc complete dim = 2
     const int in_w = (t.tc - 1) * d[F_SW] + d[F_KW];
-#ifdef __SYNTHESIS__
+#ifdef HLSGEN_SYNTHESIS
     // Hardware runs every lane; padded lanes hold zero weights and inputs.
     lanes_m = Cfg::TM;
     lanes_n = Cfg::TN;
