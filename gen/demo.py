@@ -250,7 +250,8 @@ def run_demo(out_root: Path = Path("hls_projects"), force: bool = False, epochs:
         rows.append((name, framework,
                      f"{100 * np.mean(np.argmax(fw, 1) == y_test):.2f}%",
                      f"{100 * np.mean(np.argmax(res.csim * 2.0**-frac, 1) == y_test):.2f}%",
-                     f"{res.values - res.mismatches}/{res.values}",
+                     f"{res.values - res.csim_mismatches}/{res.values}",
+                     f"{res.synthesis.golden.size - res.synthesis.mismatches}/{res.synthesis.golden.size}",
                      f"{fwf['equal_values']}/{fwf['values']}",
                      f"{t_train:.1f} s", f"{gen.seconds:.2f} s",
                      "cached" if res.build_cached else f"{res.build_seconds:.2f} s",
@@ -259,9 +260,12 @@ def run_demo(out_root: Path = Path("hls_projects"), force: bool = False, epochs:
     for _, _, (name, _, _, _, description) in runs:
         print(f"{name}: {description}")
     print(_table(rows, ("model", "framework", "fw accuracy", "csim accuracy", "csim = golden",
-                        "golden = fw", "training", "generate", "csim build", "csim run")))
-    print(f"fw: the framework (QKeras, Brevitas); {len(y_test)} held-out images per model, 10 "
-          f"output values each; projects in {out_root}/, trained models in {model_dir}/")
+                        "synth = golden", "golden = fw", "training", "generate", "csim build",
+                        "csim run")))
+    print(f"fw: the framework (QKeras, Brevitas); csim: the C-simulation branch of the kernel "
+          f"library; synth: its synthesis branch (the code Vitis HLS compiles); {len(y_test)} "
+          f"held-out images per model, 10 output values each; projects in {out_root}/, trained "
+          f"models in {model_dir}/")
     if failures:
         raise HlsgenError(f"C simulation differs from the golden executor for {', '.join(failures)}; "
                           "this is a bug, please report it with the model in hls_projects/models")
