@@ -161,6 +161,13 @@ def cmd_csim(args) -> int:
     return 0 if res.mismatches == 0 else 1
 
 
+def cmd_lint(args) -> int:
+    from gen.lint import format_report, lint_project
+    rep = lint_project(Path(args.project), compilers=args.compile)
+    print(format_report(rep))
+    return 0 if rep.ok else 1
+
+
 def cmd_boards(args) -> int:
     from gen.boards import format_boards_table, list_boards
     print(format_boards_table(list_boards()))
@@ -220,6 +227,13 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--synthesis-frames", type=int, metavar="N", help="run the synthesis branch on "
                    "the first N frames only (default: all; it is slower)")
     c.set_defaults(fn=cmd_csim)
+
+    li = sub.add_parser("lint", help="check the synthesis branch against the rules Vitis HLS "
+                        "enforces (widths, interfaces, pragmas, streams, partitions, ...)")
+    li.add_argument("project", help="a folder written by `hlsgen generate`")
+    li.add_argument("--compile", action="store_true", help="also type-check the synthesis branch "
+                    "with clang++ and g++ (-fsyntax-only; a missing compiler is skipped)")
+    li.set_defaults(fn=cmd_lint)
 
     b = sub.add_parser("boards", help="list the boards hlsgen knows")
     b.set_defaults(fn=cmd_boards)
