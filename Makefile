@@ -13,7 +13,7 @@ UV := $(VENV)/bin/uv
 TORCH_SOURCE ?= $(if $(wildcard /opt/wheels/torch-2.13.0+cpu-*.whl),--find-links /opt/wheels,--extra-index-url https://download.pytorch.org/whl/cpu)
 UV_RESOLVE := --python-version 3.11 --python-platform x86_64-unknown-linux-gnu --generate-hashes --quiet
 
-.PHONY: demo test bench clean lock install
+.PHONY: demo test bench clean lock install fuzz
 
 $(STAMP): $(LOCK) $(UV_LOCK) pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,14 @@ lock: $(STAMP)
 	echo "uv" | $(UV) pip compile $(UV_RESOLVE) --upgrade -o $(UV_LOCK) -
 	$(VENV)/bin/python bench/hls4ml_client.py --requirements | $(UV) pip compile $(UV_RESOLVE) --upgrade -o $(BENCH_LOCK) -
 	$(MAKE) test
+
+# A model-fuzzing campaign (tests/fuzz/): N random QKeras and Brevitas models
+# from seed SEED; prints a table per category, keeps each failing model in
+# fuzz_runs/ with a one-line reproduction.
+SEED ?= 1
+N ?= 100
+fuzz: $(STAMP)
+	$(VENV)/bin/python tests/fuzz/campaign.py --seed $(SEED) -n $(N) --out fuzz_runs
 
 bench: $(STAMP)
 	$(VENV)/bin/python bench/spine.py
