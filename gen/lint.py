@@ -61,8 +61,9 @@ RULES: dict[str, tuple[str, str]] = {
                 f"{UG1399}, 'Dataflow Optimization Limitations' (single-producer-consumer "
                 "violations) and 'Canonical Forms'; UG1448 'Dataflow'"),
     "partitions": ("arrays read in II=1 loops partitioned enough for their reads",
-                   f"{UG1399}, 'pragma HLS array_partition' / 'pragma HLS array_reshape' "
-                   "(an unpartitioned array is one memory of at most 2 ports)"),
+                   f"{UG1399}, 'pragma HLS array_partition' / 'pragma HLS array_reshape' and "
+                   "'Array Partitioning' (an unpartitioned array is one memory of at most 2 "
+                   "ports; local arrays under 4 elements are partitioned automatically)"),
     "compile": ("the synthesis branch type-checks with clang++ and g++",
                 "clang is the front end of Vitis HLS; -fsyntax-only -std=c++14 -DHLSGEN_SYNTHESIS"),
 }
@@ -71,6 +72,7 @@ AXIS_MAX_BITS = 1024          # PG021: AXI DMA stream side
 AP_DEFAULT_MAX_W = 1024       # UG1399
 AP_ABSOLUTE_MAX_W = 4096      # UG1399
 MEMORY_PORTS = 2              # a (dual-port) block or distributed RAM / ROM
+AUTO_COMPLETE_THRESHOLD = 4   # UG1399 config_array_partition -complete_threshold default
 
 
 @dataclass
@@ -1421,6 +1423,8 @@ def rule_pragmas(p: Project, out: list[Violation]) -> str:
                                                  k.lower() in _PRAGMAS["INTERFACE"]["words"]), None)
                 if mode is None:
                     out.append(Violation("pragmas", where, "pragma HLS INTERFACE without a mode"))
+                elif mode not in _PRAGMAS["INTERFACE"]["words"] - {"register"}:
+                    out.append(Violation("pragmas", where, f"INTERFACE mode={mode}: unknown mode"))
                 if port and port != "return" and port not in {d.name for d in f.params}:
                     out.append(Violation("pragmas", where, f"INTERFACE port={port}: {f.name}() has "
                                          "no such argument"))
@@ -1470,6 +1474,12 @@ def _check_partition(p: Project, f: Function | None, pr: Pragma, keys: dict, out
         out.append(Violation("pragmas", where, f"{pr.name} variable={var}: no such variable in "
                              f"{f.name}()"))
         return
+    def m_axi(pr2: Pragma) -> bool:
+        return pr2.name == "INTERFACE" and ("port", var) in pr2.args and (
+            ("m_axi", None) in pr2.args or ("mode", "m_axi") in pr2.args)
+    if f is p.top and any(m_axi(pr2) for pr2 in f.pragmas):
+        out.append(Violation("pragmas", where, f"{pr.name} on the m_axi port {var}: not supported "
+                             "for M_AXI interfaces of the top function (use hls::vector)"))
     dims = len(d.dims) + (1 if "*" in d.type else 0)
     dim = keys.get("dim", "1")
     if dim.isdigit() and dims and int(dim) > dims:
@@ -2093,12 +2103,16 @@ class _PartitionAnalysis:
                     "ports: " + (f"partition {', '.join(sorted(acc['need']))} (ARRAY_PARTITION/"
                                  "ARRAY_RESHAPE complete, or a factor covering the lanes)"
                                  if acc['need'] else "partition it completely or reduce the "
-                                 "accesses"))
+                                 "accesses") + (" (a local array: Vitis HLS 2023.1 and later may "
+                                                "partition it by itself with config_array_partition "
+                                                "-throughput_driven auto; the design should not "
+                                                "depend on it)" if acc.get("local") else ""))
 
     def _decl_index(self, d: Decl) -> int:
         # Position of a declaration token in the token list.
-        toks = self.p.toks
-        return next((k for k in range(len(toks)) if toks[k] is d.tok), -1)
+        if not hasattr(self, "_index"):
+            self._index = {id(t): k for k, t in enumerate(self.p.toks)}
+        return self._index.get(id(d.tok), -1)
 
     def partitions(self, aid, decl: Decl, fn: Function, binding: dict) -> dict[int, int | str]:
         """dim (1-based) -> banks (an int, or 'all') from pragmas naming the array."""
@@ -2219,6 +2233,15 @@ class _PartitionAnalysis:
         if decl.dims and all(parts.get(d) == "all" or ev.value(decl.dims[d - 1]) == 1
                              for d in range(1, len(decl.dims) + 1)):
             return      # completely partitioned: registers, no port limit
+        local = aid[0] == "fn" and fn is not None and decl.name in fn.locals and \
+            decl.name not in {d.name for d in fn.params}
+        if local:
+            sizes = [ev.value(x) for x in decl.dims]
+            n = 1
+            for x in sizes:
+                n = n * x if (x is not None and n is not None) else None
+            if n is not None and n < AUTO_COMPLETE_THRESHOLD:
+                return  # Vitis HLS partitions local arrays this small completely
         covered_mult = 1
         uncovered = set()
         for key in lanes_keys:
@@ -2244,6 +2267,7 @@ class _PartitionAnalysis:
         label = (f"{aid[1]}::{decl.name}" if aid[0] == "member" else
                  f"array {decl.name} of {fn.name}()" if fn else decl.name)
         entry["label"] = label
+        entry["local"] = local
         if reads > 1:
             dims = sorted({d for key in uncovered for d, s in enumerate(idx_taint, 1) if key in s})
             entry["need"] |= {f"dim {d}" for d in dims}
