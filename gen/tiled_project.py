@@ -9,6 +9,7 @@ tb/<name>_tb.cpp, firmware/params/, tb/inputs.bin, ir/, hlsgen.json), so
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from types import SimpleNamespace
@@ -22,7 +23,21 @@ from gen.roofline import plot_roofline
 from gen.tiled import FIELDS, OPS, TiledDesign, build_tiled, word_bytes
 from gen.tiled_board import memory_paths, render_tiled_board_files, tiled_args
 
-LIBRARY = ("hlsgen_tiled.h", "hlsgen_stream.h", "hlsgen_params.h")
+# The engine's headers and the testbench's (hlsgen_params.h); library
+# headers they include are copied with them (library_headers).
+LIBRARY = ("hlsgen_tiled.h", "hlsgen_params.h")
+
+
+def library_headers(roots=LIBRARY) -> list[str]:
+    """roots and every kernel-library header they include, transitively."""
+    seen, todo = [], list(roots)
+    while todo:
+        header = todo.pop(0)
+        if header in seen or not (KERNEL_LIB / header).is_file():
+            continue    # ap_int.h, hls_stream.h: the vendor's headers
+        seen.append(header)
+        todo += re.findall(r'^\s*#\s*include\s+"([^"]+)"', (KERNEL_LIB / header).read_text(), re.M)
+    return seen
 
 
 def _rows(t: TiledDesign) -> list[dict]:
@@ -68,7 +83,7 @@ def render_tiled_project(t: TiledDesign, folder: Path, ctx: dict) -> None:
     (fw / "params").mkdir(parents=True)
     (fw / "lib").mkdir()
     (folder / "tb").mkdir(exist_ok=True)
-    for header in LIBRARY:
+    for header in library_headers():
         shutil.copy(KERNEL_LIB / header, fw / "lib" / header)
     (fw / f"{t.name}.h").write_text(env.get_template("tiled_top.h.j2").render(values))
     (fw / f"{t.name}.cpp").write_text(env.get_template("tiled_top.cpp.j2").render(values))

@@ -25,7 +25,11 @@
 // Arithmetic is integer only, with the semantics of gen/intmath.py. As in
 // the dataflow kernels, C simulation computes on native 64-bit integers and
 // checks that every accumulator stays within the layer's declared type, so
-// it proves that no accumulator overflows.
+// it proves that no accumulator overflows. The synthesis branch
+// (HLSGEN_SYNTHESIS, what Vitis HLS compiles) holds every buffer in its
+// sized ap_int type, accumulates in acc_t and runs all TM x TN lanes (the
+// padded ones multiply zeros); `hlsgen csim` runs both branches against the
+// golden executor.
 #ifndef HLSGEN_TILED_H
 #define HLSGEN_TILED_H
 
@@ -103,11 +107,16 @@ inline void write_code(ap_uint<8> *fmap, i64 addr, int bytes, i64 code) {
     }
 }
 
-// round(acc * 2^-shift) with the given rounding (exact for shift <= 0),
-// clamped: gen/intmath.py shift_round and apply_requant's "shift" kind.
+// round(acc * 2^-shift) with the given rounding (exact for shift <= 0):
+// gen/intmath.py shift_round. Accumulators hold at most 60 bits and left
+// shifts stay within them (gen/tiled.py MAX_ACC_BITS); a right shift of 62
+// or more rounds every such accumulator as a shift of 62 does (to -1 or 0
+// with floor, to 0 otherwise), so larger shifts become 62: a 64-bit shift
+// by 63 or more is undefined in C++ and wraps modulo 64 on x86.
 inline i64 shift_round(i64 acc, int shift, int round) {
 #pragma HLS INLINE
     if (shift <= 0) return acc * ((i64)1 << -shift);
+    if (shift > 62) shift = 62;
     const i64 q = acc >> shift;  // arithmetic shift: floor
     const i64 rem = acc & (((i64)1 << shift) - 1), half = (i64)1 << (shift - 1);
     if (round == ROUND_HALF_UP) return q + (rem >= half);
@@ -142,6 +151,10 @@ struct Requant {
     }
 
     i64 operator()(const i64 *d, i64 acc, unsigned lane) const {
+#pragma HLS INLINE
+        // A lane's NT_MAX thresholds are compared in one cycle: one register
+        // (or TL-deep memory) per entry; a table lookup reads one entry.
+#pragma HLS ARRAY_PARTITION variable = thr complete dim = 2
 #ifndef HLSGEN_SYNTHESIS
         if (acc < d[F_ACC_LO] || acc > d[F_ACC_HI]) out_of_bounds(acc, d[F_ACC_LO], d[F_ACC_HI]);
 #endif
@@ -269,7 +282,7 @@ void conv_tile(const i64 *d, const ap_uint<8> *fmap, const typename Cfg::wmem_t 
     for (int p = 0; p < t.tr * t.tc; p++) {
         for (unsigned m = 0; m < Cfg::TM; m++) {
 #pragma HLS PIPELINE II = 1
-            acc[p][m] = (int)m < lanes_m ? narrow<typename Cfg::acc_t>(params[d[F_B] + t.c0 + m].to_int64()) : 0;
+            acc[p][m] = narrow<typename Cfg::acc_t>((int)m < lanes_m ? params[d[F_B] + t.c0 + m].to_int64() : 0);
         }
     }
     load_input<Cfg>(d, fmap, t, 0, in_a);
