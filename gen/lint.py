@@ -2081,10 +2081,10 @@ class _PartitionAnalysis:
         arrays = {}
         for d in f.params:
             if d.dims:
-                arrays[d.name] = (("fn", id(f), d.name), d, [], binding, f)
+                arrays[d.name] = (("fn", id(f), d.name), d, [], binding, f, set())
         for n, d in f.locals.items():
             if d.dims and not (lp.body[0] <= self._decl_index(d) < lp.body[1]):
-                arrays[n] = (("fn", id(f), n), d, [], binding, f)
+                arrays[n] = (("fn", id(f), n), d, [], binding, f, set())
         ctx = _Ctx(f, binding, arrays, {}, {})
         self.accesses: dict = {}
         self.scan(ctx, lp.body[0], lp.body[1], lp, 0)
@@ -2184,11 +2184,13 @@ class _PartitionAnalysis:
                     k = _match(toks, j, "[", "]")
                     idx.append([x.text for x in toks[j + 1:k]])
                     j = k + 1
-                aid, decl, prefix, ab, fn = ctx.arrays[t.text]
+                aid, decl, prefix, ab, fn, off = ctx.arrays[t.text]
                 # a full element access, or a slice passed on (handled at the call)
                 if len(prefix) + len(idx) >= len(decl.dims) or not self._is_call_arg(i, j):
-                    self.access(ctx, aid, decl, fn, prefix + [self.expr_taint(ctx, x) for x in idx],
-                                ab)
+                    taints = prefix + [self.expr_taint(ctx, x) for x in idx]
+                    if off and len(taints) > len(prefix):
+                        taints[len(prefix)] = taints[len(prefix)] | off
+                    self.access(ctx, aid, decl, fn, taints, ab)
                 i = j
                 continue
             if t.kind == "id" and t.text not in _KEYWORDS:
@@ -2281,26 +2283,19 @@ class _PartitionAnalysis:
         for prm, (pa, pb) in zip(g.params, args):
             arg = [x.text for x in toks[pa:pb]]
             if prm.dims or "*" in prm.type:
-                # an array argument: `a`, `a[i]` (a slice) or `a + k`
+                # an array argument: `a`, `a[i]` (a slice) or `a + k` (a pointer offset,
+                # added to the index of the next dimension)
                 if arg and arg[0] in ctx.arrays:
-                    aid, decl, prefix, ab, fn = ctx.arrays[arg[0]]
-                    k = 1
+                    aid, decl, prefix, ab, fn, off = ctx.arrays[arg[0]]
                     pre = list(prefix)
+                    k = 1
                     while k < len(arg) and arg[k] == "[":
-                        e = k
-                        depth_b = 0
-                        for m in range(k, len(arg)):
-                            if arg[m] == "[":
-                                depth_b += 1
-                            elif arg[m] == "]":
-                                depth_b -= 1
-                                if depth_b == 0:
-                                    e = m
-                                    break
-                        pre.append(self.expr_taint(ctx, arg[k + 1:e]))
+                        e = k + _match_list(arg[k:], "[", "]")
+                        pre.append(self.expr_taint(ctx, arg[k + 1:e]) | (off if len(pre) ==
+                                                                         len(prefix) else set()))
+                        off = set() if len(pre) > len(prefix) else off
                         k = e + 1
-                    extra = self.expr_taint(ctx, arg[k:])   # pointer offset `+ part * B`
-                    arrays[prm.name] = (aid, decl, pre, ab, fn, extra)
+                    arrays[prm.name] = (aid, decl, pre, ab, fn, off | self.expr_taint(ctx, arg[k:]))
             else:
                 taint[prm.name] = self.expr_taint(ctx, arg)
         # member arrays of the callee's struct
@@ -2309,23 +2304,20 @@ class _PartitionAnalysis:
             for mn, md in s.members.items():
                 if md.dims:
                     arrays[mn] = (("member", s.name, mn), md, [], b, None, set())
-        sub = _Ctx(g, b, {}, dict(taint), ctx.mult)
-        for n, (aid, decl, pre, ab, fn, extra) in arrays.items():
-            sub.arrays[n] = (aid, decl, pre, ab, fn)
-            if extra:
-                sub.taint.setdefault("~offset~" + n, extra)
-        # loops of the callee are unrolled too
-        self._inline_scan(sub, g, arrays, depth + 1)
+        # the callee's loops are unrolled too (it is called in a pipelined loop)
+        self.scan(_Ctx(g, b, arrays, taint, ctx.mult), g.body[0], g.body[1], None, depth + 1)
 
-    def _inline_scan(self, sub: _Ctx, g: Function, arrays, depth: int) -> None:
-        # Offsets of pointer arguments are folded into the index of the last dimension.
-        for n, (aid, decl, pre, ab, fn, extra) in arrays.items():
-            if extra:
-                sub.taint["~offset~" + n] = extra
-        a, e = g.body
-        toks = self.p.toks
-        saved = self.scan
-        self.scan(sub, a, e, None, depth)
+
+def _match_list(t: list[str], open_: str, close: str) -> int:
+    depth = 0
+    for k, x in enumerate(t):
+        if x == open_:
+            depth += 1
+        elif x == close:
+            depth -= 1
+            if depth == 0:
+                return k
+    return len(t) - 1
 
 
 # --------------------------------------------------------------------------

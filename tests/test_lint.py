@@ -265,6 +265,19 @@ def test_unpartitioned_weights_read_by_many_lanes(projects, tmp_path):
     assert "8 times per cycle" in w[0].message and "partition dim 1" in w[0].message
 
 
+def test_threshold_table_read_by_every_lane(projects, tmp_path):
+    """Issue 14: PE lanes compare with all thresholds of their channels every
+    cycle; without partitioning (the pragmas removed) lint names the table."""
+    prj = _copy(projects["cnn_thresholds"], tmp_path / "p")
+    path = prj / "firmware/lib/hlsgen_requant.h"
+    path.write_text(re.sub(r"^\s*#pragma HLS ARRAY_PARTITION variable = (thr|neg)\b[^\n]*\n", "",
+                           path.read_text(), flags=re.M))
+    msgs = [v.message for v in _violations(prj, "partitions")]
+    thr = [m for m in msgs if m.startswith("RequantThresholds::thr") and "in this II=1 loop of mvu()" in m]
+    assert thr, msgs
+    assert re.search(r"accessed (\d+) times per cycle", thr[0])
+
+
 def test_partition_factor_smaller_than_the_lanes(projects, tmp_path):
     prj = _copy(projects["cnn_thresholds"], tmp_path / "p")
     _edit(prj, "firmware/lib/hlsgen_mvu.h",
