@@ -860,9 +860,6 @@ class Program:
         inside = [lp for lp in f.loops if lp.body[0] <= i < lp.body[1]]
         return max(inside, key=lambda lp: lp.body[0]) if inside else None
 
-    def function_named(self, name: str, scope: str | None = None) -> list[Function]:
-        return [f for f in self.functions if f.name == name and (scope is None or f.scope == scope)]
-
 
 # --------------------------------------------------------------------------
 # Types and constant expressions.
@@ -1623,7 +1620,8 @@ def rule_trip_counts(p: Project, out: list[Violation]) -> str:
             if must_unroll:
                 n_checked += 1
                 if not const:
-                    why = "inside a pipelined loop (so unrolled)" if in_pipeline else "under UNROLL"
+                    why = ("inside a pipelined loop or function (so unrolled)" if in_pipeline
+                           else "under UNROLL")
                     bound = " ".join(lp.bound) if lp.bound else "not of the form i < N"
                     out.append(Violation("trip-counts", p.toks[lp.start].where,
                                          f"loop over {lp.var} in {f.name}() is {why} but its bound "
@@ -1963,8 +1961,11 @@ class _PartitionAnalysis:
             return
         self.done.add(key)
         b = self.scope_binding(f, binding)
-        toks = self.p.toks
         pipelined = [lp for lp in f.loops if lp.pipelined()]
+        whole = [pr for pr in f.pragmas if pr.name == "PIPELINE" and
+                 self.p.prog.loop_at(f, pr.index) is None]
+        if whole:   # a pipelined function: its body is one pipelined iteration
+            pipelined = [Loop(f.body[0] - 1, f.body, None, False, None, False, pragmas=whole)]
         for lp in pipelined:
             if any(o is not lp and o.pipelined() and o.body[0] <= lp.start < o.body[1]
                    for o in pipelined):
@@ -2098,7 +2099,7 @@ class _PartitionAnalysis:
                 self.found[key] = Violation(
                     "partitions", self.p.toks[lp.start].where,
                     f"{acc['label']} ({d.tok.where}) is accessed {total} times per cycle in this "
-                    f"II=1 loop of {f.name}() ({acc['n']} access{'es' * (acc['n'] != 1)}"
+                    f"II=1 pipelined region of {f.name}() ({acc['n']} access{'es' * (acc['n'] != 1)}"
                     f"{', ' + acc['why'] if acc['why'] else ''}) but one memory has {MEMORY_PORTS} "
                     "ports: " + (f"partition {', '.join(sorted(acc['need']))} (ARRAY_PARTITION/"
                                  "ARRAY_RESHAPE complete, or a factor covering the lanes)"

@@ -273,7 +273,7 @@ def test_threshold_table_read_by_every_lane(projects, tmp_path):
     path.write_text(re.sub(r"^\s*#pragma HLS ARRAY_PARTITION variable = (thr|neg)\b[^\n]*\n", "",
                            path.read_text(), flags=re.M))
     msgs = [v.message for v in _violations(prj, "partitions")]
-    thr = [m for m in msgs if m.startswith("RequantThresholds::thr") and "in this II=1 loop of mvu()" in m]
+    thr = [m for m in msgs if m.startswith("RequantThresholds::thr") and "II=1 pipelined region of mvu()" in m]
     assert thr, msgs
     assert re.search(r"accessed (\d+) times per cycle", thr[0])
 
