@@ -1432,10 +1432,11 @@ def rule_pragmas(p: Project, out: list[Violation]) -> str:
                 if _declared(p, f, keys["variable"]) is None:
                     out.append(Violation("pragmas", where, f"STREAM variable={keys['variable']}: no "
                                          f"such variable in {f.name}()"))
-            if pr.name in ("DATAFLOW", "INLINE") and f is not None and prog.loop_at(f, pr.index) \
-                    and pr.name == "INLINE":
+            if pr.name == "INLINE" and f is not None and prog.loop_at(f, pr.index):
                 out.append(Violation("pragmas", where, "pragma HLS INLINE belongs to a function "
                                      "body, not a loop"))
+            if pr.name in ("PIPELINE", "UNROLL", "LOOP_TRIPCOUNT", "LOOP_FLATTEN") and f is None:
+                out.append(Violation("pragmas", where, f"pragma HLS {pr.name} outside a function"))
     return f"{n} pragmas checked against the names and options of UG1399"
 
 
@@ -2371,13 +2372,14 @@ def rule_sources(p: Project, out: list[Violation]) -> str:
     for msg in p.pre.errors:
         out.append(Violation("sources", msg.split(": ")[0], msg))
     return (f"{len(p.pre.files)} project files in the translation unit of firmware/{p.name}.cpp; "
-            f"external headers: {', '.join(sorted({n for k, n, _ in p.pre.events if k in ('external', 'system')}))}")
+            "external headers: " + ", ".join(sorted({n for k, n, _ in p.pre.events
+                                                      if k in ("external", "system")})))
 
 
-_CHECKS = [("sources", rule_sources), ("widths", rule_widths), ("interface-widths", rule_interface_widths),
-           ("pragmas", rule_pragmas), ("trip-counts", rule_trip_counts),
-           ("synthesizable", rule_synthesizable), ("streams", rule_streams),
-           ("partitions", rule_partitions)]
+_CHECKS = [("sources", rule_sources), ("widths", rule_widths),
+           ("interface-widths", rule_interface_widths), ("pragmas", rule_pragmas),
+           ("trip-counts", rule_trip_counts), ("synthesizable", rule_synthesizable),
+           ("streams", rule_streams), ("partitions", rule_partitions)]
 
 
 def lint_project(folder, compilers: bool = False) -> LintReport:

@@ -172,7 +172,8 @@ def test_word_over_1024_bits_without_ap_int_max_w(projects, tmp_path):
     assert "ap_uint<2000>" in found[0].message and "AP_INT_MAX_W" in found[0].message
     # AP_INT_MAX_W defined before the first ap_int.h makes 2000 bits legal ...
     name = _name(prj)
-    _edit(prj, f"firmware/{name}.h", r'^#include "ap_int.h"', '#define AP_INT_MAX_W 2048\n#include "ap_int.h"')
+    _edit(prj, f"firmware/{name}.h", r'^#include "ap_int.h"',
+          '#define AP_INT_MAX_W 2048\n#include "ap_int.h"')
     rep = lint_project(prj)
     assert "widths" not in rep.failed_rules(), format_report(rep)
     assert "AP_INT_MAX_W" in rep.rows[1].detail
@@ -273,7 +274,8 @@ def test_threshold_table_read_by_every_lane(projects, tmp_path):
     path.write_text(re.sub(r"^\s*#pragma HLS ARRAY_PARTITION variable = (thr|neg)\b[^\n]*\n", "",
                            path.read_text(), flags=re.M))
     msgs = [v.message for v in _violations(prj, "partitions")]
-    thr = [m for m in msgs if m.startswith("RequantThresholds::thr") and "II=1 pipelined region of mvu()" in m]
+    thr = [m for m in msgs if m.startswith("RequantThresholds::thr")
+           and "II=1 pipelined region of mvu()" in m]
     assert thr, msgs
     assert re.search(r"accessed (\d+) times per cycle", thr[0])
 
