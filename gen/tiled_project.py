@@ -25,7 +25,7 @@ from gen.tiled_board import memory_paths, render_tiled_board_files, tiled_args
 
 # The engine's headers and the testbench's (hlsgen_params.h); library
 # headers they include are copied with them (library_headers).
-LIBRARY = ("hlsgen_tiled.h", "hlsgen_params.h")
+LIBRARY = ("hlsgen_tiled.h", "hlsgen_params.h", "hlsgen_tb.h")
 
 
 def library_headers(roots=LIBRARY) -> list[str]:
