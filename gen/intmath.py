@@ -16,6 +16,11 @@ def shift_round(acc: np.ndarray, shift: int, mode: str) -> np.ndarray:
     a = np.asarray(acc, dtype=np.int64)
     if shift <= 0:
         return a << -shift
+    if shift >= 64:
+        # |acc| <= 2^63, so |acc * 2^-shift| <= 1/2: floor gives -1 or 0, both
+        # roundings 0 (-1/2 rounds up, and to the even 0). NumPy's own shift
+        # by 64 or more is undefined.
+        return np.where(a < 0, -1, 0).astype(np.int64) if mode == "floor" else np.zeros_like(a)
     q = a >> shift                      # arithmetic shift: floor
     if mode == "floor":
         return q
