@@ -21,6 +21,26 @@ struct RequantIdentity {
     }
 };
 
+// Bits of the smallest ap_int holding the constant V.
+template <long long V>
+struct signed_bits {
+    static const int value = 1 + signed_bits<(V >> 1)>::value;
+};
+template <>
+struct signed_bits<0> {
+    static const int value = 1;
+};
+template <>
+struct signed_bits<-1> {
+    static const int value = 1;
+};
+
+// The wider of two widths.
+template <int A, int B>
+struct wider {
+    static const int value = A > B ? A : B;
+};
+
 // out = clamp(round(acc * 2^-SHIFT), LO, HI): a power-of-two rescale.
 // SHIFT > 0 drops fraction bits with the given rounding; SHIFT <= 0 is exact.
 template <typename TAcc, typename TOut, int SHIFT, int ROUND,
@@ -28,11 +48,17 @@ template <typename TAcc, typename TOut, int SHIFT, int ROUND,
 struct RequantShift {
     static const int LSHIFT = SHIFT < 0 ? -SHIFT : 0;
     static const int RSHIFT = SHIFT > 0 ? SHIFT : 0;
-    typedef ap_int<TAcc::width + LSHIFT + 2> wide_t;
+    // The arithmetic type holds every value rescale() computes: the shifted
+    // accumulator with a sign bit and the rounding carry; 2^RSHIFT, the
+    // rounding mask (shifts may reach the accumulator's width or exceed it);
+    // the clamp bounds (the output grid's, often wider than the accumulator).
+    static const int WIDTH = wider<wider<TAcc::width + LSHIFT + 2, RSHIFT + 2>::value,
+                                   wider<signed_bits<LO>::value, signed_bits<HI>::value>::value>::value;
+    typedef ap_int<WIDTH> wide_t;
 
     // The rescale, written once for any integer type with two's-complement
-    // shifts: ap_int in synthesis, a native integer in C simulation when the
-    // value fits in 62 bits.
+    // shifts that holds WIDTH bits: ap_int in synthesis, a native integer in
+    // C simulation when WIDTH <= 62.
     template <typename Int>
     static Int rescale(Int v) {
 #pragma HLS INLINE
@@ -54,7 +80,7 @@ struct RequantShift {
     TOut operator()(const TAcc &acc, unsigned) const {
 #pragma HLS INLINE
 #ifndef HLSGEN_SYNTHESIS
-        if (TAcc::width + LSHIFT + 2 <= 62) return TOut(rescale<long long>(acc.to_int64() * (1LL << LSHIFT)));
+        if (WIDTH <= 62) return TOut(rescale<long long>(acc.to_int64() * (1LL << (WIDTH <= 62 ? LSHIFT : 0))));
 #endif
         return TOut(rescale<wide_t>(wide_t(acc) << LSHIFT));
     }
@@ -65,14 +91,29 @@ struct RequantShift {
 // channels flagged in neg[] compare -acc (their function decreases, e.g. a
 // negative batch-norm gain). Thresholds are 2 bits wider than the
 // accumulator so that negation and "never reached" values always fit.
-template <typename TAcc, typename TOut, unsigned CH, unsigned NT, long long BASE, bool NEG>
+// Partitioning, so that every lane of an output word is served in one cycle:
+// a lane compares with all NT thresholds of its channel at once (dim 2
+// complete). With CH > 1 the lanes of one word read as many different
+// channels in the same cycle, lane i channel ch0 + i with ch0 a multiple of
+// the lane count (mvu: PE; window reductions: SIMD); so dim 1 is split
+// cyclically into LANES banks (at most CH), lane i reading only bank i
+// (FINN's layout). The default LANES = CH partitions completely, which
+// serves any mapping of lanes to channels at CH*NT registers (Vitis HLS
+// refuses complete partitions above 4096 elements; passing PE as LANES
+// avoids that).
+template <typename TAcc, typename TOut, unsigned CH, unsigned NT, long long BASE, bool NEG,
+          unsigned LANES = CH>
 struct RequantThresholds {
     typedef ap_int<TAcc::width + 2> thr_t;
+    static const unsigned BANKS = LANES < CH ? LANES : CH;
     thr_t thr[CH][NT];
     ap_uint<1> neg[CH];
 
     TOut operator()(const TAcc &acc, unsigned ch) const {
 #pragma HLS INLINE
+#pragma HLS ARRAY_PARTITION variable = thr complete dim = 2
+#pragma HLS ARRAY_PARTITION variable = thr cyclic factor = BANKS dim = 1
+#pragma HLS ARRAY_PARTITION variable = neg cyclic factor = BANKS dim = 1
         typedef native<thr_t> N;
         const unsigned c = CH == 1 ? 0 : ch;
         typename N::type v = N::of(thr_t(acc));
@@ -88,12 +129,17 @@ struct RequantThresholds {
 
 // out = table[ch][acc - IN_LO]: the framework's own output for every input
 // code (smooth or non-monotonic activations; at most 4096 entries).
+// Several lanes read data-dependent entries in the same cycle, while a block
+// RAM has two ports: the constant table is partitioned completely, so each
+// lane's lookup becomes its own function of the accumulator in logic (a ROM
+// in LUTs per lane). CH * N must stay within Vitis HLS's 4096 elements.
 template <typename TAcc, typename TOut, unsigned CH, unsigned N, long long IN_LO>
 struct RequantLUT {
     TOut table[CH][N];
 
     TOut operator()(const TAcc &acc, unsigned ch) const {
 #pragma HLS INLINE
+#pragma HLS ARRAY_PARTITION variable = table complete dim = 0
         const unsigned c = CH == 1 ? 0 : ch;
         const long long index = acc.to_int64() - IN_LO;
 #ifndef HLSGEN_SYNTHESIS
