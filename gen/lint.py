@@ -419,9 +419,11 @@ class Loop:
     start: int                # index of `for`
     body: tuple[int, int]     # token range of the body [a, b)
     var: str | None
-    init_const: bool
-    bound: list[str] | None   # tokens of the bound (trip count expression)
+    init: list[str] | None    # the loop variable's initial value
+    bound: list[str] | None   # N of `var < N` / `var <= N` / `var != N`
     inclusive: bool
+    cond: list[str] = field(default_factory=list)
+    step: list[str] = field(default_factory=list)
     parent: "Loop | None" = None
     pragmas: list[Pragma] = field(default_factory=list)
 
@@ -790,17 +792,19 @@ class Program:
             if toks[i].text == "for" and toks[i + 1].text == "(":
                 he = _match(toks, i + 1, "(", ")")
                 semis = [j for j in range(i + 2, he) if toks[j].text == ";"]
-                var, bound, incl, init_const = None, None, False, False
+                var, bound, incl, init_v, cond, step = None, None, False, None, [], []
                 if len(semis) == 2:
                     init = toks[i + 2:semis[0]]
                     if any(t.text == "=" for t in init):
                         e = next(j for j, t in enumerate(init) if t.text == "=")
                         var = init[e - 1].text
-                        init_const = [t.text for t in init[e + 1:]] == ["0"]
-                    cond = toks[semis[0] + 1:semis[1]]
-                    if len(cond) >= 3 and cond[0].text == var and cond[1].text in ("<", "<=", "!="):
-                        bound = [t.text for t in cond[2:]]
-                        incl = cond[1].text == "<="
+                        init_v = [t.text for t in init[e + 1:]]
+                    cond = [t.text for t in toks[semis[0] + 1:semis[1]]]
+                    step = [t.text for t in toks[semis[1] + 1:he]]
+                    if len(cond) >= 3 and cond[0] == var and cond[1] in ("<", "<=", "!=") and \
+                            step in ([var, "++"], ["++", var], [var, "+=", "1"]):
+                        bound = cond[2:]
+                        incl = cond[1] == "<="
                 bs = he + 1
                 if toks[bs].text == "{":
                     be = _match(toks, bs, "{", "}")
@@ -810,7 +814,7 @@ class Program:
                     while toks[j].text != ";":
                         j = _match(toks, j, toks[j].text, ")") + 1 if toks[j].text == "(" else j + 1
                     body = (bs, j + 1)
-                loops.append(Loop(i, body, var, init_const, bound, incl))
+                loops.append(Loop(i, body, var, init_v, bound, incl, cond, step))
         for lp in loops:
             enclosing = [o for o in loops if o is not lp and o.body[0] <= lp.start < o.body[1]]
             lp.parent = max(enclosing, key=lambda o: o.body[0]) if enclosing else None
@@ -1223,6 +1227,8 @@ def rule_widths(p: Project, out: list[Violation]) -> str:
             w = int(re.match(r"\d+", toks[i + 2].text).group(0))
             n += 1
             widest = max(widest, w)
+            if w < 1:
+                out.append(Violation("widths", t.where, f"{t.text}<{w}>: a width is at least 1"))
             if w > min(limit, AP_ABSOLUTE_MAX_W):
                 what = "AXI-Stream word" if t.text == "axis_word" else t.text
                 fix = (f"at most {AP_ABSOLUTE_MAX_W} bits exist" if w > AP_ABSOLUTE_MAX_W else
@@ -1616,14 +1622,15 @@ def rule_trip_counts(p: Project, out: list[Violation]) -> str:
                     in_pipeline = True
                 anc = anc.parent
             must_unroll = in_pipeline or lp.unrolled() is not None
-            const = lp.bound is not None and lp.init_const and \
-                _is_const_expr(p, f, lp.bound, lp.start)
+            const = lp.var is not None and lp.init is not None and bool(lp.cond) and all(
+                _is_const_expr(p, f, [x for x in part if x != lp.var], lp.start)
+                for part in (lp.init, lp.cond, lp.step))
             if must_unroll:
                 n_checked += 1
                 if not const:
                     why = ("inside a pipelined loop or function (so unrolled)" if in_pipeline
                            else "under UNROLL")
-                    bound = " ".join(lp.bound) if lp.bound else "not of the form i < N"
+                    bound = " ".join(lp.cond) if lp.cond else "(none)"
                     out.append(Violation("trip-counts", p.toks[lp.start].where,
                                          f"loop over {lp.var} in {f.name}() is {why} but its bound "
                                          f"'{bound}' is not a compile-time constant"))
@@ -1902,7 +1909,8 @@ def rule_partitions(p: Project, out: list[Violation]) -> str:
             continue
         seen.add(key)
         out.append(v)
-    return (f"{an.loops} II=1 loops in {len(an.instances)} kernel instances: every array access "
+    return (f"{an.loops} II=1 pipelined regions in {len(an.instances)} function instances "
+            "reached from the top: every array access "
             "counted per cycle (unrolled lanes, through inlined helpers and requantization "
             "functors) against its ARRAY_PARTITION/ARRAY_RESHAPE pragmas; 2 ports per memory")
 
@@ -1966,7 +1974,7 @@ class _PartitionAnalysis:
         whole = [pr for pr in f.pragmas if pr.name == "PIPELINE" and
                  self.p.prog.loop_at(f, pr.index) is None]
         if whole:   # a pipelined function: its body is one pipelined iteration
-            pipelined = [Loop(f.body[0] - 1, f.body, None, False, None, False, pragmas=whole)]
+            pipelined = [Loop(f.body[0] - 1, f.body, None, None, None, False, pragmas=whole)]
         for lp in pipelined:
             if any(o is not lp and o.pipelined() and o.body[0] <= lp.start < o.body[1]
                    for o in pipelined):
@@ -2167,8 +2175,9 @@ class _PartitionAnalysis:
             if hit is not None:
                 if hit.var:
                     n = ev.value(hit.bound) if hit.bound else None
-                    ctx.mult[(id(hit), depth)] = (n + (1 if hit.inclusive else 0)) \
-                        if n is not None else 1
+                    i0 = ev.value(hit.init) if hit.init else None
+                    ctx.mult[(id(hit), depth)] = max(1, n - i0 + (1 if hit.inclusive else 0)) \
+                        if n is not None and i0 is not None else 1
                     ctx.taint[hit.var] = {(id(hit), depth)}
                 i = _match(toks, i + 1, "(", ")") + 1
                 continue
