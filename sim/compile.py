@@ -80,11 +80,13 @@ def build(project: Path, name: str, log=None, threaded: bool = False,
     return _compile_and_link(cxx, flags, units, exe, ["-pthread"] if threaded else [])
 
 
-def build_shared(project: Path, name: str, extra: list[Path]) -> Build:
+def build_shared(project: Path, name: str, extra: list[Path], synthesis: bool = False) -> Build:
     """A shared library (for ctypes) of the firmware plus the `extra` C++
-    sources, cached like the executable, under build/lib/<hash>/lib<name>.so."""
+    sources, cached like the executable, under build/lib/<hash>/lib<name>.so;
+    synthesis: of the synthesis branch."""
     cxx = _compiler()
-    flags = CXXFLAGS + ["-fPIC", "-iquote", str(project / "firmware"), "-I", str(ap_headers_dir())]
+    flags = (SYNTHESIS_FLAGS if synthesis else CXXFLAGS) + [
+        "-fPIC", "-iquote", str(project / "firmware"), "-I", str(ap_headers_dir())]
     extra_hash = [hashlib.sha256(Path(e).read_bytes()).hexdigest() for e in extra]
     key = _sources_hash(project, name, [cxx] + flags + extra_hash)
     lib = project / "build" / "lib" / key / f"lib{name}.so"

@@ -29,7 +29,9 @@ MAGIC = "hlsgen emulated overlay"
 
 
 def build_library(project: Path, name: str, arch: str) -> Path:
-    """The firmware and its C ABI as a shared library (cached by content)."""
+    """The firmware and its C ABI as a shared library (cached by content).
+    The board runs what was synthesized: the synthesis branch, with the
+    parameters compiled in (a dataflow design ignores the params folder)."""
     from sim.compile import build_shared
     src_dir = Path(project) / "build" / "emu"
     src_dir.mkdir(parents=True, exist_ok=True)
@@ -42,7 +44,7 @@ def build_library(project: Path, name: str, arch: str) -> Path:
                                                                           version=__version__)
     if not abi.is_file() or abi.read_text() != text:
         abi.write_text(text)
-    return build_shared(Path(project), name, [abi]).exe
+    return build_shared(Path(project), name, [abi], synthesis=True).exe
 
 
 def is_emulated(bitfile: Path) -> bool:
