@@ -17,6 +17,7 @@ from pathlib import Path
 import jinja2
 
 from gen.errors import HlsgenError
+from gen.folding import AXIS_MAX_BITS
 from gen.paths import data_dir
 
 TEMPLATES = data_dir("templates") / "project"
@@ -60,7 +61,7 @@ class StreamPort:
 
     word_bytes: int     # the IP's word: whole bytes, lane 0 in the low bits
     words: int          # words per frame
-    dma_bits: int       # the DMA's stream width: a power of two, 8..1024
+    dma_bits: int       # the DMA's stream width: a power of two, 8..1024 (PG021)
 
     @property
     def needs_converter(self) -> bool:
@@ -75,10 +76,17 @@ class StreamPort:
 
 
 def stream_port(word_bits: int, words: int) -> StreamPort:
+    """gen/hw.py splits the IP's input and output into words of at most
+    AXIS_MAX_BITS, so the DMA connects directly (PG021: at most 1024 bits)
+    and no width converter is ever asked for more than PG085's 512 bytes."""
     if word_bits % 8:
         raise HlsgenError(f"AXI-Stream word of {word_bits} bits is not whole bytes; this is a bug "
                           "in hlsgen, please report it with the model")
-    return StreamPort(word_bits // 8, words, min(1024, _pow2_at_least(word_bits)))
+    if word_bits > AXIS_MAX_BITS:
+        raise HlsgenError(f"AXI-Stream word of {word_bits} bits is wider than the AXI DMA's "
+                          f"{AXIS_MAX_BITS} (PG021); this is a bug in hlsgen, please report it "
+                          "with the model")
+    return StreamPort(word_bits // 8, words, min(AXIS_MAX_BITS, _pow2_at_least(word_bits)))
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ p = product bits (1 for XNOR, wbits+abits otherwise), acc = accumulator bits.
 | requantization per lane | identity 0; shift 2*acc LUTs; thresholds n*acc + n LUTs; lookup table acc LUTs | shift: round adder and clamp; thresholds: one comparator per threshold (one LUT per bit) and a count of the results; table: the index subtraction |
 | mvu pipeline FFs per PE | tree LUTs + simd*wbits + out_bits | HLS registers every adder-tree level at 100-300 MHz, the weight word read and the output |
 | mvu memories | weights: pe banks of SF*NF words x simd*wbits bits; input vector: 1 bank of SF x simd*abits; bias: pe banks of NF x acc | FINN's layout: one memory per PE, each word one SIMD slice, so a 1-bit design stores 1 bit per weight |
-| requantization memories | thresholds: lanes * n banks of ceil(sets/lanes) words (1 if shared) x acc; tables: lanes banks of ceil(sets/lanes) * entries x out_bits | FINN's layout: one memory per PE (or lane) and threshold, all read in the same cycle; a table per lane for its channels |
+| requantization memories | thresholds: lanes * n banks of ceil(sets/lanes) words (n registers if shared by all channels) x (acc + 2) bits, in registers (depth 1) or LUTRAM, never BRAM; tables: lanes banks of ceil(sets/lanes) * entries x out_bits, by the memory-style rule | templates/hls/hlsgen_requant.h partitions the threshold array cyclically by lane and completely by threshold (FINN's layout), so every lane compares all its thresholds in the cycle it reads them: lanes * n memories of a few words each, which Vivado keeps in LUTs and FFs (a BRAM18 per threshold would hold a few words of 18 Kb); a lookup table is partitioned by lane (each lane one read per cycle) |
 | dwu, pool, global_pool memories | weights (dwu): KK*C/simd x simd*wbits; bias (dwu) and accumulators: C/simd x simd*acc | packed: one word per channel fold |
 | memory style | registers if depth = 1; LUTRAM if ceil(depth/64) * width <= LUTRAM_LUTS_PER_BRAM18 * (its BRAM18 count); else BRAM18 | a LUT6 is a 64x1 RAM; below 32 LUTs per BRAM18 the BRAMs would be at most 1/9 full |
 | BRAM18 per memory | min over aspect ratios (depth x width) 16Kx1, 8Kx2, 4Kx4, 2Kx9, 1Kx18, 512x36 of ceil(width/w) * ceil(depth/d) | simple dual port RAMB18; URAM is not used |
@@ -37,6 +37,8 @@ p = product bits (1 for XNOR, wbits+abits otherwise), acc = accumulator bits.
 | pad, concat | simd*abits LUTs (select), simd*abits FFs | |
 | fork | simd*abits FFs; its two output streams | |
 | resize | max(simd,pe)*bits LUTs (lane select) and FFs (word register) | |
+| AXI-Stream ports | the input and output converted to words of at most 1024 bits (gen/folding.py) by a resize kernel, costed as above; the port processes themselves move one word per cycle and are in the shell | PG021: AXI DMA stream width at most 1024 bits |
+| word widths | every stream and weight word at most 4096 bits; the search proposes no folding over it | UG1399: AP_INT_MAX_W at most 4096 |
 | stream FIFO | depth <= 2: width LUTs (SRL) + width FFs, charged to the producing kernel; deeper (kind fifo): ceil(depth/32)*width LUTs up to 32 words (SRL32), else the memory rule | hls::stream |
 | argmax | simd*abits + index LUTs, abits + index FFs | one running maximum |
 | every kernel | KERNEL_LUT LUTs, KERNEL_FF FFs | loop counters, FSM, stream handshakes |
@@ -60,8 +62,8 @@ published folding, BNN-PYNQ's deep inter-layer FIFOs (top.cpp) included
 
 | design | LUT | FF | BRAM18 |
 |---|---|---|---|
-| CNV-W1A1 estimate / measured | 0.98 | 0.70 | 0.58 |
-| LFC-W1A1 estimate / measured | 1.05 | 1.04 | 0.97 |
+| CNV-W1A1 estimate / measured | 1.02 | 0.71 | 0.56 |
+| LFC-W1A1 estimate / measured | 1.06 | 1.04 | 0.97 |
 
 The BRAM18 rule reproduces LFC's 208 RAMB18 of weights exactly. CNV's
 measured BRAM18 exceed the estimate by about 100: its window buffers and
@@ -79,6 +81,7 @@ import math
 from dataclasses import dataclass, field, replace
 
 from gen.errors import HlsgenError
+from gen.folding import MAX_WORD_BITS, port_lanes
 
 # --- calibrated constants (see the table above) ------------------------------
 LUT_MULT_MAX_BITS = 4      # both operands at most this wide: multiplier in LUTs
@@ -144,6 +147,7 @@ class LayerShape:
     stride: tuple[int, int] = (1, 1)
     count: int = 1
     depth: int = 2
+    in_count: int = 0     # values per frame into the kernel; 0: derived from the shape
 
     def __post_init__(self) -> None:
         where = f"layer '{self.name}'"
@@ -153,6 +157,8 @@ class LayerShape:
         if self.requant not in REQUANT_KINDS:
             raise HlsgenError(f"{where}: requantization '{self.requant}' is unknown; "
                               f"use one of {', '.join(REQUANT_KINDS)}")
+        if self.in_count < 0:
+            raise HlsgenError(f"{where}: in_count must not be negative, got {self.in_count}")
         for f in ("mw", "mh", "pixels", "wbits", "abits", "accbits", "out_bits", "simd", "pe",
                   "channels", "count", "depth"):
             if getattr(self, f) < 1:
@@ -197,6 +203,31 @@ class LayerShape:
     @property
     def out_lane_bits(self) -> int:
         return self.out_bits if self.kind in _OUT_BITS else self.abits
+
+    @property
+    def in_values(self) -> int:
+        """Values per frame on the kernel's input stream."""
+        if self.in_count:
+            return self.in_count
+        if self.kind == "mvu":
+            return self.mw * self.pixels
+        if self.kind in ("dwu", "pool"):
+            return self.taps * self.channels * self.pixels
+        if self.kind == "global_pool":
+            return self.channels * self.pixels
+        if self.kind == "swg":
+            return self.in_dim[0] * self.in_dim[1] * self.channels
+        return self.count
+
+    @property
+    def words(self) -> list[tuple[str, int]]:
+        """(what, bits) of the kernel's widest words: input, output and
+        (units) weight words."""
+        out = [("input", self.in_lanes * self.abits),
+               ("output", self.out_lanes * self.out_lane_bits)]
+        if self.kind in UNITS:
+            out.append(("weight", self.simd * self.wbits))
+        return out
 
     @property
     def out_values(self) -> int:
@@ -309,13 +340,30 @@ def requant_luts(s: LayerShape) -> int:
     return s.accbits if s.requant == "lut" else 0
 
 
+THRESHOLD_EXTRA_BITS = 2   # hlsgen_requant.h: thresholds are 2 bits wider than the accumulator
+
+
+def partitioned_memory(depth: int, width: int, banks: int) -> Memory:
+    """`banks` memories of a completely partitioned dimension: registers
+    when one word deep, else LUTRAM (distributed RAM), never a BRAM18 each."""
+    if depth <= 0 or width <= 0 or banks <= 0:
+        return NO_MEMORY
+    if depth == 1:
+        return Memory("registers", ff=banks * width, banks=banks, depth=depth, width=width)
+    return Memory("lutram", lut=banks * math.ceil(depth / 64) * width, banks=banks, depth=depth,
+                  width=width)
+
+
 def _requant_memory(s: LayerShape, lanes: int) -> Memory:
     """Thresholds: one bank per lane and threshold, holding it for the lane's
-    channels (a lane's comparisons all read in the same cycle). Tables: one
-    bank per lane, holding the tables of the lane's channels."""
+    channels (the array partitioned so a lane's comparisons all read in the
+    same cycle), in registers or LUTRAM. Tables: one bank per lane, holding
+    the tables of the lane's channels."""
     per_lane = 1 if s.requant_channels == 1 else math.ceil(s.requant_channels / lanes)
     if s.requant == "thresholds" and s.thresholds:
-        return memory(per_lane, s.accbits, lanes * s.thresholds)
+        copies = 1 if s.requant_channels == 1 else lanes   # a shared set: one, read by all
+        return partitioned_memory(per_lane, s.accbits + THRESHOLD_EXTRA_BITS,
+                                  copies * s.thresholds)
     if s.requant == "lut" and s.table_entries:
         return memory(per_lane * s.table_entries, s.out_bits, lanes)
     return NO_MEMORY
@@ -529,7 +577,31 @@ def refold(shapes: list[LayerShape], folding: dict) -> list[LayerShape]:
         elif s.kind not in UNITS and out:
             s = replace(s, simd=math.gcd(out[-1].out_lanes, _lane_total(s)))
         out.append(s)
-    return with_lane_converters(out)
+    return with_ports(with_lane_converters(out))
+
+
+def with_ports(shapes: list[LayerShape]) -> list[LayerShape]:
+    """The chain with the lane converters gen/hw.py puts at the AXI-Stream
+    ports: the input and output split into words of at most AXIS_MAX_BITS."""
+    if not shapes:
+        return shapes
+    first, last = shapes[0], shapes[-1]
+    head, tail = [], []
+    lanes = port_lanes(first.in_lanes, first.abits)
+    if lanes != first.in_lanes:
+        head = [LayerShape(f"axis_in>{first.name}", "resize", abits=first.abits, simd=lanes,
+                           pe=first.in_lanes, count=first.in_values)]
+    lanes = port_lanes(last.out_lanes, last.out_lane_bits)
+    if lanes != last.out_lanes:
+        tail = [LayerShape(f"{last.name}>axis_out", "resize", abits=last.out_lane_bits,
+                           simd=last.out_lanes, pe=lanes, count=last.out_values)]
+    return head + shapes + tail
+
+
+def word_problems(shapes: list[LayerShape]) -> list[str]:
+    """'layer: N-bit what word' for every word over MAX_WORD_BITS."""
+    return [f"{s.name}: {bits}-bit {what} word" for s in shapes for what, bits in s.words
+            if bits > MAX_WORD_BITS]
 
 
 # --- from gen/hw.py's Design -------------------------------------------------
@@ -562,6 +634,10 @@ def _pair(a: dict, one: str, two: str, both: str, default: int = 1) -> tuple[int
 
 def shape_from_kernel(k) -> LayerShape:
     """One gen/hw.py Kernel as a LayerShape."""
+    return replace(_shape_from_kernel(k), in_count=k.inp.count)
+
+
+def _shape_from_kernel(k) -> LayerShape:
     a, name = k.attrs, layer_name(k)
     lanes, abits, out_bits = k.inp.lanes, k.inp.qtype.bits, k.out.qtype.bits
     common = {"abits": abits, "out_bits": out_bits, "simd": lanes}

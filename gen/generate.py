@@ -6,6 +6,7 @@ import datetime
 import hashlib
 import json
 import platform
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ class GenerateResult:
     total_values: int
     seconds: float
     engine: object = None  # the tiled engine (gen/tiled.py TiledDesign) for --arch tiled
+    notes: list = None     # budget lines also written to stderr and report.json ("budget")
 
 
 def _input_type(graph: Graph, given: str | None) -> tuple[QType, str]:
@@ -123,15 +125,18 @@ def generate(model: str, out: str | Path, board: str = "pynq-z2", input_type: st
              clock_mhz: float | None = None, seed: int = 0, made_by: str = "hlsgen generate",
              fps: float | None = None, max_util: float | None = None,
              checkpoint: str | None = None, input_shape=None, arch: str = "dataflow",
-             tiled_options: dict | None = None) -> GenerateResult:
+             tiled_options: dict | None = None, log=None) -> GenerateResult:
     """Model file -> project folder. tiled_options: budget/tiling overrides for
-    --arch tiled (see gen/tiled.py build_tiled)."""
+    --arch tiled (see gen/tiled.py build_tiled). log(line): where a budget
+    note goes (an --fps out of reach, a default folding over the board);
+    default: stderr, as `warning: <line>`."""
     t0 = time.perf_counter()
     out = Path(out)
     board_info = load_board(board)
     check_target(out, force)
     if output not in ("logits", "argmax"):
         raise HlsgenError(f"--output '{output}' is not known; use logits or argmax")
+    folding_origin = f"in {folding}" if isinstance(folding, (str, Path)) else "given"
     folding = _load_folding(folding) if isinstance(folding, (str, Path)) else folding
     fe = load_frontend(model, weights, checkpoint, input_shape)
     framework = fe.framework
@@ -150,15 +155,12 @@ def generate(model: str, out: str | Path, board: str = "pynq-z2", input_type: st
         from gen.tiled import build_tiled
         tiled = build_tiled(graph, name, board_info, clock, **(tiled_options or {}))
         design = estimate = None
+        budget = None
     else:
-        design = build_design(graph, name, folding)
-        if folding is None and (fps is not None or max_util is not None):
-            # The folding search against the board (cost model in gen/cost.py).
-            from gen.dse import folding_for_design
-            folding = folding_for_design(design, board_info, clock, fps=fps, max_util=max_util,
-                                         rebuild=lambda f: build_design(graph, name, f))
-            design = build_design(graph, name, folding)
-        estimate = estimate_design(design, board_info, clock)
+        design, estimate, budget = _dataflow_design(graph, name, board_info, clock, folding,
+                                                    folding_origin, fps, max_util)
+        if budget["note"]:
+            (log or _warn)(budget["note"])
 
     codes = _test_vectors(graph, qt, test_data, n_vectors, seed, fe.input_to_ir)
     x_values = qt.values(codes)
@@ -195,6 +197,7 @@ def generate(model: str, out: str | Path, board: str = "pynq-z2", input_type: st
         else:
             report = _report(design, graph, board_info, clock, exact, fw.size)
             report["estimates"] = estimates_json(estimate)
+            report["budget"] = budget
             plot_png(estimate, tmp / "report.png")
         report["arch"], report["arch_reason"] = arch, arch_reason
         (tmp / "report.json").write_text(json.dumps(report, indent=1))
@@ -207,7 +210,60 @@ def generate(model: str, out: str | Path, board: str = "pynq-z2", input_type: st
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "versions": _versions()}, indent=1))
     return GenerateResult(out, graph, len(codes), exact, fw.size, time.perf_counter() - t0,
-                          tiled if arch == "tiled" else None)
+                          tiled if arch == "tiled" else None,
+                          [budget["note"]] if budget and budget["note"] else [])
+
+
+def _warn(line: str) -> None:
+    print(f"warning: {line}", file=sys.stderr)
+
+
+def _dataflow_design(graph: Graph, name: str, board, clock: float, folding: dict | None,
+                     folding_origin: str, fps: float | None, max_util: float | None):
+    """(design, estimate, report.json "budget") of the dataflow architecture,
+    never over the board (every resource within 100%) and never with a word
+    over gen/folding.py's limits:
+    - a user's folding is built as given, or refused naming the limit or the
+      resource it exceeds (widths: gen/hw.py check_limits);
+    - --fps / --max-util: the folding search (gen/dse.py), whose note says
+      when --fps is out of reach and the fastest design that fits was taken;
+    - neither: the default folding, unless it is over the board; then the
+      search's fastest design within DEFAULT_MAX_UTIL (else within 100%),
+      and a note saying so; nothing fits: an error naming the fix."""
+    from gen.dse import DEFAULT_MAX_UTIL, search_design
+    from gen.report import estimate_design
+
+    def rebuild(f: dict):
+        return build_design(graph, name, f)
+
+    budget = {"fps": fps, "max_util": max_util, "folding": "default", "note": ""}
+    design = build_design(graph, name, folding)
+    if folding is not None:
+        budget["folding"] = "given"
+    elif fps is not None or max_util is not None:
+        # The folding search against the board (cost model in gen/cost.py).
+        found = search_design(design, board, clock, fps=fps, max_util=max_util, rebuild=rebuild)
+        budget.update(folding="search", note=found.note)
+        design = rebuild(found.folding)
+    estimate = estimate_design(design, board, clock)
+    if estimate.fits(1.0):
+        return design, estimate, budget
+    over = ", ".join(f"{r.upper()} {u:.0%}" for r, u in estimate.utilisation.items() if u > 1)
+    if folding is not None:
+        raise HlsgenError(f"the folding {folding_origin} needs more than {board.name} has "
+                          f"(estimated {over}); fold it to fewer lanes, or leave --folding out "
+                          "and give --max-util 0.7 to search one that fits")
+    try:
+        found = search_design(design, board, clock, max_util=DEFAULT_MAX_UTIL, rebuild=rebuild)
+        limit = DEFAULT_MAX_UTIL
+    except HlsgenError:
+        found = search_design(design, board, clock, max_util=1.0, rebuild=rebuild)
+        limit = 1.0
+    design = rebuild(found.folding)
+    budget.update(folding="search", max_util=limit, note=(
+        f"the default folding needs more than {board.name} has (estimated {over}); generated "
+        f"the fastest folding within {limit:.0%} of it instead (as --max-util {limit:g})"))
+    return design, estimate_design(design, board, clock), budget
 
 
 def _report(d, graph: Graph, board, clock: float, exact: int, total: int) -> dict:
@@ -225,7 +281,8 @@ def _report(d, graph: Graph, board, clock: float, exact: int, total: int) -> dic
                         "weight_type": k.attrs["w_type"].cpp, "acc_type": k.attrs["acc_type"].cpp,
                         "loop_trip_count": k.cycles, "unroll": k.attrs["simd"] * k.attrs["pe"],
                         "float32_exact": k.attrs["float32_exact"]} if k.kind == "mvu" else {}),
-                    **({"array_partition": _partition_factors(k)} if k.kind in ("mvu", "dwu") else {}),
+                    **({"array_partition": _partition_factors(k)}
+                       if k.kind in ("mvu", "dwu") or {"thr", "lut"} & set(k.params) else {}),
                     **({"requant": k.attrs["requant"]} if "requant" in k.attrs else {})}
                    for k in d.kernels],
         "streams": [{"name": s.name, "tensor": s.tensor, "lanes": s.lanes, "count": s.count,
@@ -242,12 +299,26 @@ def _partition_factors(k) -> dict:
     """The array partitioning the kernel asks of synthesis (visible, so that a
     reader can check it stays within the tools' limits)."""
     a = k.attrs
+    out = {}
     if k.kind == "mvu":
-        return {"weights": f"{a['pe']} banks of {a['simd']}-lane words, depth "
-                           f"{(a['mw'] // a['simd']) * (a['mh'] // a['pe'])}",
-                "accumulators": a["pe"], "input_buffer": f"{a['mw'] // a['simd']} words of {a['simd']} lanes"}
-    return {"weights": f"{a['kk']} x {a['c'] // a['simd']} words of {a['simd']} lanes",
-            "accumulators": a["c"]}
+        out = {"weights": f"{a['pe']} banks of {a['simd']}-lane words, depth "
+                          f"{(a['mw'] // a['simd']) * (a['mh'] // a['pe'])}",
+               "accumulators": a["pe"], "input_buffer": f"{a['mw'] // a['simd']} words of {a['simd']} lanes"}
+    elif k.kind == "dwu":
+        out = {"weights": f"{a['kk']} x {a['c'] // a['simd']} words of {a['simd']} lanes",
+               "accumulators": a["c"]}
+    # Requantization tables: partitioned so that every output lane reads its
+    # thresholds (all of them) or its table entry in the cycle it needs them.
+    lanes = k.out.lanes if k.kind == "mvu" else k.inp.lanes
+    if "thr" in k.params:
+        ch, nt = k.params["thr"].shape
+        out["thresholds"] = (f"{min(lanes, ch)} x {nt} banks of {-(-ch // lanes)} words "
+                             f"({ch} channel(s) cyclic by {min(lanes, ch)} lanes, {nt} thresholds "
+                             "complete)")
+    if "lut" in k.params:
+        ch, n = k.params["lut"].shape
+        out["table"] = f"{lanes} banks of {-(-ch // lanes) * n} entries ({ch} channel(s) x {n})"
+    return out
 
 
 def _versions() -> dict:

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gen.errors import HlsgenError
-from gen.folding import DEFAULT_MACS, fold_layer
+from gen.folding import (AP_INT_DEFAULT_MAX_W, AXIS_MAX_BITS, DEFAULT_MACS, MAX_WORD_BITS,
+                          WidthLimitError, fold_layer, max_lanes, port_lanes)
 from gen.ir import Graph, Node
 from gen.names import cpp_ident, safe_comment
 from gen.qtype import QType
@@ -77,6 +78,24 @@ class Design:
     out_frac: int | None      # None when the output is a class index
 
     @property
+    def axis_bits(self) -> tuple[int, int]:
+        """Bits of the AXI-Stream input and output words: whole bytes, a power
+        of two (as gen/render.py pads them), at most AXIS_MAX_BITS."""
+        return _pow2_bytes(self.inp.word_bits), _pow2_bytes(self.out.word_bits)
+
+    @property
+    def widest_word_bits(self) -> int:
+        """The widest ap_uint of the project: stream, AXI and weight words."""
+        return max([s.word_bits for s in self.streams] + list(self.axis_bits)
+                   + [bits for _, _, bits in _weight_words(self)])
+
+    @property
+    def ap_int_max_w(self) -> int:
+        """AP_INT_MAX_W the project defines before ap_int.h (UG1399), 0 when
+        every word is within the default 1024 bits."""
+        return MAX_WORD_BITS if self.widest_word_bits > AP_INT_DEFAULT_MAX_W else 0
+
+    @property
     def streams(self) -> list[Stream]:
         """Every internal stream, from in_s (after the AXI-Stream input) to out_s."""
         seen, out = set(), []
@@ -85,6 +104,19 @@ class Design:
                 seen.add(id(s))
                 out.append(s)
         return out
+
+
+def _pow2_bytes(bits: int) -> int:
+    width = 8
+    while width < bits:
+        width *= 2
+    return width
+
+
+def _weight_words(design: Design) -> list[tuple[Kernel, str, int]]:
+    """(kernel, what, bits) of every packed weight word."""
+    return [(k, "weight", int(k.params["w"].shape[-1]) * k.attrs["w_type"].bits)
+            for k in design.kernels if k.kind in ("mvu", "dwu") and "w" in k.params]
 
 
 def _image(shape: tuple) -> tuple[int, int, int]:
@@ -134,9 +166,11 @@ class _Mapper:
         # need to keep up with it (a dataflow pipeline runs at its slowest layer).
         target = max(1, -(-max(g[3] for g in geo.values()) // DEFAULT_MACS))
         folds = {}
-        for name, (sd, pd, unit, _) in geo.items():
-            simd, pe = fold_layer(sd, pd, max(1, target // unit))
-            folds[name] = {"simd": simd, "pe": pe}
+        for n in nodes:
+            sd, pd, unit, _ = geo[n.name]
+            max_simd, max_pe = self._lane_caps(n)
+            simd, pe = fold_layer(sd, pd, max(1, target // unit), max_simd, max_pe)
+            folds[n.name] = {"simd": simd, "pe": pe}
         for layer, f in (given or {}).items():
             if layer not in folds:
                 raise HlsgenError(f"folding names layer '{layer}', which is not a dense or "
@@ -150,6 +184,21 @@ class _Mapper:
                                   f"and PE {pe} its {pd} outputs")
             folds[layer] = {"simd": simd, "pe": pe}
         return folds
+
+    def _lane_caps(self, n: Node) -> tuple[int, int]:
+        """(max SIMD, max PE) keeping the unit's input, weight and output words
+        within MAX_WORD_BITS (its output lanes counted at the accumulator's
+        width or its requantization's output width, the wider)."""
+        src = self.g.tensors[n.inputs[0]]
+        acc = self.g.tensors[n.outputs[0]]
+        wbits = QType.from_dict(n.attrs["w_type"]).bits
+        outs = [acc.qtype.bits] + [self.g.tensors[c.outputs[0]].qtype.bits
+                                   for c in self.g.consumers(acc.name) if c.op == "requant"]
+        max_simd = max_lanes(max(src.qtype.bits, wbits))
+        max_pe = max_lanes(max(outs))
+        if n.op == "conv" and n.attrs["depthwise"]:
+            return min(max_simd, max_pe), 1
+        return max_simd, max_pe
 
     # -- streams -----------------------------------------------------------------
     def new_stream(self, qtype: QType, lanes: int, count: int) -> Stream:
@@ -165,8 +214,11 @@ class _Mapper:
     def take(self, tensor: str, lanes: int | None = None) -> Stream:
         """The stream of `tensor` for one consumer, with `lanes` lanes."""
         t = self.g.tensors[tensor]
-        if tensor not in self.streams:   # the graph input: its first consumer picks the lanes
-            self.streams[tensor] = Stream("in_s", t.qtype, lanes or 1, t.size, tensor=tensor)
+        if tensor not in self.streams:
+            # The graph input: its first consumer picks the lanes, split into
+            # as many AXI-Stream words as the port's width limit needs.
+            self.streams[tensor] = Stream("in_s", t.qtype, port_lanes(lanes or 1, t.qtype.bits),
+                                          t.size, tensor=tensor)
         consumers = len(self.g.consumers(tensor)) + (tensor in self.g.outputs)
         if consumers > 1:
             if tensor not in self.branches:
@@ -174,7 +226,7 @@ class _Mapper:
             s = self.branches[tensor].pop(0)
         else:
             s = self.streams[tensor]
-        return self.resize(s, lanes) if lanes else s
+        return self.resize(s, lanes, "in" if s.name == "in_s" else "") if lanes else s
 
     def _fork(self, tensor: str, n: int) -> list[Stream]:
         src = self.streams[tensor]
@@ -188,15 +240,19 @@ class _Mapper:
             src = b
         return outs + [src]
 
-    def resize(self, s: Stream, lanes: int) -> Stream:
+    def resize(self, s: Stream, lanes: int, port: str = "") -> Stream:
+        """A lane converter from s to `lanes` lanes (through their gcd when
+        neither divides the other); `port` names the AXI-Stream port it serves."""
         if s.lanes == lanes:
             return s
         steps = [lanes] if (s.lanes % lanes == 0 or lanes % s.lanes == 0) else [
             math.gcd(s.lanes, lanes), lanes]
         for step in steps:
             out = self.new_stream(s.qtype, step, s.count)
-            self.kernel("resize", f"resize_{self.n_streams}", f"{s.lanes} -> {step} lanes", [s],
-                        [out], {"n": s.count, "a": s.lanes, "b": step})
+            kid = f"axis_{port}_lanes" if port else f"resize_{self.n_streams}"
+            what = f"AXI-Stream {port}put: " if port else ""
+            self.kernel("resize", kid, f"{what}{s.lanes} -> {step} lanes",
+                        [s], [out], {"n": s.count, "a": s.lanes, "b": step})
             s = out
         return s
 
@@ -393,12 +449,67 @@ def build_design(graph: Graph, name: str, folding: dict | None = None) -> Design
     if not kernels:
         raise HlsgenError("the model computes nothing (no layer after its input)")
     out = m.take(graph.outputs[0])
+    # The AXI-Stream output: as many words as the port's width limit needs.
+    out = m.resize(out, port_lanes(out.lanes, out.qtype.bits), "out")
     out.name = "out_s"
     t = graph.tensors[graph.outputs[0]]
     out_frac = None if graph.nodes[-1].op == "argmax" else t.qtype.frac
     design = Design(name, kernels, m.streams[graph.inputs[0]], out, out_frac)
+    check_limits(design)
     size_fifos(design)
     return design
+
+
+def limit_problems(design: Design) -> list[str]:
+    """Every word of `design` over a limit of gen/folding.py, as a sentence
+    naming the layer, the limit and the fix; empty when all are within.
+    Units first: their SIMD and PE set the lanes of the kernels around them."""
+    problems = []
+    for k in sorted(design.kernels, key=lambda k: not unit_kind(k)):
+        unit = unit_kind(k)
+        words = [("output", s.word_bits, s.lanes, s.qtype.bits) for s in k.outs]
+        if unit:
+            words.append(("input", k.inp.word_bits, k.inp.lanes, k.inp.qtype.bits))
+            if "w" in k.params:
+                simd, wbits = int(k.params["w"].shape[-1]), k.attrs["w_type"].bits
+                words.append(("weight", simd * wbits, simd, wbits))
+        for what, bits, lanes, lane_bits in words:
+            if bits <= MAX_WORD_BITS:
+                continue
+            cap = max_lanes(lane_bits)
+            if unit:
+                layer = k.attrs.get("layer") or k.source.split(" + ")[0]
+                pe = what == "output" and k.kind == "mvu"
+                knob = "PE" if pe else "SIMD"
+                dim = k.attrs["mh"] if pe else (k.attrs["c"] if k.kind == "dwu" else k.inp.count
+                                                 if k.attrs.get("pixels", 1) == 1 else 0)
+                fits = [d for d in range(cap, 0, -1) if dim and dim % d == 0][:1]
+                fix = f"choose {knob} {cap} or less for it" + (
+                    f" (e.g. {fits[0]}, a divisor of {dim})" if fits else "")
+            else:
+                layer = k.source
+                fix = f"fold the layer feeding it to {cap} lanes or less"
+            problems.append(f"layer '{layer}': {lanes} lanes of {lane_bits}-bit {what}s make a "
+                            f"{bits}-bit word; Vitis HLS allows at most {MAX_WORD_BITS} bits "
+                            f"(UG1399, AP_INT_MAX_W); {fix}")
+    for what, bits in zip(("input", "output"), design.axis_bits):
+        if bits > AXIS_MAX_BITS:
+            problems.append(f"the AXI-Stream {what} would be {bits} bits wide; the AXI DMA takes "
+                            f"at most {AXIS_MAX_BITS} (PG021); this is a bug in hlsgen, please "
+                            "report it with the model")
+    return problems
+
+
+def unit_kind(k: Kernel) -> bool:
+    return k.kind in ("mvu", "dwu")
+
+
+def check_limits(design: Design) -> None:
+    """Refuses a design with a word over a limit (one line: the first problem)."""
+    problems = limit_problems(design)
+    if problems:
+        more = f"; {len(problems) - 1} more word(s) over it" if len(problems) > 1 else ""
+        raise WidthLimitError(problems[0] + more)
 
 
 def size_fifos(design: Design) -> None:

@@ -61,7 +61,17 @@ def test_requantization_memories():
     thr = layer_cost(LayerShape("t", "requant", count=64, simd=4, accbits=12, out_bits=4,
                                 requant="thresholds", thresholds=15, requant_channels=16))
     bank = thr.memories["requant"]                 # a bank per lane and threshold
-    assert (bank.banks, bank.depth, bank.width, bank.style) == (4 * 15, 4, 12, "lutram")
+    assert (bank.banks, bank.depth, bank.width, bank.style) == (4 * 15, 4, 12 + 2, "lutram")
+    # Partitioned by lane and threshold: never a BRAM18 per bank, however deep.
+    deep = layer_cost(LayerShape("t", "requant", count=512, simd=1, accbits=16, out_bits=2,
+                                 requant="thresholds", thresholds=3, requant_channels=512))
+    bank = deep.memories["requant"]
+    assert (bank.banks, bank.depth, bank.style, deep.bram18) == (3, 512, "lutram", 0)
+    assert bank.lut == 3 * 8 * 18
+    shared = layer_cost(LayerShape("t", "requant", count=64, simd=4, accbits=12, out_bits=4,
+                                   requant="thresholds", thresholds=15))
+    assert shared.memories["requant"].style == "registers"
+    assert shared.memories["requant"].ff == 15 * 14    # one set, read by every lane
     table = layer_cost(LayerShape("l", "requant", count=64, simd=2, accbits=10, out_bits=8,
                                   requant="lut", table_entries=1024, requant_channels=16))
     bank = table.memories["requant"]               # a bank per lane: its channels' tables

@@ -65,13 +65,31 @@ def test_choose_folding_returns_every_unit(pynq_z1):
     assert all(set(f) == {"simd", "pe"} for f in folding.values())
 
 
+def test_out_of_reach_fps_gives_the_fastest_design_that_fits_and_says_so(pynq_z1):
+    """--fps beyond the board: the fastest design within 100% of every
+    resource, with a note; never a design over the board."""
+    best = search(cnv_w1a1(), pynq_z1, 100, fps=1e9)
+    assert best.estimate.fits(1.0) and best.estimate.fps < 1e9
+    assert best.note.startswith("--fps 1,000,000,000 is out of reach within 100% of pynq-z1")
+    assert "generated the fastest design that fits instead" in best.note
+    fastest = search(cnv_w1a1(), pynq_z1, 100, max_util=1.0)
+    assert best.folding == fastest.folding and not fastest.note
+    # With --max-util too, within that fraction.
+    within = search(cnv_w1a1(), pynq_z1, 100, fps=1e9, max_util=0.5)
+    assert within.estimate.fits(0.5) and "within 50% of pynq-z1" in within.note
+    # A target the board can reach carries no note, and fits.
+    met = search(cnv_w1a1(), pynq_z1, 100, fps=1000)
+    assert met.note == "" and met.estimate.fits(1.0)
+
+
 def test_out_of_reach_budgets_are_user_errors(pynq_z1):
-    with pytest.raises(HlsgenError, match=r"frames/s is out of reach.*fastest design predicts"):
-        search(cnv_w1a1(), pynq_z1, 100, fps=1e9)
     with pytest.raises(HlsgenError, match=r"no folding fits pynq-z1 within 1%"):
         search(cnv_w1a1(), pynq_z1, 100, max_util=0.01)
     with pytest.raises(HlsgenError, match="--max-util"):
         search(cnv_w1a1(), pynq_z1, 100, max_util=-1)
+    tiny = replace(pynq_z1, name="tiny", bram18=10)
+    with pytest.raises(HlsgenError, match=r"no folding fits tiny within 100%.*--arch tiled"):
+        search(cnv_w1a1(), tiny, 100, fps=1e9)
     with pytest.raises(HlsgenError, match="--fps"):
         search(cnv_w1a1(), pynq_z1, 100, fps=0)
     twin = [LayerShape("a", "mvu", mw=4, mh=4), LayerShape("a", "mvu", mw=4, mh=4)]
@@ -115,9 +133,11 @@ SMALL = replace(load_board("pynq-z1"), name="tiny", lut=20000, ff=40000, dsp=60,
 
 def _fps(shapes, **budget):
     try:
-        return search(shapes, SMALL, 100, **budget).estimate.fps
+        found = search(shapes, SMALL, 100, **budget)
     except HlsgenError:
-        return None    # nothing within this budget
+        return None    # nothing fits
+    assert found.estimate.fits(budget.get("max_util", 1.0))
+    return None if found.note else found.estimate.fps    # None: the budget is out of reach
 
 
 @settings(max_examples=60, deadline=None)
