@@ -15,7 +15,36 @@ rule comes from (UG1399 Vitis HLS User Guide, UG1448 Vitis HLS Messaging,
 PG021 AXI DMA).
 
     lint_project(folder, compilers=False) -> LintReport
-    format_report(report) -> str
+    LintReport.ok, .rows (rule, status, detail), .violations (rule, where,
+    message), .summary() (one line), .to_json() (for report.json "lint")
+    format_report(report) -> str (what `hlsgen lint` prints)
+
+How each rule is checked:
+  sources        quoted #includes of the translation unit resolve in the project
+  widths         literal ap_[u]int/ap_[u]fixed/axis_word widths, and widths the
+                 library's templates compute (typedefs of every struct and
+                 function instance reached from the top, evaluated with its
+                 template arguments), against 1024 or AP_INT_MAX_W (defined
+                 before the first ap header, or -D in build_prj.tcl), at most 4096
+  interface-widths  the top function's ports and INTERFACE pragmas
+  pragmas        every `#pragma HLS` of the synthesis branch: name, options,
+                 integer or constant values, variables/ports declared, partition
+                 dims within the array's
+  trip-counts    loops inside pipelined loops/functions or under UNROLL:
+                 initial value, condition and step compile-time constants
+  synthesizable  tokens of the synthesis branch (new/delete, malloc..., std::
+                 containers, file/OS calls) and cycles in its call graph
+  streams        the DATAFLOW region's process calls; which stream arguments a
+                 process reads or writes follows from the library function's
+                 body (read()/write(), through calls); stream names cross-checked
+                 with report.json's stream list
+  partitions     a walk from the top through every instance (template arguments
+                 bound, helpers and requantization functors inlined): in each
+                 II=1 pipelined region, the accesses per cycle of every array
+                 (lanes of the unrolled loops in its indices) against the
+                 ARRAY_PARTITION/ARRAY_RESHAPE pragmas naming it
+  compile        (compilers=True) clang++ and g++ -fsyntax-only -std=c++14
+                 -DHLSGEN_SYNTHESIS on firmware/<name>.cpp
 """
 
 from __future__ import annotations
@@ -33,39 +62,34 @@ from gen.errors import HlsgenError
 # --------------------------------------------------------------------------
 # Rules and where they come from.
 
-UG1399 = "UG1399 (Vitis HLS User Guide)"
+# rule -> (what it checks, where the rule comes from). UG1399: Vitis HLS User
+# Guide; UG1448: Vitis HLS Messaging; PG021: AXI DMA product guide.
 RULES: dict[str, tuple[str, str]] = {
-    "sources": ("the synthesis branch's sources are complete",
-                "every #include \"...\" of the top function's translation unit is in the "
-                "project or is a Vitis HLS header (UG1399, 'Arbitrary Precision Data Types', "
-                "'HLS Stream Library')"),
-    "widths": ("ap_int/ap_uint/ap_fixed widths within the limit",
-               f"{UG1399}, 'Arbitrary Precision Integer Types': 1024 bits by default, at most 4096 "
-               "with AP_INT_MAX_W defined before ap_int.h"),
-    "interface-widths": ("top-level port widths the platform accepts",
-                         "PG021 (AXI DMA): stream data width 8 to 1024 bits; "
-                         "UG1448 (Vitis HLS Messaging), 'Burst Inference Failure 14': "
-                         "max_widen_bitwidth a power of 2 up to 1024"),
-    "pragmas": ("known HLS pragma names and arguments",
-                f"{UG1399}, 'HLS Pragmas' (pragma HLS pipeline, unroll, array_partition, "
-                "array_reshape, interface, dataflow, stream, inline, dependence, ...)"),
-    "trip-counts": ("constant trip counts where loops are unrolled (in pipelined loops and "
-                    "under UNROLL)",
-                    f"{UG1399}, 'pragma HLS pipeline' / 'Function Pipelining' (loops in a "
-                    "pipelined region are unrolled) and 'set_directive_unroll' (complete "
-                    "unrolling needs bounds known at compile time); UG1448 200-936"),
-    "synthesizable": ("no dynamic memory, standard containers, file I/O or recursion",
-                      f"{UG1399}, 'Unsupported C/C++ Constructs': 'Dynamic Memory Usage', "
-                      "'Standard Template Libraries', 'Recursive Functions'"),
-    "streams": ("every stream of the DATAFLOW region: one producer, one consumer",
-                f"{UG1399}, 'Dataflow Optimization Limitations' (single-producer-consumer "
-                "violations) and 'Canonical Forms'; UG1448 'Dataflow'"),
-    "partitions": ("arrays read in II=1 loops partitioned enough for their reads",
-                   f"{UG1399}, 'pragma HLS array_partition' / 'pragma HLS array_reshape' and "
-                   "'Array Partitioning' (an unpartitioned array is one memory of at most 2 "
-                   "ports; local arrays under 4 elements are partitioned automatically)"),
-    "compile": ("the synthesis branch type-checks with clang++ and g++",
-                "clang is the front end of Vitis HLS; -fsyntax-only -std=c++14 -DHLSGEN_SYNTHESIS"),
+    "sources": ("the synthesis branch's sources are complete (every quoted #include found)",
+                "UG1399 'Coding C/C++ Functions'"),
+    "widths": ("ap_int/ap_uint/ap_fixed widths: 1024 bits, or up to 4096 with AP_INT_MAX_W "
+               "defined before ap_int.h",
+               "UG1399 'Arbitrary Precision Integer Types'"),
+    "interface-widths": ("top-level ports: AXI-Stream at most 1024 bits (the AXI DMA's stream "
+                         "side), m_axi data and max_widen_bitwidth at most 1024",
+                         "PG021 'AXI DMA' stream data width; UG1448 'Burst Inference Failure 14'"),
+    "pragmas": ("known HLS pragma names, options and values; variables and ports that exist",
+                "UG1399 'HLS Pragmas'"),
+    "trip-counts": ("constant trip counts where loops are unrolled (inside pipelined loops and "
+                    "functions, and under UNROLL)",
+                    "UG1399 'pragma HLS pipeline', 'Function Pipelining', 'pragma HLS unroll'; "
+                    "UG1448 200-936"),
+    "synthesizable": ("no dynamic memory, standard containers, OS calls or recursion",
+                      "UG1399 'Unsupported C/C++ Constructs' (Dynamic Memory Usage, Standard "
+                      "Template Libraries, Recursive Functions)"),
+    "streams": ("every stream of the DATAFLOW region: one producer, one consumer, forward",
+                "UG1399 'Dataflow Optimization Limitations' (single-producer-consumer), "
+                "'Canonical Forms'"),
+    "partitions": ("arrays accessed in II=1 pipelined regions partitioned enough for their "
+                   "accesses (an unpartitioned array is one memory of 2 ports)",
+                   "UG1399 'pragma HLS array_partition', 'Array Partitioning'"),
+    "compile": ("the synthesis branch type-checks with clang++ and g++ (-fsyntax-only)",
+                "clang is the Vitis HLS front end"),
 }
 
 AXIS_MAX_BITS = 1024          # PG021: AXI DMA stream side
@@ -82,7 +106,7 @@ class Violation:
     message: str
 
     def text(self) -> str:
-        return f"{self.where}: error: [{self.rule}] {self.message} ({RULES[self.rule][1]})"
+        return f"{self.where}: error: [{self.rule}] {self.message} (see {RULES[self.rule][1]})"
 
 
 @dataclass
