@@ -2398,6 +2398,28 @@ def compile_check(p: Project, out: list[Violation]) -> tuple[str, str]:
     return status, "; ".join(results)
 
 
+def _unbalanced(p: Project) -> list[Violation]:
+    """Files of the translation unit whose brackets do not balance (the rest
+    of the checks would read nonsense)."""
+    out = []
+    depth: dict[str, list] = {}
+    for t in p.toks:
+        if t.text in ("{", "(", "["):
+            depth.setdefault(t.file, []).append(t)
+        elif t.text in ("}", ")", "]"):
+            stack = depth.setdefault(t.file, [])
+            want = {"}": "{", ")": "(", "]": "["}[t.text]
+            if not stack or stack[-1].text != want:
+                out.append(Violation("sources", t.where, f"unmatched '{t.text}'"))
+                depth[t.file] = []
+                continue
+            stack.pop()
+    for stack in depth.values():
+        if stack:
+            out.append(Violation("sources", stack[-1].where, f"'{stack[-1].text}' is never closed"))
+    return out
+
+
 def rule_sources(p: Project, out: list[Violation]) -> str:
     for name, where in p.pre.missing:
         out.append(Violation("sources", where, f'#include "{name}": no such file in the project '
@@ -2421,9 +2443,30 @@ def lint_project(folder, compilers: bool = False) -> LintReport:
     g++ (-fsyntax-only; a compiler that is not installed is skipped with a
     note). Raises HlsgenError when `folder` is not an hlsgen project."""
     t0 = time.perf_counter()
-    p = load(Path(folder))
+    try:
+        p = load(Path(folder))
+    except HlsgenError:
+        raise
+    except Exception as e:  # sources the scanner cannot read: say so, do not crash
+        rep = LintReport(Path(folder))
+        rep.violations.append(Violation("sources", "firmware:1", f"the synthesis branch could not "
+                                        f"be read ({e!r}); hlsgen lint --compile shows the "
+                                        "compilers' view"))
+        rep.rows = [LintRow("sources", "fail", "the sources could not be read")] + [
+            LintRow(rule, "skip", "not checked: the sources could not be read")
+            for rule, _ in _CHECKS[1:]]
+        rep.seconds = time.perf_counter() - t0
+        return rep
     rep = LintReport(Path(folder))
-    for rule, fn in _CHECKS:
+    broken = _unbalanced(p)
+    if broken:
+        rep.violations += broken
+        rep.rows.append(LintRow("sources", "fail", "the synthesis branch does not parse "
+                                "(unbalanced brackets); hlsgen lint --compile shows the compilers' "
+                                "view"))
+        rep.rows += [LintRow(rule, "skip", "not checked: the sources do not parse")
+                     for rule, _ in _CHECKS[1:]]
+    for rule, fn in ([] if broken else _CHECKS):
         found: list[Violation] = []
         try:
             detail = fn(p, found)

@@ -305,6 +305,17 @@ def test_missing_library_header(projects, tmp_path):
     assert '#include "hlsgen_config.h": no such file' in found[0].message
 
 
+def test_unbalanced_sources_are_one_error_not_many(projects, tmp_path):
+    prj = _copy(projects["mlp"], tmp_path / "p")
+    name = _name(prj)
+    line = _edit(prj, f"firmware/{name}.cpp", r"^(\s*)HLSGEN_JOIN_PROCESSES\(\);",
+                 r"\1HLSGEN_JOIN_PROCESSES(); { (")
+    rep = lint_project(prj)
+    where = f"firmware/{name}.cpp:{line + 1}"
+    assert [(v.rule, v.where) for v in rep.violations] == [("sources", where)]
+    assert {r.status for r in rep.rows[1:]} == {"skip"}
+
+
 def test_compile_check_reports_errors_of_the_synthesis_branch(projects, tmp_path):
     prj = _copy(projects["mlp"], tmp_path / "p")
     line = _edit(prj, "firmware/lib/hlsgen_mvu.h", r"^(\s*)unsigned sf = 0, nf = 0;",
