@@ -240,6 +240,10 @@ def _dataflow_design(graph: Graph, name: str, board, clock: float, folding: dict
     design = build_design(graph, name, folding)
     if folding is not None:
         budget["folding"] = "given"
+        if fps is not None or max_util is not None:
+            budget["note"] = (f"--fps and --max-util do not apply with --folding: the folding "
+                              f"{folding_origin} is built as it is; leave --folding out to "
+                              "search one")
     elif fps is not None or max_util is not None:
         # The folding search against the board (cost model in gen/cost.py).
         found = search_design(design, board, clock, fps=fps, max_util=max_util, rebuild=rebuild)

@@ -15,7 +15,7 @@ import pytest
 
 from conftest import qdense_mlp, randomize_biases
 from gen.boards import load_board
-from gen.cost import LayerShape, estimate, layer_cost, refold, word_problems
+from gen.cost import LayerShape, layer_cost, refold, word_problems
 from gen.dse import candidates, search
 from gen.errors import HlsgenError
 from gen.folding import (AXIS_MAX_BITS, MAX_WORD_BITS, WidthLimitError, fold_layer,
@@ -89,6 +89,11 @@ def test_a_folding_over_4096_bits_is_refused_in_one_line(mlp784, tmp_path):
     assert "at most 4096 bits (UG1399, AP_INT_MAX_W)" in err
     assert "choose SIMD 256 or less for it (e.g. 196, a divisor of 784)" in err
     assert not out.exists()
+    # Its own kind of user error, so that the search can skip such foldings.
+    from gen.generate import generate
+    with pytest.raises(WidthLimitError):
+        generate(str(mlp784), out, folding={"fc1": {"simd": 784, "pe": 1}})
+    assert not out.exists()
 
 
 def test_a_folding_over_the_board_is_refused(mlp784, tmp_path):
@@ -147,8 +152,13 @@ def test_wide_words_define_ap_int_max_w_and_both_branches_are_exact(tf, save_mod
 
 def test_narrow_projects_do_not_define_ap_int_max_w(tf, save_model, tmp_path):
     from gen.generate import generate
-    gen = generate(str(save_model(qdense_mlp(tf, [16, 8, 4]))), tmp_path / "small", n_vectors=2)
+    lines = []
+    gen = generate(str(save_model(qdense_mlp(tf, [16, 8, 4]))), tmp_path / "small", n_vectors=2,
+                   folding={"fc1": {"simd": 4, "pe": 2}}, fps=1e6, log=lines.append)
     assert "AP_INT_MAX_W" not in (gen.out / "firmware" / "small.h").read_text()
+    # A budget next to a given folding is said to be ignored.
+    assert lines == ["--fps and --max-util do not apply with --folding: the folding given is "
+                     "built as it is; leave --folding out to search one"]
 
 
 # --- no budget: a default folding over the board ------------------------------
@@ -221,10 +231,6 @@ def test_port_lanes_and_capped_default_folding():
 def test_max_util_above_one_is_refused():
     with pytest.raises(HlsgenError, match=r"--max-util 1.5 must be a fraction of the board"):
         search([LayerShape("a", "mvu", mw=4, mh=4)], load_board("pynq-z2"), 100, max_util=1.5)
-
-
-def test_hw_refuses_a_width_over_the_limit_as_its_own_error():
-    assert issubclass(WidthLimitError, HlsgenError)
 
 
 # --- partitioned requantization tables ---------------------------------------
