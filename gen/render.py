@@ -32,10 +32,35 @@ def c_init(arr: np.ndarray) -> str:
     return "{" + ",".join(c_init(x) for x in a) + "}"
 
 
+# Native C types for weight memory words of exactly these widths: their
+# initialisers are constant data to g++ (an ap_uint array is initialised by a
+# constructor call per element at start-up, which made g++ take minutes and
+# crash on million-weight models), and Vitis HLS maps them to ROMs as usual.
+NATIVE_WORDS = {8: "unsigned char", 16: "unsigned short", 32: "unsigned int", 64: "unsigned long long"}
+MEMORY_WORD_BITS = 64   # narrow weight words are packed up to this width
+
+
+def pack_factor(depth: int, word_bits: int, max_bits: int = MEMORY_WORD_BITS) -> int:
+    """How many consecutive weight words (word_bits each, depth of them in one
+    memory) share one memory word: the largest power of two K with
+    K * word_bits <= max_bits that divides depth (1 when none does). A power
+    of two, so the kernel's word index and lane select are bit fields."""
+    k = 1
+    while 2 * k * word_bits <= max_bits and depth % (2 * k) == 0:
+        k *= 2
+    return k
+
+
+def memory_word_type(bits: int) -> str:
+    """C type of a weight memory word of `bits` bits (see NATIVE_WORDS)."""
+    return NATIVE_WORDS.get(bits, f"ap_uint<{bits}>")
+
+
 def pack_words(lanes: np.ndarray, bits: int) -> tuple[np.ndarray, str]:
     """Lane codes [..., SIMD] -> (little-endian bytes [n_words, B], C
     initialiser of the words). Lane s occupies bits [s*bits, (s+1)*bits) of
-    its word, two's complement."""
+    its word, two's complement. Words of at most 64 bits are integer
+    literals; wider ones are ap_uint constructed from a hex string."""
     simd = lanes.shape[-1]
     flat = lanes.reshape(-1, simd).astype(np.int64) & ((1 << bits) - 1)
     bitmat = ((flat[:, :, None] >> np.arange(bits)) & 1).astype(np.uint8).reshape(len(flat), -1)
@@ -50,6 +75,21 @@ def pack_words(lanes: np.ndarray, bits: int) -> tuple[np.ndarray, str]:
         items = [f'ap_uint<{width}>("0x{h}", 16)' for h in hexes]
     shape = lanes.shape[:-1]
     return words, _nest(items, shape)
+
+
+def pack_memory(lanes: np.ndarray, bits: int) -> tuple[np.ndarray, int]:
+    """Weight lanes [..., D, SIMD] (D words of SIMD lanes per memory) ->
+    memory words [..., D/K, K*SIMD]: K = pack_factor consecutive words of the
+    same memory in one memory word, word k of a group in lanes
+    [k*SIMD, (k+1)*SIMD). Flattened, the lanes keep their order, so the
+    C-simulation cache is the same array either way."""
+    *outer, depth, simd = lanes.shape
+    k = pack_factor(depth, simd * bits)
+    return lanes.reshape(*outer, depth // k, k * simd), k
+
+
+def _lanes(simd: int) -> str:
+    return f"{simd} weight lane" + ("s" if simd > 1 else "")
 
 
 def _nest(items: list[str], shape: tuple) -> str:
@@ -83,14 +123,19 @@ def _prepare(k: Kernel) -> None:
     files C simulation loads them from."""
     k.arrays, k.param_files = [], []
     if k.kind in ("mvu", "dwu"):
-        # Weights: one word of SIMD lanes per entry, packed as synthesis stores them.
-        lanes = k.params["w"]
+        # Weights: memories of words of SIMD lanes, narrow words packed K to
+        # a memory word (pack_memory); synthesis and C simulation read the
+        # same memory words (params header initialisers, params/*_w.bin).
         bits = k.attrs["w_type"].bits
+        simd = k.params["w"].shape[-1]
+        lanes, kw = pack_memory(k.params["w"], bits)
         words, init = pack_words(lanes, bits)
-        word_t = f"ap_uint<{lanes.shape[-1] * bits}>"
+        mem_bits = lanes.shape[-1] * bits
         dims = "".join(f"[{n}]" for n in lanes.shape[:-1])
         k.arrays.append({"ctype": f"{k.id}_wword_t", "decl": f"{k.id}_w{dims}", "init": init})
-        k.word_types = [(f"{k.id}_wword_t", word_t)]
+        k.word_types = [(f"{k.id}_wword_t", memory_word_type(mem_bits),
+                         f"memory word of {mem_bits} bits: " + (
+                             f"{kw} consecutive words of {_lanes(simd)}" if kw > 1 else _lanes(simd)))]
         k.param_files.append({"file": f"{k.id}_w.bin", "count": int(np.prod(lanes.shape[:-1])),
                               "pointer": f"&{k.id}_w" + "[0]" * (lanes.ndim - 1), "bytes": words,
                               "loader": "load_words"})

@@ -10,6 +10,7 @@ import pytest
 import bnn_models as bm
 import cnn_models as cm
 from conftest import assert_exact
+from weight_headers import weight_memories
 
 
 @pytest.mark.parametrize("builder, shape, epochs", [
@@ -51,14 +52,47 @@ def test_binary_weights_stored_at_one_bit_each(tf, save_model, gen_and_sim):
     model = cm.randomize_bn(bm.binary_cnn(tf))
     gen, sim = gen_and_sim(save_model(model), n_vectors=20)
     assert_exact(sim)
+    assert sim.synthesis.frames == 20 and sim.synthesis.mismatches == 0
     params = gen.out / "firmware" / "params"
+    memories = weight_memories(params)
     for layer in ("conv2", "logits"):
-        header = (params / f"{layer}.h").read_text()
-        word = int(re.search(rf"typedef ap_uint<(\d+)> {layer}_wword_t", header).group(1))
-        dims = [int(d) for d in re.search(rf"{layer}_w((?:\[\d+\])+)", header).group(1)[1:-1].split("][")]
+        mem = memories[layer]
         weights = gen.graph.nodes[[n.name for n in gen.graph.nodes].index(layer)].params["weights"].size
-        assert word * int(np.prod(dims)) == weights           # declared storage: 1 bit per weight
-        n_words = int(np.prod(dims))
-        assert (params / f"{layer}_w.bin").stat().st_size == n_words * -(-word // 8)
-        hex_digits = sum(len(h) for h in re.findall(r"0x([0-9a-f]+)", header.split("#ifdef __SYNTHESIS__")[1].split("#else")[0]))
-        assert hex_digits <= weights / 4 + n_words             # the initialisers spell the bits
+        assert mem.bits == weights                       # declared storage: 1 bit per weight
+        assert mem.word_bits <= 64
+        assert (params / f"{layer}_w.bin").stat().st_size == mem.words * -(-mem.word_bits // 8)
+        assert mem.literals == mem.words                 # one integer literal per memory word
+        assert mem.hex_digits <= weights / 4 + mem.words  # the initialisers spell the bits
+        simd = int(re.search(r"SIMD (\d+)", (params / f"{layer}.h").read_text()).group(1))
+        if simd < 64:                                    # narrow words share memory words
+            assert mem.word_bits > simd
+
+
+def test_pack_factor_fills_memory_words_of_up_to_64_bits():
+    from gen.render import pack_factor, pack_memory
+    assert pack_factor(262144, 1) == 64 and pack_factor(294912, 2) == 32
+    assert pack_factor(432, 1) == 16            # 432 = 16 * 27: the depth must divide
+    assert pack_factor(27, 1) == 1 and pack_factor(100, 64) == 1 and pack_factor(8, 128) == 1
+    assert pack_factor(24, 6) == 8              # 48-bit words (an ap_uint<48> memory)
+    lanes = np.arange(2 * 8 * 3).reshape(2, 8, 3)
+    packed, k = pack_memory(lanes, 4)
+    assert k == 4 and packed.shape == (2, 2, 12)
+    assert np.array_equal(packed.reshape(-1), lanes.reshape(-1))   # lane order kept: same cache
+
+
+def test_packed_weight_memories_exact_in_both_branches(tf, save_model, gen_and_sim):
+    """Narrow foldings pack several weight words in one memory word, in the
+    matrix-vector unit and the depthwise taps, at widths that are not C
+    types (ap_uint memory words): both branches equal golden."""
+    tf.keras.utils.set_random_seed(1)
+    model = cm.randomize_bn(cm.separable_block(tf))
+    one = {"simd": 1, "pe": 1}
+    gen, sim = gen_and_sim(save_model(model), n_vectors=50,
+                           folding={"dw": one, "sep_depthwise": one, "sep_pointwise": one})
+    assert_exact(sim)
+    assert sim.synthesis.frames == 50 and sim.synthesis.mismatches == 0
+    memories = weight_memories(gen.out / "firmware" / "params")
+    for kid in ("dw", "sep_depthwise", "sep_pointwise"):
+        header = (gen.out / "firmware" / "params" / f"{kid}.h").read_text()
+        assert re.search(r"memory word of \d+ bits: [248] consecutive words", header), kid
+        assert memories[kid].ctype.startswith("ap_uint<")

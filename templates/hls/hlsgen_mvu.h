@@ -5,8 +5,10 @@
 // loop runs NF*SF iterations at II=1 per vector. A convolution is the same
 // unit applied to PIXELS window vectors from the sliding-window generator
 // (window order ky, kx, c matches the weight rows).
-// Weight layout: w[pe][nf*SF + sf] is a word of SIMD lanes, lane s holding
-// W[nf*PE + pe][sf*SIMD + s] (so a 1-bit design stores 1 bit per weight).
+// Weight layout: one memory per PE of words of SIMD lanes, word
+// j = nf*SF + sf holding W[nf*PE + pe][sf*SIMD + s] in lane s (so a 1-bit
+// design stores 1 bit per weight); narrow words are packed K to a memory
+// word (see WeightMemory).
 // Accumulators are sized by the generator from value bounds over every
 // partial sum, so they never overflow in any order of summation.
 #ifndef HLSGEN_MVU_H
@@ -77,26 +79,63 @@ struct DotXnor {
     }
 };
 
+// A weight memory of DEPTH memory words (type MemWord: an ap_uint, or a
+// native unsigned integer whose initialiser g++ compiles as constant data)
+// holding WORDS words of SIMD lanes of type TW: K = WORDS / DEPTH
+// consecutive words per memory word (the generator picks K, a power of two,
+// so that narrow words fill memory words of up to 64 bits: BRAM-shaped ROMs
+// with short initialisers), word j in bits [(j%K)*SIMD*W, (j%K+1)*SIMD*W)
+// of memory word j/K. Both branches read the same memory words: synthesis
+// selects the word from the ROM word (a range select), C simulation unpacks
+// every lane once per parameter load (unpacked()), in the same order.
+template <typename TW, unsigned SIMD, unsigned WORDS, unsigned DEPTH, typename MemWord>
+struct WeightMemory {
+    static const unsigned K = WORDS / DEPTH;
+    static const unsigned WORD_BITS = SIMD * TW::width;
+    typedef ap_uint<WORD_BITS> word_t;
+    typedef ap_uint<K * WORD_BITS> mem_t;
+    // The generator's packing, checked at compile time.
+    typedef char depth_is_a_multiple[K * DEPTH == WORDS ? 1 : -1];
+    typedef char k_is_a_power_of_two[(K & (K - 1)) == 0 ? 1 : -1];
+    typedef char words_fit[K * WORD_BITS <= word_bits<MemWord>::value ? 1 : -1];
+
+#ifdef HLSGEN_SYNTHESIS
+    // Word j of a memory: the SIMD lanes of word j % K of memory word j / K.
+    static word_t word(const MemWord mem[DEPTH], unsigned j) {
+#pragma HLS INLINE
+        const mem_t m = mem_t(mem[j / K]);
+        return get_lane<word_t>(m, j % K);
+    }
+#else
+    // C simulation: the lanes of `memories` memories, lane s of word j of
+    // memory b at [(b*WORDS + j)*SIMD + s].
+    static const TW *lanes(const MemWord *mem, unsigned memories) {
+        return unpacked<TW, K * SIMD>(mem, (size_t)memories * DEPTH);
+    }
+#endif
+};
+
 template <unsigned MW, unsigned MH, unsigned SIMD, unsigned PE, unsigned PIXELS,
           typename TIn, typename TW, typename TAcc, typename TOut, class Dot,
-          typename InWord, typename OutWord, typename WWord, typename Requant>
+          typename InWord, typename OutWord, typename MemWord, unsigned WDEPTH, typename Requant>
 void mvu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
-         const WWord weights[PE][(MH / PE) * (MW / SIMD)],
+         const MemWord weights[PE][WDEPTH],
          const TAcc bias[PE][MH / PE], const Requant &requant) {
     static const unsigned SF = MW / SIMD;
     static const unsigned NF = MH / PE;
     typedef native<TAcc> N;
+    typedef WeightMemory<TW, SIMD, NF * SF, WDEPTH, MemWord> Mem;
     // The input vector is reused by every neuron fold; it is kept unpacked so
     // each lane is extracted from its stream word once per frame.
     TIn inbuf[SF][SIMD];
 #pragma HLS ARRAY_RESHAPE variable = inbuf complete dim = 2
     TAcc acc[PE];
 #pragma HLS ARRAY_PARTITION variable = acc complete dim = 1
-// One memory per PE holding SIMD-lane words (as FINN packs them).
+// One memory per PE (as FINN packs them), of packed SIMD-lane words.
 #pragma HLS ARRAY_PARTITION variable = weights complete dim = 1
 #pragma HLS ARRAY_PARTITION variable = bias complete dim = 1
 #ifndef HLSGEN_SYNTHESIS
-    const TW *wlanes = unpacked<TW, SIMD>(&weights[0][0], (size_t)PE * NF * SF);
+    const TW *wlanes = Mem::lanes(&weights[0][0], PE);
 #endif
     unsigned sf = 0, nf = 0;
     for (unsigned i = 0; i < PIXELS * NF * SF; i++) {
@@ -106,7 +145,7 @@ void mvu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
 #pragma HLS UNROLL
 #ifdef HLSGEN_SYNTHESIS
             TW w[SIMD];
-            unpack<TW, SIMD>(weights[pe][nf * SF + sf], w);
+            unpack<TW, SIMD>(Mem::word(weights[pe], nf * SF + sf), w);
 #else
             const TW *w = wlanes + ((size_t)pe * NF * SF + nf * SF + sf) * SIMD;
 #endif
@@ -124,19 +163,23 @@ void mvu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
 
 // The taps of a depthwise convolution as a window reduction (see
 // hlsgen_pool.h reduce_windows): acc = bias + sum over the window of
-// w[k][c] * x[k][c]. Weight layout: w[k][c/SIMD] is a word of SIMD lanes.
-template <unsigned KK, unsigned CF, unsigned SIMD, typename TW, typename TAccBias, typename WWord>
+// w[k][c] * x[k][c]. Weight layout: per tap k, a memory of CF words of SIMD
+// lanes, word c/SIMD holding channel c's weight in lane c%SIMD, packed into
+// DEPTH memory words (see WeightMemory).
+template <unsigned KK, unsigned CF, unsigned SIMD, typename TW, typename TAccBias,
+          typename MemWord, unsigned DEPTH>
 struct DepthwiseTaps {
-    const WWord (*weights)[CF];     // [KK][CF] words of SIMD lanes
-    const TAccBias (*bias)[SIMD];   // [CF][SIMD]
+    typedef WeightMemory<TW, SIMD, CF, DEPTH, MemWord> Mem;
+    const MemWord (*weights)[DEPTH];  // [KK][DEPTH] memory words
+    const TAccBias (*bias)[SIMD];     // [CF][SIMD]
 #ifndef HLSGEN_SYNTHESIS
     const TW *lanes;  // C simulation: unpacked once per parameter load
 #endif
 
-    DepthwiseTaps(const WWord w[KK][CF], const TAccBias b[CF][SIMD])
+    DepthwiseTaps(const MemWord w[KK][DEPTH], const TAccBias b[CF][SIMD])
         : weights(w), bias(b)
 #ifndef HLSGEN_SYNTHESIS
-          , lanes(unpacked<TW, SIMD>(&w[0][0], (size_t)KK * CF))
+          , lanes(Mem::lanes(&w[0][0], KK))
 #endif
     {
     }
@@ -144,7 +187,7 @@ struct DepthwiseTaps {
     TW tap(unsigned k, unsigned cf, unsigned s) const {
 #pragma HLS INLINE
 #ifdef HLSGEN_SYNTHESIS
-        return get_lane<TW>(weights[k][cf], s);
+        return get_lane<TW>(Mem::word(weights[k], cf), s);
 #else
         return lanes[((size_t)k * CF + cf) * SIMD + s];
 #endif
@@ -168,12 +211,12 @@ struct DepthwiseTaps {
 // channels are processed in parallel.
 template <unsigned KK, unsigned C, unsigned SIMD, unsigned PIXELS,
           typename TIn, typename TW, typename TAcc, typename TOut,
-          typename InWord, typename OutWord, typename WWord, typename Requant>
+          typename InWord, typename OutWord, typename MemWord, unsigned WDEPTH, typename Requant>
 void dwu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
-         const WWord weights[KK][C / SIMD], const TAcc bias[C / SIMD][SIMD],
+         const MemWord weights[KK][WDEPTH], const TAcc bias[C / SIMD][SIMD],
          const Requant &requant) {
 #pragma HLS ARRAY_PARTITION variable = bias complete dim = 2
-    const DepthwiseTaps<KK, C / SIMD, SIMD, TW, TAcc, WWord> taps(weights, bias);
+    const DepthwiseTaps<KK, C / SIMD, SIMD, TW, TAcc, MemWord, WDEPTH> taps(weights, bias);
     reduce_windows<KK, C, SIMD, PIXELS, TIn, TAcc, TOut>(in, out, taps, requant);
 }
 

@@ -37,11 +37,19 @@ void load_codes(const std::string &dir, const char *file, T *dst, size_t count) 
     params_generation()++;
 }
 
-// Packed words (weights): each word is BYTES little-endian bytes, lane 0 in
-// the low bits, exactly as the synthesis header's initialisers spell them.
+// A memory word from its bits: an ap_uint as is, a native integer by value.
+template <int B>
+inline void assign_bits(ap_uint<B> &dst, const ap_uint<B> &bits) { dst = bits; }
+template <typename Native, int B>
+inline void assign_bits(Native &dst, const ap_uint<B> &bits) { dst = (Native)bits.to_uint64(); }
+
+// Packed words (weight memories, ap_uint or native): each word is BYTES
+// little-endian bytes, lane 0 in the low bits, exactly as the synthesis
+// header's initialisers spell them.
 template <typename Word>
 void load_words(const std::string &dir, const char *file, Word *dst, size_t count) {
-    static const int BYTES = (Word::width + 7) / 8;
+    static const int WIDTH = word_bits<Word>::value;
+    static const int BYTES = (WIDTH + 7) / 8;
     const std::string path = dir + "/" + file;
     FILE *f = std::fopen(path.c_str(), "rb");
     if (!f) {
@@ -56,15 +64,15 @@ void load_words(const std::string &dir, const char *file, Word *dst, size_t coun
         std::exit(2);
     }
     for (size_t i = 0; i < count; i++) {
-        Word w = 0;
-        for (int c = 0; c * 64 < Word::width; c++) {
+        ap_uint<WIDTH> w = 0;
+        for (int c = 0; c * 64 < WIDTH; c++) {
             unsigned long long chunk = 0;
             for (int b = 0; b < 8 && c * 8 + b < BYTES; b++)
                 chunk |= (unsigned long long)bytes[i * BYTES + c * 8 + b] << (8 * b);
-            const int hi = c * 64 + 63 < Word::width ? c * 64 + 63 : Word::width - 1;
+            const int hi = c * 64 + 63 < WIDTH ? c * 64 + 63 : WIDTH - 1;
             w.range(hi, c * 64) = chunk;
         }
-        dst[i] = w;
+        assign_bits(dst[i], w);
     }
     params_generation()++;
 }

@@ -145,6 +145,30 @@ inline void set_lane(Word &word, unsigned i, const T &value) {
     word.range((i + 1) * T::width - 1, i * T::width) = bits;
 }
 
+// Bits of a memory word type: an ap_uint, or a native unsigned integer
+// (weight memories of 8/16/32/64-bit words are declared with native types,
+// whose initialisers g++ compiles as constant data).
+template <typename Word>
+struct word_bits {
+    static const int value = Word::width;
+};
+template <>
+struct word_bits<unsigned char> {
+    static const int value = 8;
+};
+template <>
+struct word_bits<unsigned short> {
+    static const int value = 16;
+};
+template <>
+struct word_bits<unsigned int> {
+    static const int value = 32;
+};
+template <>
+struct word_bits<unsigned long long> {
+    static const int value = 64;
+};
+
 // Whether a lane type is signed (ap_int) or not (ap_uint).
 template <typename T>
 struct is_signed_lane;
@@ -199,9 +223,10 @@ inline unsigned &params_generation() {
 
 #ifndef HLSGEN_SYNTHESIS
 
-// C simulation only: the lanes of `count` packed words, unpacked once per
-// parameter load instead of at every use (keyed by the array, since layers
-// of the same shape share one template instantiation).
+// C simulation only: the lanes of `count` packed words (ap_uint or native
+// memory words of N lanes), unpacked once per parameter load instead of at
+// every use (keyed by the array, since layers of the same shape share one
+// template instantiation).
 template <typename T, unsigned N, typename Word>
 const T *unpacked(const Word *words, size_t count) {
     struct Entry {
@@ -214,7 +239,8 @@ const T *unpacked(const Word *words, size_t count) {
     Entry &e = cache[words];
     if (e.lanes.size() != count * N || e.generation != params_generation()) {
         e.lanes.assign(count * N, T(0));
-        for (size_t i = 0; i < count; i++) unpack<T, N>(words[i], &e.lanes[i * N]);
+        for (size_t i = 0; i < count; i++)
+            unpack<T, N>(ap_uint<N * T::width>(words[i]), &e.lanes[i * N]);
         e.generation = params_generation();
     }
     return e.lanes.data();
