@@ -197,7 +197,9 @@ def search(shapes: list[LayerShape], board, clock_mhz: float | None = None,
     cands = candidates(shapes, board, clock_mhz)
 
     def real(c: Candidate) -> Estimate | None:
-        if realize is None:
+        # The chain view never has more room than the built design (which only
+        # adds lane converters), so a candidate over the limit is not built.
+        if realize is None or not c.estimate.fits(limit):
             return c.estimate
         try:
             return realize(c.folding)
