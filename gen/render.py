@@ -156,6 +156,26 @@ def _prepare(k: Kernel) -> None:
         k.param_files.append({"file": f"{k.id}_lut.bin", "count": a.size,
                               "pointer": f"&{k.id}_rq.table[0][0]", "array": a})
     k.requant_text = _requant_text(k)
+    if "thr" in k.params:
+        k.thr_banks = threshold_banks(k)
+
+
+def requant_lanes(k: Kernel) -> int:
+    """Channels a kernel requantizes in one cycle: lane i of a word reads
+    channel ch0 + i, ch0 a multiple of the lane count."""
+    if k.kind == "mvu":
+        return k.attrs["pe"]
+    if k.kind in ("dwu", "pool", "global_pool"):
+        return k.attrs["simd"]
+    return k.inp.lanes   # elementwise requantization, adds
+
+
+def threshold_banks(k: Kernel) -> int:
+    """Banks of a per-channel threshold table (RequantThresholds' LANES):
+    one per lane when the lanes divide the channels, so lane i only ever
+    reads bank i; otherwise a bank per channel (complete partition)."""
+    ch, lanes = k.params["thr"].shape[0], requant_lanes(k)
+    return lanes if ch % lanes == 0 else ch
 
 
 def render_project(d: Design, folder: Path, ctx: dict) -> None:
