@@ -29,6 +29,8 @@ def cmd_generate(args) -> int:
     import json
     report = json.loads((res.out / "report.json").read_text())
     print(f"generated {res.out} in {res.seconds:.2f} s")
+    print(res.lint.summary() + ("" if res.lint.ok else
+                                "; a generated project should never violate them: please report it"))
     if args.arch == "auto" or report.get("arch") == "tiled":
         print(f"architecture: {report['arch']} ({report['arch_reason']})")
     if report.get("arch") == "tiled":

@@ -28,7 +28,7 @@ p = product bits (1 for XNOR, wbits+abits otherwise), acc = accumulator bits.
 | accumulator per PE (mvu) or lane (dwu, pool, global_pool, add) | acc LUTs, acc FFs | one adder or comparator and its register |
 | requantization per lane | identity 0; shift 2*acc LUTs; thresholds n*acc + n LUTs; lookup table acc LUTs | shift: round adder and clamp; thresholds: one comparator per threshold (one LUT per bit) and a count of the results; table: the index subtraction |
 | mvu pipeline FFs per PE | tree LUTs + simd*wbits + out_bits | HLS registers every adder-tree level at 100-300 MHz, the weight word read and the output |
-| mvu memories | weights: pe banks of SF*NF words x simd*wbits bits; input vector: 1 bank of SF x simd*abits; bias: pe banks of NF x acc | FINN's layout: one memory per PE, each word one SIMD slice, so a 1-bit design stores 1 bit per weight |
+| mvu memories | weights: pe banks of SF*NF words x simd*wbits bits (narrow words packed K to a word of up to 64 bits, K a power of two dividing the depth: SF*NF/K x K*simd*wbits); input vector: 1 bank of SF x simd*abits; bias: pe banks of NF x acc | FINN's layout: one memory per PE, each word one SIMD slice, so a 1-bit design stores 1 bit per weight |
 | requantization memories | thresholds: lanes * n banks of ceil(sets/lanes) words (n registers if shared by all channels) x (acc + 2) bits, in registers (depth 1) or LUTRAM, never BRAM; tables: lanes banks of ceil(sets/lanes) * entries x out_bits, by the memory-style rule | templates/hls/hlsgen_requant.h partitions the threshold array cyclically by lane and completely by threshold (FINN's layout), so every lane compares all its thresholds in the cycle it reads them: lanes * n memories of a few words each, which Vivado keeps in LUTs and FFs (a BRAM18 per threshold would hold a few words of 18 Kb); a lookup table is partitioned by lane (each lane one read per cycle) |
 | dwu, pool, global_pool memories | weights (dwu): KK*C/simd x simd*wbits; bias (dwu) and accumulators: C/simd x simd*acc | packed: one word per channel fold |
 | memory style | registers if depth = 1; LUTRAM if ceil(depth/64) * width <= LUTRAM_LUTS_PER_BRAM18 * (its BRAM18 count); else BRAM18 | a LUT6 is a 64x1 RAM; below 32 LUTs per BRAM18 the BRAMs would be at most 1/9 full |
@@ -343,6 +343,30 @@ def requant_luts(s: LayerShape) -> int:
 THRESHOLD_EXTRA_BITS = 2   # hlsgen_requant.h: thresholds are 2 bits wider than the accumulator
 
 
+MEMORY_WORD_BITS = 64   # narrow weight words are packed up to this width
+
+
+def pack_factor(depth: int, word_bits: int, max_bits: int = MEMORY_WORD_BITS) -> int:
+    """How many consecutive weight words (word_bits each, depth of them in one
+    memory) share one memory word: the largest power of two K with
+    K * word_bits <= max_bits that divides depth and needs no more BRAM18
+    than the unpacked memory (1 when none does). Packed memories keep the
+    synthesis headers' initialisers short (one literal per memory word); a
+    power of two, so the kernel's word index and lane select are bit fields."""
+    k, brams = 1, bram18_count(depth, word_bits)
+    while (2 * k * word_bits <= max_bits and depth % (2 * k) == 0
+           and bram18_count(depth // (2 * k), 2 * k * word_bits) <= brams):
+        k *= 2
+    return k
+
+
+def weight_memory(depth: int, word_bits: int, banks: int = 1) -> Memory:
+    """`banks` weight memories of `depth` words of `word_bits` bits, as the
+    project stores them: narrow words packed K to a memory word (pack_factor)."""
+    k = pack_factor(depth, word_bits)
+    return memory(depth // k, k * word_bits, banks)
+
+
 def partitioned_memory(depth: int, width: int, banks: int) -> Memory:
     """`banks` memories of a completely partitioned dimension: registers
     when one word deep, else LUTRAM (distributed RAM), never a BRAM18 each."""
@@ -380,7 +404,7 @@ def _mvu(s: LayerShape) -> tuple:
     sf, nf = s.mw // s.simd, s.mh // s.pe
     mult, dsp, p = _multiplier(s.wbits, s.abits)
     tree = adder_tree_luts(s.simd, p)
-    mems = {"weights": memory(sf * nf, s.simd * s.wbits, s.pe),
+    mems = {"weights": weight_memory(sf * nf, s.simd * s.wbits, s.pe),
             "input": memory(sf, s.simd * s.abits),
             "bias": memory(nf, s.accbits, s.pe) if s.bias else NO_MEMORY,
             "requant": _requant_memory(s, s.pe)}
@@ -395,7 +419,7 @@ def _channel_lanes(s: LayerShape, mult: int = 0, dsp: int = 0, weights: bool = F
     """dwu, pool and global_pool: one accumulator (and multiplier) per channel lane."""
     cf = s.channels // s.simd
     mems = {"accumulators": memory(cf, s.simd * s.accbits),
-            "weights": memory(s.taps * cf, s.simd * s.wbits) if weights else NO_MEMORY,
+            "weights": weight_memory(s.taps * cf, s.simd * s.wbits) if weights else NO_MEMORY,
             "bias": memory(cf, s.simd * s.accbits) if weights and s.bias else NO_MEMORY,
             "requant": _requant_memory(s, s.simd)}
     lut = s.simd * (mult + s.accbits + requant_luts(s))

@@ -38,6 +38,7 @@ class GenerateResult:
     seconds: float
     engine: object = None  # the tiled engine (gen/tiled.py TiledDesign) for --arch tiled
     notes: list = None     # budget lines also written to stderr and report.json ("budget")
+    lint: object = None    # gen/lint.py LintReport of the written project (report.json "lint")
 
 
 def _input_type(graph: Graph, given: str | None) -> tuple[QType, str]:
@@ -209,9 +210,16 @@ def generate(model: str, out: str | Path, board: str = "pynq-z2", input_type: st
             "softmax_dropped": fe.softmax_dropped, "vectors": len(codes),
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "versions": _versions()}, indent=1))
+        # The rules Vitis HLS enforces that can be checked without it, on the
+        # project as written (lint reads hlsgen.json and report.json's streams).
+        from gen.lint import lint_project
+        lint = lint_project(tmp)
+        report["lint"] = lint.to_json()
+        (tmp / "report.json").write_text(json.dumps(report, indent=1))
+    lint.project = out   # it ran in the staging folder
     return GenerateResult(out, graph, len(codes), exact, fw.size, time.perf_counter() - t0,
                           tiled if arch == "tiled" else None,
-                          [budget["note"]] if budget and budget["note"] else [])
+                          [budget["note"]] if budget and budget["note"] else [], lint)
 
 
 def _warn(line: str) -> None:

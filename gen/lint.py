@@ -58,6 +58,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gen.errors import HlsgenError
+# The limits the generator designs to: one table, in gen/folding.py.
+from gen.folding import AP_INT_DEFAULT_MAX_W as AP_DEFAULT_MAX_W
+from gen.folding import AXIS_MAX_BITS
+from gen.folding import MAX_WORD_BITS as AP_ABSOLUTE_MAX_W
 
 # --------------------------------------------------------------------------
 # Rules and where they come from.
@@ -92,9 +96,6 @@ RULES: dict[str, tuple[str, str]] = {
                 "clang is the Vitis HLS front end"),
 }
 
-AXIS_MAX_BITS = 1024          # PG021: AXI DMA stream side
-AP_DEFAULT_MAX_W = 1024       # UG1399
-AP_ABSOLUTE_MAX_W = 4096      # UG1399
 MEMORY_PORTS = 2              # a (dual-port) block or distributed RAM / ROM
 AUTO_COMPLETE_THRESHOLD = 4   # UG1399 config_array_partition -complete_threshold default
 

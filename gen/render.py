@@ -12,6 +12,7 @@ import numpy as np
 from gen import __version__
 from gen.board_files import render_board_files
 from gen.paths import data_dir
+from gen.cost import pack_factor
 from gen.hw import Design, Kernel
 
 TEMPLATES = data_dir("templates")
@@ -37,20 +38,6 @@ def c_init(arr: np.ndarray) -> str:
 # constructor call per element at start-up, which made g++ take minutes and
 # crash on million-weight models), and Vitis HLS maps them to ROMs as usual.
 NATIVE_WORDS = {8: "unsigned char", 16: "unsigned short", 32: "unsigned int", 64: "unsigned long long"}
-MEMORY_WORD_BITS = 64   # narrow weight words are packed up to this width
-
-
-def pack_factor(depth: int, word_bits: int, max_bits: int = MEMORY_WORD_BITS) -> int:
-    """How many consecutive weight words (word_bits each, depth of them in one
-    memory) share one memory word: the largest power of two K with
-    K * word_bits <= max_bits that divides depth (1 when none does). A power
-    of two, so the kernel's word index and lane select are bit fields."""
-    k = 1
-    while 2 * k * word_bits <= max_bits and depth % (2 * k) == 0:
-        k *= 2
-    return k
-
-
 def memory_word_type(bits: int) -> str:
     """C type of a weight memory word of `bits` bits (see NATIVE_WORDS)."""
     return NATIVE_WORDS.get(bits, f"ap_uint<{bits}>")

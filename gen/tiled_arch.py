@@ -40,7 +40,7 @@ def choose_arch(graph, board, name: str = "model", clock_mhz: float | None = Non
     if small.fits():
         return "dataflow", (f"the dataflow design fits {board.name} only folded to one lane per "
                             f"layer (at its default folding it needs {'; '.join(_over(est))}); "
-                            "generate with --max-util 1 to search the folding")
+                            "generate searches a folding that fits")
     return "tiled", (f"the dataflow design keeps all {weights:,} weights on chip and needs "
                      f"{'; '.join(_over(small))} even at one lane per layer; "
                      "the tiled engine reads its weights from DDR")

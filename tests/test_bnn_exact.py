@@ -73,10 +73,15 @@ def test_pack_factor_fills_memory_words_of_up_to_64_bits():
     assert pack_factor(262144, 1) == 64 and pack_factor(294912, 2) == 32
     assert pack_factor(432, 1) == 16            # 432 = 16 * 27: the depth must divide
     assert pack_factor(27, 1) == 1 and pack_factor(100, 64) == 1 and pack_factor(8, 128) == 1
-    assert pack_factor(24, 6) == 8              # 48-bit words (an ap_uint<48> memory)
+    # Never more BRAM18 than unpacked: 3 x 48 bits would need 2 (512x36), so 6 x 24.
+    assert pack_factor(24, 6) == 4              # 24-bit words (an ap_uint<24> memory)
+    from gen.cost import bram18_count
+    for depth, bits in [(1024, 8), (4096, 3), (96, 12), (262144, 1), (640, 2)]:
+        k = pack_factor(depth, bits)
+        assert bram18_count(depth // k, k * bits) <= bram18_count(depth, bits)
     lanes = np.arange(2 * 8 * 3).reshape(2, 8, 3)
     packed, k = pack_memory(lanes, 4)
-    assert k == 4 and packed.shape == (2, 2, 12)
+    assert k == 2 and packed.shape == (2, 4, 6)   # 4 x 24 bits: 2 x 48 would need 2 BRAM18
     assert np.array_equal(packed.reshape(-1), lanes.reshape(-1))   # lane order kept: same cache
 
 

@@ -115,7 +115,11 @@ def test_float_scales_codes_equal_and_differences_explained(trained, digits, tmp
     sim = csim(gen.out)
     assert sim.mismatches == 0
     fw = sim.framework_figures()
-    assert fw["equal_values"] >= 0.999 * fw["values"], fw
+    # Float scales: the framework's float32 arithmetic may land on a
+    # quantization boundary; one such code changes every logit of its frame,
+    # so count frames. Each difference must be explained (below); a
+    # systematic error would touch most frames.
+    assert fw["rows_exact"] >= 0.99 * sim.frames, (fw, gen.graph.meta["framework_differences"])
     assert fw["top1_agreement"] == 1.0
     diffs = gen.graph.meta["framework_differences"]
     assert diffs["values"] == fw["values"] - fw["equal_values"]

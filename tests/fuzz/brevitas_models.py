@@ -72,23 +72,6 @@ def random_brevitas_model(seed: int):
             parts.append(f"id{ab}")
     layers[-1].return_quant_tensor = False
     model = nn.Sequential(*layers)
-    _randomize_and_calibrate(model, shape, seed)
+    from brevitas_models import calibrate, randomize   # the tests' own helpers
+    calibrate(randomize(model, seed), shape, seed)
     return model, " ".join(parts), shape
-
-
-def _randomize_and_calibrate(model, shape, seed):
-    import torch
-    import torch.nn as nn
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
-                n = m.num_features
-                m.running_mean.copy_(torch.randn(n, generator=g) * 0.5)
-                m.running_var.copy_(torch.rand(n, generator=g) * 1.5 + 0.4)
-                m.weight.copy_(torch.rand(n, generator=g) * 3.0 - 1.5)
-                m.bias.copy_(torch.randn(n, generator=g) * 0.3)
-        model.train()
-        for _ in range(3):   # runtime statistics of float-scale activations
-            model(torch.rand((16,) + tuple(shape[1:]), generator=g) * 2 - 1)
-    model.eval()

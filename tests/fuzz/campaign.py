@@ -23,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-FAILURES = ("crash", "compile", "mismatch", "unexplained", "half-written", "bad-message")
+FAILURES = ("crash", "compile", "lint", "mismatch", "unexplained", "half-written", "bad-message")
 
 
 @dataclass
@@ -105,6 +105,9 @@ def run_one(seed: int, framework: str, work: Path, tf=None, n_vectors: int = 40,
             if not _refusal_ok(msg) or "bug" in msg:
                 return Outcome(seed, framework, description, "bad-message", msg, time.perf_counter() - t0)
             return Outcome(seed, framework, description, "refused", msg, time.perf_counter() - t0)
+        if not gen.lint.ok:
+            return Outcome(seed, framework, description, "lint",
+                           "; ".join(v.text() for v in gen.lint.violations[:3]), time.perf_counter() - t0)
         try:
             res = csim(gen.out, synthesis_frames=synthesis_frames)
         except HlsgenError as e:
