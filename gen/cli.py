@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from gen import __version__
-from gen.errors import HlsgenError
+from gen.errors import HlsgenError, InternalError
 
 
 def _table(rows: list[tuple], header: tuple | None = None) -> str:
@@ -263,6 +263,19 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # a crash is hlsgen's bug: one line, the traceback kept in a file
+        return _report_crash(e, argv)
+
+
+def _report_crash(e: Exception, argv) -> int:
+    import tempfile
+    import traceback
+    with tempfile.NamedTemporaryFile("w", prefix="hlsgen-crash-", suffix=".txt", delete=False) as f:
+        f.write(f"hlsgen {' '.join(sys.argv[1:] if argv is None else argv)}\n")
+        traceback.print_exc(file=f)
+    err = InternalError(f"{type(e).__name__}: {str(e).strip()[:200]}")
+    print(f"error: {err} (traceback in {f.name})", file=sys.stderr)
+    return err.exit_code
 
 
 if __name__ == "__main__":

@@ -80,7 +80,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
-from gen.errors import HlsgenError
+from gen.errors import HlsgenError, InternalError
 from gen.folding import MAX_WORD_BITS, port_lanes
 
 # --- calibrated constants (see the table above) ------------------------------
@@ -161,13 +161,14 @@ class LayerShape:
             raise HlsgenError(f"{where}: in_count must not be negative, got {self.in_count}")
         for f in ("mw", "mh", "pixels", "wbits", "abits", "accbits", "out_bits", "simd", "pe",
                   "channels", "count", "depth"):
+            # The design was made by hlsgen (a user's folding is checked in
+            # gen/hw.py before it gets here): a bad shape is hlsgen's bug.
             if getattr(self, f) < 1:
-                raise HlsgenError(f"{where}: {f} must be a positive integer, "
-                                  f"got {getattr(self, f)}")
+                raise InternalError(f"{where}: {f} must be a positive integer, "
+                                    f"got {getattr(self, f)}")
         for what, n, lanes, lane_name in self._divisions():
             if n % lanes:
-                raise HlsgenError(f"{where}: {lane_name} {lanes} must divide its {n} {what}; "
-                                  f"choose a divisor of {n}")
+                raise InternalError(f"{where}: {lane_name} {lanes} does not divide its {n} {what}")
         if self.kind == "swg" and min(self.out_dim) < 1:
             raise HlsgenError(f"{where}: a {self.kernel} window does not fit its {self.in_dim} "
                               f"input; check the layer's dimensions")

@@ -129,3 +129,21 @@ def test_csim_exit_code_on_mismatch(models, tmp_path):
     bad = run_cli("csim", out)
     assert bad.returncode == 1 and "FAIL" in bad.stdout and "1999/2000" not in bad.stdout
     assert "799/800" in bad.stdout
+
+
+def test_a_crash_is_an_internal_error_with_its_traceback_kept(monkeypatch, capsys):
+    """Anything but a user error is hlsgen's bug: one line naming it as such,
+    exit 3, the traceback saved to a file for the report, never printed."""
+    import gen.boards
+    from gen.cli import main
+
+    def broken(*a, **k):
+        raise KeyError("surprise")
+    monkeypatch.setattr(gen.boards, "list_boards", broken)
+    assert main(["boards"]) == 3
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith("error: internal error in hlsgen: KeyError: 'surprise'; this is a bug in hlsgen")
+    saved = Path(err.rsplit("traceback in ", 1)[1].rstrip(")"))
+    assert "Traceback" in saved.read_text() and "surprise" in saved.read_text()
+    saved.unlink()
