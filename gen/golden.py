@@ -98,7 +98,11 @@ def _add(node, ins, out_t, graph):
 
 
 def _concat(node, ins, out_t, graph):
-    return np.concatenate([x << s for x, s in zip(ins, node.attrs["shifts"])], axis=-1)
+    # An input may still have its pre-Flatten shape (gen/passes/cleanup.py
+    # drops flat reshapes): its channels are the attrs' count.
+    lead = (len(ins[0]),) + tuple(out_t.shape[:-1])
+    return np.concatenate([(x << s).reshape(lead + (c,)) for x, s, c in
+                           zip(ins, node.attrs["shifts"], node.attrs["channels"])], axis=-1)
 
 
 def _requant(node, ins, out_t, graph):

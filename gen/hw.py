@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gen.errors import HlsgenError
+from gen.errors import HlsgenError, InternalError
 from gen.folding import (AP_INT_DEFAULT_MAX_W, AXIS_MAX_BITS, DEFAULT_MACS, MAX_WORD_BITS,
                           WidthLimitError, fold_layer, max_lanes, port_lanes)
 from gen.ir import Graph, Node
@@ -339,8 +339,9 @@ class _Mapper:
         source = node.name + (f" + {rq.name}" if rq else "")
         if a["depthwise"]:
             if win.qtype.bipolar or common["w_type"].bipolar:
-                raise HlsgenError(f"layer '{node.name}': depthwise convolution of binarized (+-1) "
-                                  "values or weights is not supported; use integer quantizers")
+                # gen/passes/lower.py gives depthwise taps integer codes.
+                raise InternalError(f"layer '{node.name}': depthwise convolution reached the "
+                                    "hardware mapping with +-1 codes, not integers")
             out = self.output(node, rq, simd)
             k = self.kernel("dwu", node.name, source, [win], [out], {"kk": kk, "c": cout, **common})
             _set_weights(k, node.params["weights"].reshape(kk, cout // simd, simd), win.qtype)
@@ -359,7 +360,7 @@ class _Mapper:
         lanes = self._consumer_lanes(node.outputs[0], c)
         inp = self.take(node.inputs[0], lanes)
         t = self.g.tensors[node.outputs[0]]
-        out = self.new_stream(t.qtype, lanes, t.size)
+        out = self.new_stream(inp.qtype, lanes, t.size)   # codes pass through: one lane type
         out.tensor = t.name
         self.streams[t.name] = out
         self.kernel("pad", node.name, node.name, [inp], [out],
@@ -368,10 +369,12 @@ class _Mapper:
 
     def _consumer_lanes(self, tensor: str, c: int) -> int:
         """Lanes a padding should produce: what its (single) convolution wants,
-        else what its producer gives."""
+        else what its producer gives; always a divisor of its C channels (a
+        dense layer after Flatten has a SIMD dividing all its inputs instead:
+        a lane converter gathers the padding's words into its SIMD lanes)."""
         consumers = self.g.consumers(tensor)
         if len(consumers) == 1 and consumers[0].name in self.folds:
-            return self.folds[consumers[0].name]["simd"]
+            return math.gcd(self.folds[consumers[0].name]["simd"], c)
         producer = self.streams.get(self.g.producer(tensor).inputs[0])
         return math.gcd(producer.lanes, c) if producer else 1
 
@@ -409,7 +412,8 @@ class _Mapper:
 
     def _add(self, node: Node) -> None:
         if len(node.inputs) != 2:
-            raise HlsgenError(f"layer '{node.name}': adds {len(node.inputs)} tensors; hlsgen adds two")
+            raise InternalError(f"layer '{node.name}': adds {len(node.inputs)} tensors; "
+                                "gen/passes/lower.py splits sums into pairs")
         a = self.take(node.inputs[0])
         b = self.take(node.inputs[1], a.lanes)
         rq = self.fused_requant(node)
@@ -423,8 +427,8 @@ class _Mapper:
 
     def _concat(self, node: Node) -> None:
         if len(node.inputs) != 2:
-            raise HlsgenError(f"layer '{node.name}': concatenates {len(node.inputs)} tensors; "
-                              "hlsgen concatenates two")
+            raise InternalError(f"layer '{node.name}': concatenates {len(node.inputs)} tensors; "
+                                "gen/passes/lower.py splits concatenations into pairs")
         ca, cb = node.attrs["channels"]
         pa = self.streams.get(node.inputs[0])
         pb = self.streams.get(node.inputs[1])
@@ -455,9 +459,56 @@ def build_design(graph: Graph, name: str, folding: dict | None = None) -> Design
     t = graph.tensors[graph.outputs[0]]
     out_frac = None if graph.nodes[-1].op == "argmax" else t.qtype.frac
     design = Design(name, kernels, m.streams[graph.inputs[0]], out, out_frac)
+    check_edges(design, graph)
     check_limits(design)
     size_fifos(design)
     return design
+
+
+# Kernels whose C++ reads and writes one word type (codes pass through).
+PASS_THROUGH = ("pad", "swg", "fork", "resize")
+
+
+def edge_problems(design: Design, graph: Graph | None = None) -> list[str]:
+    """Every edge whose stream type is not agreed, as a sentence: a stream
+    read by other than one kernel (or the output port), written by other than
+    one kernel (or the input port), a pass-through kernel whose output lane
+    type differs from its input's, or a stream whose lane type is not the
+    C++ type of the IR tensor it carries. Types are decided once, by the
+    producer of each stream; a kernel's input typedef is its stream's."""
+    problems = []
+    producers: dict[int, list[str]] = {id(design.inp): ["the AXI-Stream input"]}
+    readers: dict[int, list[str]] = {id(design.out): ["the AXI-Stream output"]}
+    for k in design.kernels:
+        for s in k.outs:
+            producers.setdefault(id(s), []).append(k.id)
+        for s in k.ins:
+            readers.setdefault(id(s), []).append(k.id)
+        if k.kind in PASS_THROUGH and any(o.qtype.cpp != k.inp.qtype.cpp for o in k.outs):
+            problems.append(f"kernel '{k.id}' ({k.kind}) reads {k.inp.qtype.cpp} lanes but "
+                            f"writes {', '.join(o.qtype.cpp for o in k.outs)}")
+    for s in design.streams:
+        p, r = producers.get(id(s), []), readers.get(id(s), [])
+        if len(p) != 1 or len(r) != 1:
+            problems.append(f"stream {s.name} has producers {p or 'none'} and readers "
+                            f"{r or 'none'}; an edge has one of each")
+        t = graph.tensors.get(s.tensor) if graph is not None and s.tensor else None
+        if t is not None and t.qtype is not None and t.qtype.cpp != s.qtype.cpp:
+            problems.append(f"stream {s.name} carries tensor '{t.name}' of type {t.qtype.cpp} "
+                            f"as {s.qtype.cpp} lanes")
+    for k in design.kernels:
+        for s in k.ins:
+            if id(s) not in producers:
+                problems.append(f"kernel '{k.id}' reads stream {s.name}, which nothing writes")
+    return problems
+
+
+def check_edges(design: Design, graph: Graph | None = None) -> None:
+    """Refuses (as hlsgen's bug) a design whose edges do not agree on a type."""
+    problems = edge_problems(design, graph)
+    if problems:
+        more = f"; {len(problems) - 1} more" if len(problems) > 1 else ""
+        raise InternalError(f"stream types disagree: {problems[0]}{more}")
 
 
 def limit_problems(design: Design) -> list[str]:

@@ -1843,6 +1843,7 @@ def rule_streams(p: Project, out: list[Violation]) -> str:
             start = i + 1
     n_proc = 0
     unknown = []
+    arg_order: dict[tuple[int, str], int] = {}   # (process, stream) -> argument position
     for pa, pb in procs:
         head = toks[pa]
         if head.kind != "id":
@@ -1867,6 +1868,7 @@ def rule_streams(p: Project, out: list[Violation]) -> str:
             continue
         r = cands[0]
         for k, s in stream_args:
+            arg_order[(n_proc, s)] = k
             acc = r.get(r["params"][k], set())
             for kind in acc:
                 uses[s][kind].append((n_proc, toks[pa].where, callee))
@@ -1901,9 +1903,76 @@ def rule_streams(p: Project, out: list[Violation]) -> str:
     for s in missing:
         out.append(Violation("streams", top.tok.where, f"report.json lists stream {s}, which "
                              f"{p.name}() does not declare"))
+    typed = _stream_types(p, streams, uses, arg_order, out)
     return (f"{len(streams)} internal streams and {len(ports)} ports over {n_proc} processes "
             "(readers and writers from the top function's process calls and each library "
-            "function's stream reads/writes; stream list cross-checked with report.json)")
+            "function's stream reads/writes; stream list cross-checked with report.json; "
+            f"{typed} edges: producer's output type = consumer's input type = declared word)")
+
+
+# Kernels that read and write one word type (codes pass through).
+_PASS_THROUGH = ("pad", "swg", "fork", "resize")
+
+
+def _lane_bits(cpp: str) -> int | None:
+    """Bits of a lane type as report.json spells it ('ap_int<9>')."""
+    return _ap_width(cpp.replace("<", " < ").replace(">", " > ").split(), {})
+
+
+def _stream_types(p: Project, streams: dict, uses: dict, arg_order: dict,
+                  out: list[Violation]) -> int:
+    """Every edge carries one type: report.json's stream type (lanes x lane
+    type) is the word the top declares, the type its producing kernel says it
+    writes and the type its consuming kernel says it reads (report.json
+    layers, which are the top's processes in order after axis_in); a
+    pass-through kernel (padding, window, fork, lane converter) reads and
+    writes the same lane type. Returns the number of edges checked."""
+    layers = p.report.get("layers", [])
+    info = {s["name"]: s for s in p.report.get("streams", [])}
+    checked = 0
+    for lay in layers:
+        if lay.get("kind") in _PASS_THROUGH and lay["in"]["type"] != lay["out"]["type"]:
+            out.append(Violation("streams", p.top.tok.where,
+                                 f"kernel {lay['id']} ({lay['kind']}) reads {lay['in']['type']} "
+                                 f"lanes but writes {lay['out']['type']}: its input and output "
+                                 "are one word type"))
+
+    def layer_of(proc: int):
+        k = proc - 2            # process 1 is axis_in
+        return layers[k] if 0 <= k < len(layers) else None
+
+    for name, d in streams.items():
+        s = info.get(name)
+        if s is None:
+            continue
+        where = d.tok.where
+        lane = _lane_bits(s["type"])
+        declared = _ap_width(d.type[d.type.index("<") + 1:] if "<" in d.type else d.type, {})
+        if lane is not None and declared is not None and declared != lane * s["lanes"]:
+            out.append(Violation("streams", where, f"stream {name} is declared "
+                                 f"ap_uint<{declared}> but carries {s['lanes']} x {s['type']} "
+                                 f"({lane * s['lanes']} bits) per report.json"))
+        u = uses.get(name, {})
+        for kind, side in (("write", "out"), ("read", "in")):
+            if len(u.get(kind, [])) != 1:
+                continue
+            lay = layer_of(u[kind][0][0])
+            if lay is None:
+                continue
+            # A join's second input (add, concat) is not the layer's "in".
+            proc = u[kind][0][0]
+            mine = [n for n, v in uses.items() if any(x[0] == proc for x in v[kind])]
+            first = sorted(mine, key=lambda n: arg_order.get((proc, n), 0))[:1]
+            if first != [name] and lay.get("kind") not in _PASS_THROUGH:
+                continue
+            if lay[side]["type"] != s["type"]:
+                role = "writes" if kind == "write" else "reads"
+                out.append(Violation("streams", where, f"stream {name} carries {s['type']} "
+                                     f"lanes, but kernel {lay['id']} {role} it as "
+                                     f"{lay[side]['type']}"))
+        checked += 1
+    return checked
+
 
 
 # Partitions -----------------------------------------------------------------

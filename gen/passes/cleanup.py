@@ -1,6 +1,7 @@
 """Small passes that remove operations which do nothing to the codes."""
 
 from gen.ir import Graph
+from gen.passes.lower import retype_consumers
 
 
 def drop_identity_requant(graph: Graph) -> bool:
@@ -20,6 +21,10 @@ def drop_identity_requant(graph: Graph) -> bool:
             if dst.qtype != src.qtype and node.outputs[0] in graph.outputs:
                 continue
             graph.remove_node(node)
+            if dst.qtype != src.qtype:
+                # Its consumers now read src's (narrower) type: the ones
+                # that pass codes through take it too.
+                retype_consumers(graph, src.name)
             return True
     return False
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from gen.errors import HlsgenError
-from gen.ir import Graph, Node
+from gen.errors import HlsgenError, InternalError
+from gen.ir import Graph, Node, Tensor
 from gen.passes.requant import LUT_MAX_ENTRIES, derive_lut, derive_requant
 from gen.qtype import QType, type_for_range
 
@@ -20,10 +20,83 @@ MAX_ACC_BITS = 62  # int64 golden arithmetic and ap_int<> both stay exact
 
 
 def lower_types(graph: Graph) -> None:
-    for node in graph.nodes:
+    split_merges(graph)
+    i = 0
+    while i < len(graph.nodes):
+        node = graph.nodes[i]
+        # Operations that need integers get +-1 codes for their bipolar
+        # inputs (conversion nodes inserted before them, already lowered).
+        i += _integer_inputs(graph, node)
         {"input": _input, "dense": _dense, "conv": _dense, "requant": _requant,
          "reshape": _reshape, "argmax": _argmax, "pad": _pad, "pool": _pool,
          "add": _merge, "concat": _merge, "rescale": _rescale}[node.op](graph, node)
+        i += 1
+
+
+def split_merges(graph: Graph) -> None:
+    """Add / Concatenate of N > 2 tensors as a chain of N - 1 two-input
+    operations (((a + b) + c) + d): the kernels join two streams each. The
+    last one keeps the framework layer's output tensor."""
+    for node in list(graph.nodes):
+        if node.op not in ("add", "concat") or len(node.inputs) <= 2:
+            continue
+        at = graph.nodes.index(node)
+        out = graph.tensors[node.outputs[0]]
+        acc, chain = node.inputs[0], []
+        for k, t in enumerate(node.inputs[1:-1], 1):
+            name = f"{node.outputs[0]}_{k}"
+            while name in graph.tensors:
+                name += "_"
+            if node.op == "add":
+                shape = out.shape
+            else:
+                shape = out.shape[:-1] + (graph.tensors[acc].shape[-1] + graph.tensors[t].shape[-1],)
+            graph.tensors[name] = Tensor(name, tuple(shape))
+            chain.append(Node(node.op, f"{node.name}_{k}", [acc, t], [name], dict(node.attrs)))
+            acc = name
+        node.inputs = [acc, node.inputs[-1]]
+        graph.nodes[at:at] = chain
+
+
+# Operations whose arithmetic needs integers, not bipolar codes: which inputs.
+def _needs_integers(graph: Graph, node: Node) -> list[int]:
+    bip = [graph.tensors[t].qtype.bipolar for t in node.inputs]
+    if node.op in ("add", "pad") or (node.op == "pool" and node.attrs["mode"] == "sum") or (
+            node.op == "conv" and node.attrs["depthwise"]) or (
+            node.op == "requant" and node.transient.get("relu")):   # max(x, 0): -1 -> 0
+        return [k for k, b in enumerate(bip) if b]
+    if node.op == "concat" and not all(bip):   # all bipolar: concatenated as bits
+        return [k for k, b in enumerate(bip) if b]
+    return []
+
+
+def _integer_inputs(graph: Graph, node: Node) -> int:
+    """Replaces node's bipolar inputs that its arithmetic needs as integers by
+    their integer codes +-1 (ap_int<2>, binary point 0): one conversion per
+    bipolar tensor, a two-entry lookup table (code 0 -> -1, code 1 -> +1),
+    shared by every consumer that needs it. Returns the nodes inserted."""
+    inserted = 0
+    for k in _needs_integers(graph, node):
+        src = node.inputs[k]
+        conv = next((n for n in graph.nodes if n.op == "requant" and n.inputs == [src]
+                     and n.attrs.get("source") == _AS_INT), None)
+        if conv is None:
+            name = src + "_int"
+            while name in graph.tensors:
+                name += "_"
+            graph.tensors[name] = Tensor(name, graph.tensors[src].shape, BIPOLAR_AS_INT, -1, 1)
+            conv = Node("requant", f"{src}_to_int", [src], [name],
+                        {"requant": {"kind": "lut", "in_lo": 0, "entries": 2, "lo": -1, "hi": 1},
+                         "source": _AS_INT},
+                        {"table": np.array([[-1, 1]], dtype=np.int64)})
+            graph.nodes.insert(graph.nodes.index(node), conv)
+            inserted += 1
+        node.inputs[k] = conv.outputs[0]
+    return inserted
+
+
+BIPOLAR_AS_INT = QType(2, True, 0)   # +-1 (and 0 after zero padding) as integer codes
+_AS_INT = "+-1 values as integer codes"
 
 
 def _input(graph: Graph, node: Node) -> None:
@@ -64,8 +137,9 @@ def _dense(graph: Graph, node: Node) -> None:
     b = b << (acc_frac - node.attrs["b_frac"])
     node.params["weights"], node.params["bias"] = w, b
     node.attrs.update(w_frac=acc_frac - x_frac, b_frac=acc_frac)
-    if np.all(np.abs(w) == 1):
+    if np.all(np.abs(w) == 1) and not (node.op == "conv" and node.attrs["depthwise"]):
         # +-1 weights: one bit each; products become (conditional) negations.
+        # (Depthwise taps multiply integers: +-1 weights stay 2-bit codes.)
         node.attrs["w_type"] = QType.make_bipolar().to_dict()
     else:
         node.attrs["w_type"] = type_for_range(min(int(w.min()), 0), max(int(w.max()), 0),
@@ -154,15 +228,16 @@ def _reachable(rq: dict, thr, lo: int, hi: int) -> tuple[int, int]:
 
 
 def _no_bipolar(graph: Graph, node: Node, what: str) -> None:
+    """_integer_inputs gave this node integer codes for every bipolar input."""
     for t in node.inputs:
         if graph.tensors[t].qtype.bipolar:
-            raise HlsgenError(f"layer '{node.name}': {what} of +-1 (binarized) values is not "
-                              "supported; quantize them to integers first")
+            raise InternalError(f"layer '{node.name}': {what} of +-1 values reached the "
+                                "hardware mapping without their integer conversion")
 
 
 def _pad(graph: Graph, node: Node) -> None:
     """Zero padding: the padding value is the code of 0, which is 0."""
-    _no_bipolar(graph, node, "zero padding (there is no 0 among +-1)")
+    _no_bipolar(graph, node, "zero padding")
     src, dst = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
     dst.qtype, dst.lo, dst.hi = src.qtype, min(src.lo, 0), max(src.hi, 0)
     if not (src.qtype.lo <= 0 <= src.qtype.hi):
@@ -182,10 +257,16 @@ def _pool(graph: Graph, node: Node) -> None:
 
 
 def _merge(graph: Graph, node: Node) -> None:
-    """Add / Concatenate: inputs aligned to the finest binary point, exactly."""
-    _no_bipolar(graph, node, "adding or concatenating")
+    """Add / Concatenate: inputs aligned to the finest binary point, exactly.
+    A concatenation of bipolar tensors only is bipolar (bits side by side);
+    any other input that was bipolar arrives here as integer codes +-1."""
     ins = [graph.tensors[t] for t in node.inputs]
     dst = graph.tensors[node.outputs[0]]
+    if node.op == "concat" and all(t.qtype.bipolar for t in ins):
+        node.attrs.update(shifts=[0] * len(ins), channels=[t.shape[-1] for t in ins])
+        dst.qtype, dst.lo, dst.hi = QType.make_bipolar(), min(t.lo for t in ins), max(t.hi for t in ins)
+        return
+    _no_bipolar(graph, node, "adding or concatenating")
     frac = max(t.qtype.frac for t in ins)
     shifts = [frac - t.qtype.frac for t in ins]
     node.attrs["shifts"] = shifts
@@ -208,3 +289,24 @@ def _rescale(graph: Graph, node: Node) -> None:
     src, dst = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
     dst.lo, dst.hi = src.lo, src.hi
     dst.qtype = QType(src.qtype.bits, src.qtype.signed, src.qtype.frac + node.attrs["shift"])
+
+
+# Operations whose output type follows from their input's type alone (codes
+# pass through): their kernels read and write the same lane type.
+_PASS_THROUGH = {"pad": _pad, "reshape": _reshape, "rescale": _rescale}
+
+
+def retype_consumers(graph: Graph, tensor: str) -> None:
+    """Re-derives the types of the pass-through operations fed by `tensor`
+    (after a pass changed its type, e.g. by dropping a no-op requantization
+    between them), so that every edge keeps one type, decided here."""
+    for node in graph.consumers(tensor):
+        fn = _PASS_THROUGH.get(node.op) or (
+            _pool if node.op == "pool" and node.attrs["mode"] == "max" else None)
+        if fn is None:
+            continue
+        dst = graph.tensors[node.outputs[0]]
+        before = (dst.qtype, dst.lo, dst.hi)
+        fn(graph, node)
+        if (dst.qtype, dst.lo, dst.hi) != before:
+            retype_consumers(graph, dst.name)
