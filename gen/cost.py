@@ -26,10 +26,11 @@ p = product bits (1 for XNOR, wbits+abits otherwise), acc = accumulator bits.
 | DSPs per lane | ceil(max(w,a)/25) * ceil(min(w,a)/18) (dsp class) | DSP48E1 25x18 multiplier, the smallest of the supported families |
 | adder tree LUTs per PE | sum over levels l = 1..ceil(log2 simd) of ceil(simd/2^l) * (p + l) | a binary tree of ripple adders, one LUT per sum bit; widths grow one bit per level |
 | accumulator per PE (mvu) or lane (dwu, pool, global_pool, add) | acc LUTs, acc FFs | one adder or comparator and its register |
-| requantization per lane | identity 0; shift 2*acc LUTs; thresholds n*acc + n LUTs; lookup table acc LUTs | shift: round adder and clamp; thresholds: one comparator per threshold (one LUT per bit) and a count of the results; table: the index subtraction |
+| requantization per lane | identity 0; shift 2*acc LUTs; thresholds n*acc + n LUTs; lookup table acc LUTs; multiply: the acc x m multiplier by the MAC rule (DSPs above LUT_MULT_MAX_BITS), acc + m LUTs (bias adder), 2*out LUTs (clamps), x*(acc + out) LUTs (x exceptions) | shift: round adder and clamp; thresholds: one comparator per threshold (one LUT per bit) and a count of the results; table: the index subtraction; multiply: Jacob et al. 2018's M0*2^-n, the shift is wiring, an exception is an equality comparator and an output select |
+| choice of requantization form | among the exact forms of a layer (gen/passes/requant.py), the least LUT + FF/2 + LUTS_PER_DSP*DSP + BRAM18_LUTS*BRAM18 at one lane, memories included | a lane's comparators, multiplier and tables scale alike with the lanes; a DSP slot weighed by its scarcity on the Zynq-7020 (53,200 LUTs / 220 DSPs = 242) |
 | mvu pipeline FFs per PE | tree LUTs + simd*wbits + out_bits | HLS registers every adder-tree level at 100-300 MHz, the weight word read and the output |
 | mvu memories | weights: pe banks of SF*NF words x simd*wbits bits (narrow words packed K to a word of up to 64 bits, K a power of two dividing the depth: SF*NF/K x K*simd*wbits); input vector: 1 bank of SF x simd*abits; bias: pe banks of NF x acc | FINN's layout: one memory per PE, each word one SIMD slice, so a 1-bit design stores 1 bit per weight |
-| requantization memories | thresholds: lanes * n banks of ceil(sets/lanes) words (n registers if shared by all channels) x (acc + 2) bits, in registers (depth 1) or LUTRAM, never BRAM; tables: lanes banks of ceil(sets/lanes) * entries x out_bits, by the memory-style rule | templates/hls/hlsgen_requant.h partitions the threshold array cyclically by lane and completely by threshold (FINN's layout), so every lane compares all its thresholds in the cycle it reads them: lanes * n memories of a few words each, which Vivado keeps in LUTs and FFs (a BRAM18 per threshold would hold a few words of 18 Kb); a lookup table is partitioned by lane (each lane one read per cycle) |
+| requantization memories | multiply: m and b (m + b bits) per channel and x exceptions (acc + out bits each) per channel, partitioned like thresholds (lanes banks, registers or LUTRAM); thresholds: lanes * n banks of ceil(sets/lanes) words (n registers if shared by all channels) x (acc + 2) bits, in registers (depth 1) or LUTRAM, never BRAM; tables: lanes banks of ceil(sets/lanes) * entries x out_bits, by the memory-style rule | templates/hls/hlsgen_requant.h partitions the threshold array cyclically by lane and completely by threshold (FINN's layout), so every lane compares all its thresholds in the cycle it reads them: lanes * n memories of a few words each, which Vivado keeps in LUTs and FFs (a BRAM18 per threshold would hold a few words of 18 Kb); a lookup table is partitioned by lane (each lane one read per cycle) |
 | dwu, pool, global_pool memories | weights (dwu): KK*C/simd x simd*wbits; bias (dwu) and accumulators: C/simd x simd*acc | packed: one word per channel fold |
 | memory style | registers if depth = 1; LUTRAM if ceil(depth/64) * width <= LUTRAM_LUTS_PER_BRAM18 * (its BRAM18 count); else BRAM18 | a LUT6 is a 64x1 RAM; below 32 LUTs per BRAM18 the BRAMs would be at most 1/9 full |
 | BRAM18 per memory | min over aspect ratios (depth x width) 16Kx1, 8Kx2, 4Kx4, 2Kx9, 1Kx18, 512x36 of ceil(width/w) * ceil(depth/d) | simple dual port RAMB18; URAM is not used |
@@ -97,7 +98,9 @@ SHELL_BRAM18 = 6
 UNITS = ("mvu", "dwu")          # the kernels a folding names (PE x SIMD)
 KINDS = UNITS + ("swg", "pad", "pool", "global_pool", "requant", "add", "concat", "fork",
                  "resize", "fifo", "argmax")
-REQUANT_KINDS = ("identity", "shift", "thresholds", "lut")
+REQUANT_KINDS = ("identity", "shift", "thresholds", "lut", "multiply")
+LUTS_PER_DSP = 242         # choosing a requantization form: a DSP slot weighs this many LUTs
+BRAM18_LUTS = 600          # ... and a BRAM18 this many
 RESOURCES = ("lut", "ff", "dsp", "bram18")
 
 # (depth, width) aspect ratios of a RAMB18 in simple dual-port mode.
@@ -140,6 +143,9 @@ class LayerShape:
     thresholds: int = 0
     table_entries: int = 0
     requant_channels: int = 1
+    requant_mult_bits: int = 0     # multiply: bits of m, of b, exceptions per channel
+    requant_bias_bits: int = 0
+    requant_exceptions: int = 0
     bias: bool = True
     channels: int = 1
     kernel: tuple[int, int] = (1, 1)
@@ -338,7 +344,30 @@ def requant_luts(s: LayerShape) -> int:
         return 2 * s.accbits
     if s.requant == "thresholds":
         return s.thresholds * (s.accbits + 1)
+    if s.requant == "multiply":
+        return (_multiplier(s.accbits, s.requant_mult_bits)[0] + s.accbits + s.requant_mult_bits
+                + 2 * s.out_bits + s.requant_exceptions * (s.accbits + s.out_bits))
     return s.accbits if s.requant == "lut" else 0
+
+
+def requant_dsps(s: LayerShape) -> int:
+    """DSPs of one lane's requantization (the multiplier form's acc x m)."""
+    return _multiplier(s.accbits, s.requant_mult_bits)[1] if s.requant == "multiply" else 0
+
+
+def requant_form_cost(kind: str, accbits: int, out_bits: int, channels: int, thresholds: int = 0,
+                      mult_bits: int = 0, bias_bits: int = 0, exceptions: int = 0,
+                      table_entries: int = 0) -> float:
+    """What a requantization form takes at one lane, its tables included, as
+    LUT-equivalents (see the table above): gen/passes/requant.py keeps the
+    cheapest exact form."""
+    s = LayerShape("requant form", "requant", accbits=max(accbits, 1), out_bits=max(out_bits, 1),
+                   requant=kind, thresholds=thresholds, requant_channels=channels,
+                   requant_mult_bits=mult_bits, requant_bias_bits=bias_bits,
+                   requant_exceptions=exceptions, table_entries=table_entries)
+    mem = _requant_memory(s, 1)
+    return (requant_luts(s) + mem.lut + (s.accbits + s.out_bits + mem.ff) / 2
+            + LUTS_PER_DSP * requant_dsps(s) + BRAM18_LUTS * mem.bram18)
 
 
 THRESHOLD_EXTRA_BITS = 2   # hlsgen_requant.h: thresholds are 2 bits wider than the accumulator
@@ -391,6 +420,12 @@ def _requant_memory(s: LayerShape, lanes: int) -> Memory:
                                   copies * s.thresholds)
     if s.requant == "lut" and s.table_entries:
         return memory(per_lane * s.table_entries, s.out_bits, lanes)
+    if s.requant == "multiply":
+        copies = 1 if s.requant_channels == 1 else lanes
+        line = partitioned_memory(per_lane, s.requant_mult_bits + s.requant_bias_bits, copies)
+        exc = partitioned_memory(per_lane, s.accbits + s.out_bits, copies * s.requant_exceptions)
+        return Memory(line.style, lut=line.lut + exc.lut, ff=line.ff + exc.ff, banks=line.banks + exc.banks,
+                      depth=per_lane, width=s.requant_mult_bits + s.requant_bias_bits)
     return NO_MEMORY
 
 
@@ -412,7 +447,7 @@ def _mvu(s: LayerShape) -> tuple:
     lut = s.pe * (s.simd * mult + tree + s.accbits + requant_luts(s))
     ff = s.pe * (tree + s.simd * s.wbits + s.accbits + s.out_bits) + s.simd * s.abits
     depth = PIPE_DEPTH + math.ceil(math.log2(s.simd))
-    return (s.pixels * sf * nf, depth, lut, ff, s.pe * s.simd * dsp, mems,
+    return (s.pixels * sf * nf, depth, lut, ff, s.pe * (s.simd * dsp + requant_dsps(s)), mems,
             f"{s.simd} x {s.pe}")
 
 
@@ -426,7 +461,7 @@ def _channel_lanes(s: LayerShape, mult: int = 0, dsp: int = 0, weights: bool = F
     lut = s.simd * (mult + s.accbits + requant_luts(s))
     ff = s.simd * (s.accbits + s.out_bits + (s.wbits if weights else 0))
     cycles = s.pixels * cf if s.kind == "global_pool" else s.pixels * (s.taps + 1) * cf
-    return cycles, PIPE_DEPTH, lut, ff, s.simd * dsp, mems, _lanes(s.simd)
+    return cycles, PIPE_DEPTH, lut, ff, s.simd * (dsp + requant_dsps(s)), mems, _lanes(s.simd)
 
 
 def _dwu(s: LayerShape) -> tuple:
@@ -459,7 +494,7 @@ def _elementwise(s: LayerShape) -> tuple:
     mems = {"requant": _requant_memory(s, s.simd)}
     lut = s.simd * (adder + requant_luts(s))
     ff = s.simd * (s.accbits + s.out_bits)
-    return s.count // s.simd, PIPE_DEPTH, lut, ff, 0, mems, _lanes(s.simd)
+    return s.count // s.simd, PIPE_DEPTH, lut, ff, s.simd * requant_dsps(s), mems, _lanes(s.simd)
 
 
 def _resize(s: LayerShape) -> tuple:
@@ -641,6 +676,10 @@ def layer_name(kernel) -> str:
 
 def _requant_fields(kernel) -> dict:
     rq = kernel.attrs.get("requant") or {"kind": "identity"}
+    if rq["kind"] == "multiply":
+        return {"requant": "multiply", "requant_channels": len(rq["m"]),
+                "requant_mult_bits": int(rq["m_bits"]), "requant_bias_bits": int(rq["b_bits"]),
+                "requant_exceptions": len(rq["x"][0])}
     table = kernel.params.get({"thresholds": "thr", "lut": "lut"}.get(rq["kind"], ""))
     if table is None:
         return {"requant": rq["kind"]}

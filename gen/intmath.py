@@ -58,9 +58,32 @@ def apply_requant(acc: np.ndarray, rq: dict, thresholds: np.ndarray | None,
             return rq["base"] + np.searchsorted(thr[0], a, side="right").astype(np.int64)
         ch = np.arange(a.shape[-1]) % thr.shape[0]
         return rq["base"] + (a[..., None] >= thr[ch]).sum(axis=-1).astype(np.int64)
+    if kind == "multiply":
+        return multiply_requant(acc, rq)
     if kind == "lut":
         a = np.asarray(acc, dtype=np.int64)
         table = np.asarray(thresholds, dtype=np.int64)
         ch = np.arange(a.shape[-1]) % table.shape[0] if a.ndim else 0
         return table[ch, a - rq["in_lo"]]
     raise ValueError(f"unknown requantization kind {kind}")
+
+
+def multiply_requant(acc: np.ndarray, rq: dict) -> np.ndarray:
+    """The multiplier form (Jacob et al. 2018's M0 * 2^-n, per channel):
+    out = clamp(floor((acc * m[ch] + b[ch]) * 2^-shift), lo, hi), except at
+    the codes x[ch][k], whose output is y[ch][k] (where the framework's own
+    float32 arithmetic rounds across a quantization boundary). The rounding
+    is folded into b. Exact integer arithmetic: int64 while every product
+    fits, Python integers otherwise."""
+    a = np.asarray(acc, dtype=np.int64)
+    m, b = np.asarray(rq["m"], dtype=np.int64), np.asarray(rq["b"], dtype=np.int64)
+    ch = np.arange(a.shape[-1]) % len(m) if a.ndim else np.int64(0)
+    big = a.size and (int(np.abs(a).max()) * int(np.abs(m).max()) + int(np.abs(b).max())) >= 1 << 62
+    dt = object if big else np.int64
+    v = (a.astype(dt) * m[ch].astype(dt) + b[ch].astype(dt)) >> rq["shift"]
+    q = np.minimum(np.maximum(v, rq["lo"]), rq["hi"]).astype(np.int64)
+    for k in range(len(rq["x"][0]) if rq.get("x") else 0):
+        xk = np.asarray([row[k] for row in rq["x"]], dtype=np.int64)[ch]
+        yk = np.asarray([row[k] for row in rq["y"]], dtype=np.int64)[ch]
+        q = np.where(a == xk, yk, q)
+    return q

@@ -102,6 +102,10 @@ def _requant_text(k: Kernel) -> str:
         return f"shift {rq['shift']}, round {rq['round'].replace('_', ' ')}{lo}{hi}"
     if rq["kind"] == "lut":
         return f"lookup table, {rq['entries']} entries × {k.params['lut'].shape[0]} ch"
+    if rq["kind"] == "multiply":
+        return (f"multiply {rq['m_bits']}-bit m × {len(rq['m'])} ch, shift {rq['shift']}, "
+                f"≥ {rq['lo']}, ≤ {rq['hi']}" + (f", {rq['exceptions']} exception code(s)"
+                                                 if rq.get("exceptions") else ""))
     return f"{k.params['thr'].shape[1]} thresholds × {k.params['thr'].shape[0]} ch"
 
 
@@ -137,6 +141,21 @@ def _prepare(k: Kernel) -> None:
                               "pointer": f"&{k.id}_rq.thr[0][0]", "array": a})
         k.param_files.append({"file": f"{k.id}_neg.bin", "count": neg.size,
                               "pointer": f"&{k.id}_rq.neg[0]", "array": neg})
+    rq = k.attrs.get("requant") or {}
+    if rq.get("kind") == "multiply":
+        # m, b per channel; the exception codes x and outputs y, [CH][NX] (at
+        # least one column: C++ has no empty arrays).
+        ch, nx = len(rq["m"]), len(rq["x"][0])
+        k.mul_nx = nx
+        arrays = {"m": np.asarray(rq["m"], np.int64), "b": np.asarray(rq["b"], np.int64),
+                  "x": np.asarray(rq["x"], np.int64).reshape(ch, nx) if nx else np.zeros((ch, 1), np.int64),
+                  "y": np.asarray(rq["y"], np.int64).reshape(ch, nx) if nx else np.zeros((ch, 1), np.int64)}
+        k.thr_init = ", ".join(c_init(a) for a in arrays.values())
+        for name, a in arrays.items():
+            k.param_files.append({"file": f"{k.id}_rq_{name}.bin", "count": a.size,
+                                  "pointer": f"&{k.id}_rq.{name}" + "[0]" * a.ndim, "array": a})
+        lanes = requant_lanes(k)
+        k.thr_banks = lanes if ch % lanes == 0 else ch
     if "lut" in k.params:
         a = k.params["lut"]
         k.thr_init = c_init(a)

@@ -30,7 +30,7 @@ FIELDS = ("op", "in", "out", "in_bytes", "in_signed", "out_bytes",
           "base", "ch", "nt", "neg", "thr", "in_lo", "acc_lo", "acc_hi")
 OPS = {"conv": 0, "pool": 1, "argmax": 2}
 POOLS = {"max": 0, "sum": 1}
-REQUANTS = {"identity": 0, "shift": 1, "thresholds": 2, "lut": 3}
+REQUANTS = {"identity": 0, "shift": 1, "thresholds": 2, "lut": 3, "multiply": 4}
 FMAP_ALIGN = 64     # bytes: every feature map starts on an AXI burst boundary
 MAX_ACC_BITS = 60   # C simulation and the runtime shift compute on 64-bit integers
 
@@ -207,6 +207,13 @@ class _Mapper:
                                   f"{thr.shape[0]} threshold sets; regenerate the model")
             d.update(base=r["base"], ch=thr.shape[0], nt=thr.shape[1], thr=self.param(thr),
                      neg=self.param(neg))
+        elif kind == "multiply":
+            # Per channel: m, b, then the exception pairs x0, y0, x1, y1, ...
+            nx = len(r["x"][0])
+            cols = [r["m"], r["b"]] + [np.asarray(a)[:, k] for k in range(nx) for a in (r["x"], r["y"])]
+            table = np.stack([np.asarray(c, dtype=np.int64) for c in cols], axis=1)
+            d.update(shift=r["shift"], clamp_lo=1, lo=r["lo"], clamp_hi=1, hi=r["hi"],
+                     ch=table.shape[0], nt=table.shape[1], thr=self.param(table))
         elif kind == "lut":
             table = np.asarray(rq.params["table"], dtype=np.int64)
             d.update(ch=table.shape[0], nt=table.shape[1], thr=self.param(table),
@@ -367,6 +374,6 @@ def _requant_tables(layers: list[EngineLayer], params: np.ndarray) -> list[np.nd
     out = []
     for l in layers:
         d = l.desc
-        if d.get("rq") in (REQUANTS["thresholds"], REQUANTS["lut"]):
+        if d.get("rq") in (REQUANTS["thresholds"], REQUANTS["lut"], REQUANTS["multiply"]):
             out.append(params[d["thr"]:d["thr"] + d["ch"] * d["nt"]])
     return out

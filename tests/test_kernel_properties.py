@@ -1,4 +1,5 @@
-"""Kernel property tests: every requantization functor of hlsgen_requant.h and
+"""Kernel property tests: every requantization functor of hlsgen_requant.h (the
+multiplier form RequantMultiply included) and
 every dot product of hlsgen_mvu.h, over every accumulator code (every
 combination of input lanes for small widths), compiled with and without
 HLSGEN_SYNTHESIS: synthesis branch == C-simulation branch == golden
@@ -113,6 +114,28 @@ def thresholds_case(i, acc: QType, thr: np.ndarray, base: int, neg, lanes: int) 
                         acc, rq, thr, cpp, init, ch)
 
 
+def _bits(values) -> int:
+    """Bits of the narrowest signed type holding every value."""
+    return max(type_for_range(min(int(v), -1), max(int(v), 0), 0).bits for v in values)
+
+
+def multiply_case(i, acc: QType, m, b, shift: int, lo: int, hi: int, x, y, lanes: int) -> Case:
+    """RequantMultiply: clamp(floor((acc * m + b) * 2^-shift), lo, hi), out =
+    y where acc == x (x, y: [CH][NX], NX may be 0)."""
+    ch, nx = len(m), len(x[0])
+    rq = {"kind": "multiply", "shift": shift, "lo": lo, "hi": hi, "m": list(m), "b": list(b),
+          "x": [list(r) for r in x], "y": [list(r) for r in y]}
+    gold = apply_requant(np.repeat(codes_of(acc)[:, None], ch, axis=1), rq, None)
+    out = out_type(np.concatenate([gold.ravel(), np.ravel(y) if nx else []]))
+    mb, bb = _bits(m), _bits(b)
+    cpp = (f"hlsgen::RequantMultiply<{acc.cpp}, {out.cpp}, {ch}, {mb}, {bb}, {shift}, {lo}LL, {hi}LL, "
+           f"{nx}, {lanes}>")
+    pad = [[0]] * ch
+    init = "{" + ", ".join(cpp_list(a) for a in (m, b, x if nx else pad, y if nx else pad)) + "}"
+    return requant_case(i, f"multiply {acc.cpp} -> {out.cpp} CH {ch} m {mb}b b {bb}b shift {shift} "
+                           f"[{lo}, {hi}] NX {nx} lanes {lanes}", acc, rq, None, cpp, init, ch)
+
+
 def lut_case(i, acc: QType, out: QType, channels: int, seed: int) -> Case:
     codes = codes_of(acc)
     table = np.random.default_rng(seed).integers(out.lo, out.hi + 1, (channels, len(codes)))
@@ -178,6 +201,23 @@ def extreme_cases() -> list[Case]:
         lambda i: thresholds_case(i, s4, np.array([[-32, -8, 0, 7, 31]]), 0, None, 1),
         lambda i: thresholds_case(i, s4, np.array([[-3, 2], [0, 0], [-32, 31]]), -1, [True, False, True], 3),
         lambda i: thresholds_case(i, u4, np.array([[0, 5, 15, 16], [-1, 1, 2, 9]]), 4, [True, True], 1),
+        # The multiplier form: a batch-norm-like line into a 12-bit grid with
+        # exceptions; negative m; m = 0; unsigned and 1-bit accumulators; a
+        # product beyond 62 bits (ap_int arithmetic in C simulation too);
+        # the largest shift; clamps at the 62-bit extremes.
+        lambda i: multiply_case(i, QType(12, True, 0), [12345, -20001, 7], [3 << 20, 5 << 20, -(1 << 10)],
+                                20, 0, 4095, [[-2048, 5, 2047], [0, 0, 0], [1, -1, 1]],
+                                [[4095, 0, 17], [9, 9, 9], [4095, 0, 1]], 3),
+        lambda i: multiply_case(i, u4, [0], [-(1 << 40)], 41, -1, 1, [[]], [[]], 1),
+        # The largest product plus the largest bias: the carry bit is needed.
+        lambda i: multiply_case(i, s4, [-8], [127], 0, -1000, 150, [[]], [[]], 1),
+        lambda i: multiply_case(i, s1, [-(1 << 50)], [(1 << 50) - 1], 0, -(1 << 62), (1 << 62) - 1,
+                                [[0]], [[-5]], 1),
+        lambda i: multiply_case(i, u1, [3, -3], [0, 1], 1, -1, 1, [[]] * 2, [[]] * 2, 2),
+        lambda i: multiply_case(i, QType(12, True, 0), [(1 << 54) - 1, -(1 << 54)], [-(1 << 61), 1 << 60], 61,
+                                -(1 << 40), 1 << 40, [[-2048], [2047]], [[1 << 40], [-(1 << 40)]], 1),
+        lambda i: multiply_case(i, QType(10, False, 0), [999, 1000, 1001, 1002], [0, 1, 2, 3], 7,
+                                2, 200, [[1023, 0]] * 4, [[200, 2]] * 4, 2),
         lambda i: lut_case(i, s4, QType(3, True, 0), 1, 1),
         lambda i: lut_case(i, u1, QType(9, False, 0), 2, 2),
         lambda i: dot_case(i, "int", QType(3, True, 0), QType(3, True, 0), 2, 0, 3),
@@ -231,6 +271,22 @@ def threshold_sets(draw, i):
 
 
 @st.composite
+def multiply_sets(draw, i):
+    acc = QType(draw(st.integers(1, 12)), draw(st.booleans()), 0)
+    ch, nx = draw(st.integers(1, 4)), draw(st.integers(0, 3))
+    mb, bb = draw(st.integers(1, 52)), draw(st.integers(1, 62))
+    ints = lambda bits, n: draw(st.lists(st.integers(-(1 << (bits - 1)), (1 << (bits - 1)) - 1),
+                                         min_size=n, max_size=n))
+    m, b = ints(mb, ch), ints(bb, ch)
+    shift = draw(st.one_of(st.integers(0, 8), st.integers(0, 61)))
+    lo = draw(st.integers(-(1 << draw(st.integers(0, 62))), 0))
+    hi = draw(st.integers(lo, max(lo, (1 << draw(st.integers(0, 62))) - 1)))
+    x = [draw(st.lists(st.integers(acc.lo, acc.hi), min_size=nx, max_size=nx)) for _ in range(ch)]
+    y = [draw(st.lists(st.integers(lo, hi), min_size=nx, max_size=nx)) for _ in range(ch)]
+    return multiply_case(i, acc, m, b, shift, lo, hi, x, y, draw(st.integers(1, ch)))
+
+
+@st.composite
 def lut_sets(draw, i):
     acc = QType(draw(st.integers(1, 8)), draw(st.booleans()), 0)
     out = QType(draw(st.integers(1, 16)), draw(st.booleans()), 0)
@@ -254,7 +310,8 @@ def dot_sets(draw, i):
 
 
 # Sets per example, by kind.
-BATCH = [(shift_sets, 32), (threshold_sets, 10), (lut_sets, 5), (identity_sets, 5), (dot_sets, 16)]
+BATCH = [(shift_sets, 32), (threshold_sets, 10), (multiply_sets, 10), (lut_sets, 5), (identity_sets, 5),
+         (dot_sets, 16)]
 
 
 @st.composite
@@ -380,3 +437,22 @@ def test_qdense_into_quantized_bits_16_6_synthesis_branch_exact(tf, save_model, 
     assert (node.attrs["requant"]["lo"], node.attrs["requant"]["hi"]) == (-(1 << 15), (1 << 15) - 1)
     assert acc.qtype.bits + 2 < 16
     assert len(np.unique(syn.golden)) > 100 and np.any(syn.golden < 0) and np.any(syn.golden > 0)
+
+
+def test_the_property_test_catches_an_undersized_multiplier_form(tmp_path):
+    """RequantMultiply's arithmetic type needs the sign bit of an unsigned
+    accumulator and the carry of product + bias: without either, the fixed
+    extremes fail in the synthesis branch (C simulation computes natively)."""
+    for name, pattern, mutant in [
+            ("carry", r"static const int WIDTH = wider<ACC_BITS \+ M_BITS, B_BITS>::value \+ 1;",
+             "static const int WIDTH = wider<ACC_BITS + M_BITS, B_BITS>::value;"),
+            ("sign", r"\(is_signed_lane<TAcc>::value \? 0 : 1\)", "0")]:
+        lib = tmp_path / name / "lib"
+        shutil.copytree(KERNEL_LIB, lib)
+        header = lib / "hlsgen_requant.h"
+        text, n = re.subn(pattern, mutant, header.read_text())
+        assert n == 1, f"RequantMultiply's sizing changed; update the {name} mutation"
+        header.write_text(text)
+        cases = [c for c in extreme_cases() if " multiply " in c.label]
+        bad = differences(cases, build_and_run(cases, tmp_path / name / "run", lib))
+        assert bad and all(line.startswith("synthesis: ") for line in bad), (name, bad)

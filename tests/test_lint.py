@@ -267,7 +267,9 @@ def test_unpartitioned_weights_read_by_many_lanes(projects, tmp_path):
 def test_threshold_table_read_by_every_lane(projects, tmp_path):
     """Issue 14: PE lanes compare with all thresholds of their channels every
     cycle; without partitioning (the pragmas removed) lint names the table."""
-    prj = _copy(projects["cnn_thresholds"], tmp_path / "p")
+    # (Batch-norm into 6-bit codes is a multiplier form since issue 15; the
+    # binarized CNN's sign thresholds are thresholds.)
+    prj = _copy(projects["binarized"], tmp_path / "p")
     path = prj / "firmware/lib/hlsgen_requant.h"
     path.write_text(re.sub(r"^\s*#pragma HLS ARRAY_PARTITION variable = (thr|neg)\b[^\n]*\n", "",
                            path.read_text(), flags=re.M))
@@ -276,6 +278,19 @@ def test_threshold_table_read_by_every_lane(projects, tmp_path):
            and "II=1 pipelined region of mvu()" in m]
     assert thr, msgs
     assert re.search(r"accessed (\d+) times per cycle", thr[0])
+
+
+def test_multiplier_form_read_by_every_lane(projects, tmp_path):
+    """Issue 15: the multiplier form's per-channel m, b and exceptions are
+    read by every PE lane; without partitioning lint names them."""
+    prj = _copy(projects["cnn_thresholds"], tmp_path / "p")
+    path = prj / "firmware/lib/hlsgen_requant.h"
+    assert "RequantMultiply<" in "".join(p.read_text() for p in (prj / "firmware/params").glob("*.h"))
+    path.write_text(re.sub(r"^\s*#pragma HLS ARRAY_PARTITION variable = (m|b|x|y)\b[^\n]*\n", "",
+                           path.read_text(), flags=re.M))
+    msgs = [v.message for v in _violations(prj, "partitions")]
+    assert any(m.startswith("RequantMultiply::") and "II=1 pipelined region of mvu()" in m
+               for m in msgs), msgs
 
 
 def test_partition_factor_smaller_than_the_lanes(projects, tmp_path):

@@ -118,7 +118,8 @@ def test_report_of_a_tiled_project(tf, save_model, tmp_path):
 # branches of the kernel library and run on accumulator codes chosen to hit
 # the extremes: shifts of 0, left shifts, right shifts at and beyond 64 bits,
 # every rounding, reachable and unreachable clamps, thresholds with and
-# without negation, lookup tables, per-tensor and per-channel parameters.
+# without negation, lookup tables, the multiplier form (negative m,
+# exceptions, products up to 2^60), per-tensor and per-channel parameters.
 REQUANT_HARNESS = r"""
 #include <cstdio>
 #include <vector>
@@ -127,6 +128,7 @@ using namespace hlsgen::tiled;
 struct Cfg {
     static const unsigned TL = 3, NT_MAX = 9;
     typedef ap_int<THR_BITS> thr_t;
+    typedef ap_int<61> acc_t;
 };
 int main() {
     long long cases, np_, nacc;
@@ -174,6 +176,12 @@ def _reference_requant(kind: str, p: dict, acc: int, lane: int) -> int:
             q = min(q, p["hi"])
         return q
     table = p["table"][lane % len(p["table"])]
+    if kind == "multiply":
+        q = min(max((acc * int(table[0]) + int(table[1])) >> p["shift"], p["lo"]), p["hi"])
+        for k in range(2, len(table) - 1, 2):
+            if acc == table[k]:
+                q = int(table[k + 1])
+        return q
     if kind == "lut":
         return int(table[acc - p["in_lo"]])
     v = -acc if p["negate"][lane % len(p["negate"])] else acc
@@ -209,6 +217,23 @@ def _requant_cases(rng):
             accs += [(-int(t), l) for l in range(3) for t in table[l % channels]]
             cases.append(("thresholds", {"table": table, "negate": negate, "base": -2}, accs,
                           -(1 << 30), 1 << 30))
+        for nx in (0, 1, 3):
+            for acc_bits, shift in ((8, 0), (8, 5), (31, 20), (37, 60)):
+                lo, hi = -(1 << (acc_bits - 1)), (1 << (acc_bits - 1)) - 1
+                m_lim = 1 << min(THR_BITS - 1, 60 - acc_bits)
+                m = rng.integers(-m_lim, m_lim, channels)
+                m[0] = m_lim - 1 if acc_bits < 37 else -m_lim
+                b = rng.integers(-(1 << (THR_BITS - 1)), 1 << (THR_BITS - 1), channels)
+                lim = 1 << (THR_BITS - 1)   # exception codes are held in thr_t
+                x = rng.integers(max(lo, -lim), min(hi, lim - 1) + 1, (channels, nx))
+                y = rng.integers(-100, 100, (channels, nx))
+                table = np.concatenate([m[:, None], b[:, None],
+                                        np.stack([x, y], axis=2).reshape(channels, 2 * nx)], axis=1)
+                accs = [(a, l) for a in {lo, lo + 1, -1, 0, 1, hi - 1, hi} for l in range(3)]
+                accs += [(int(a), int(l)) for a, l in zip(rng.integers(lo, hi + 1, 40), rng.integers(0, 3, 40))]
+                accs += [(int(v), l) for l in range(3) for v in x[l % channels]]
+                cases.append(("multiply", {"table": table, "shift": shift, "lo": -3000, "hi": 1 << 40},
+                              accs, lo, hi))
         table = rng.integers(-(1 << (THR_BITS - 1)), 1 << (THR_BITS - 1), (channels, 9))
         cases.append(("lut", {"table": table, "in_lo": -4},
                       [(a, l) for a in range(-4, 5) for l in range(3)], -4, 4))
@@ -226,14 +251,16 @@ def _describe(kind, p, acc_lo, acc_hi):
         d.update(shift=p["shift"], round=ROUND_MODES[p["round"]],
                  clamp_lo=int(p["lo"] is not None), lo=p["lo"] or 0,
                  clamp_hi=int(p["hi"] is not None), hi=p["hi"] or 0)
-    elif kind in ("thresholds", "lut"):
+    elif kind in ("thresholds", "lut", "multiply"):
         table = np.asarray(p["table"])
         d.update(ch=table.shape[0], nt=table.shape[1], thr=1)
+        if kind == "multiply":
+            d.update(shift=p["shift"], clamp_lo=1, lo=p["lo"], clamp_hi=1, hi=p["hi"])
         params += list(table.ravel())
         if kind == "thresholds":
             d.update(base=p["base"], neg=len(params))
             params += [int(x) for x in p["negate"]]
-        else:
+        elif kind == "lut":
             d.update(in_lo=p["in_lo"])
     return [d[f] for f in FIELDS], params
 

@@ -216,6 +216,11 @@ def _to_bipolar(fn):
 
 
 def _reachable(rq: dict, thr, lo: int, hi: int) -> tuple[int, int]:
+    if rq["kind"] == "multiply":   # per channel: its ends, and its exceptions' outputs
+        from gen.intmath import apply_requant
+        ends = apply_requant(np.repeat([[lo], [hi]], len(rq["m"]), axis=1), rq, None)
+        ys = [y for row in rq["y"] for y in row]
+        return int(min([ends.min(), *ys])), int(max([ends.max(), *ys]))
     if rq["kind"] == "lut":
         return int(thr.min()), int(thr.max())
     if thr is not None:

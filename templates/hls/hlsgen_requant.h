@@ -127,6 +127,74 @@ struct RequantThresholds {
     }
 };
 
+// out = clamp(floor((acc * m[ch] + b[ch]) * 2^-SHIFT), LO, HI): Jacob et al.
+// 2018's integer multiplier and shift (M0 * 2^-n, the rounding folded into
+// b), for monotonic quantizers after batch-norm or per-channel scales whose
+// thresholds would be many; except at the NX codes x[ch][k], where out =
+// y[ch][k] (codes where the framework's own float32 arithmetic rounds
+// across a boundary that no line follows; unused entries repeat a code with
+// the line's own output). The generator chooses m, b, SHIFT and the
+// exceptions and proves the result equal to the framework on every
+// reachable accumulator code (gen/passes/requant.py); M_BITS and B_BITS are
+// the widths of m and b. CH is 1 when one line serves every channel; LANES
+// as for RequantThresholds (m, b, x and y are banked alike).
+template <typename TAcc, typename TOut, unsigned CH, int M_BITS, int B_BITS, int SHIFT,
+          long long LO, long long HI, unsigned NX, unsigned LANES = CH>
+struct RequantMultiply {
+    static const unsigned BANKS = LANES < CH ? LANES : CH;
+    static const unsigned NXA = NX > 0 ? NX : 1;   // C++ has no empty arrays
+    // The product of the accumulator (a sign bit added when unsigned) and
+    // m, plus b: the wider of the two, and a carry.
+    static const int ACC_BITS = TAcc::width + (is_signed_lane<TAcc>::value ? 0 : 1);
+    static const int WIDTH = wider<ACC_BITS + M_BITS, B_BITS>::value + 1;
+    // The shifted value is compared with the clamp bounds: they fit too.
+    static const int CMP = wider<WIDTH, wider<signed_bits<LO>::value, signed_bits<HI>::value>::value>::value;
+    typedef ap_int<M_BITS> m_t;
+    typedef ap_int<B_BITS> b_t;
+    typedef ap_int<ACC_BITS> acc_t;
+    typedef ap_int<WIDTH> wide_t;
+    typedef ap_int<CMP> cmp_t;
+    m_t m[CH];
+    b_t b[CH];
+    TAcc x[CH][NXA];
+    TOut y[CH][NXA];
+
+    // Clamp of the shifted value to [LO, HI], in any integer type holding CMP bits.
+    template <typename Int>
+    static TOut clamp(Int q) {
+#pragma HLS INLINE
+        if (q < Int(LO)) q = Int(LO);
+        if (q > Int(HI)) q = Int(HI);
+        return TOut(q);
+    }
+
+    TOut operator()(const TAcc &acc, unsigned ch) const {
+#pragma HLS INLINE
+#pragma HLS ARRAY_PARTITION variable = m cyclic factor = BANKS dim = 1
+#pragma HLS ARRAY_PARTITION variable = b cyclic factor = BANKS dim = 1
+#pragma HLS ARRAY_PARTITION variable = x complete dim = 2
+#pragma HLS ARRAY_PARTITION variable = x cyclic factor = BANKS dim = 1
+#pragma HLS ARRAY_PARTITION variable = y complete dim = 2
+#pragma HLS ARRAY_PARTITION variable = y cyclic factor = BANKS dim = 1
+        const unsigned c = CH == 1 ? 0 : ch;
+        TOut out;
+#ifndef HLSGEN_SYNTHESIS
+        if (CMP <= 62) {
+            out = clamp<long long>((acc.to_int64() * m[c].to_int64() + b[c].to_int64()) >> SHIFT);
+        } else
+#endif
+        {
+            const wide_t v = wide_t(acc_t(acc) * m[c]) + wide_t(b[c]);
+            out = clamp<cmp_t>(cmp_t(v >> SHIFT));
+        }
+        for (unsigned k = 0; k < NX; k++) {
+#pragma HLS UNROLL
+            if (acc == x[c][k]) out = y[c][k];
+        }
+        return out;
+    }
+};
+
 // out = table[ch][acc - IN_LO]: the framework's own output for every input
 // code (smooth or non-monotonic activations; at most 4096 entries).
 // Several lanes read data-dependent entries in the same cycle, while a block

@@ -50,7 +50,7 @@ enum Field {
 };
 enum Op { OP_CONV = 0, OP_POOL = 1, OP_ARGMAX = 2 };
 enum Pool { POOL_MAX = 0, POOL_SUM = 1 };
-enum Rq { RQ_IDENTITY = 0, RQ_SHIFT = 1, RQ_THRESHOLDS = 2, RQ_LUT = 3 };
+enum Rq { RQ_IDENTITY = 0, RQ_SHIFT = 1, RQ_THRESHOLDS = 2, RQ_LUT = 3, RQ_MULTIPLY = 4 };
 enum Round { ROUND_FLOOR = 0, ROUND_HALF_UP = 1, ROUND_HALF_EVEN = 2 };
 
 typedef long long i64;
@@ -130,14 +130,16 @@ template <class Cfg>
 struct Requant {
     static const unsigned TL = Cfg::TL;
     typedef typename Cfg::thr_t thr_t;
-    typename buf<thr_t>::type thr[TL][Cfg::NT_MAX];  // thresholds, or the lookup table's entries
+    // Per channel: thresholds, the lookup table's entries, or the multiplier
+    // form's m, b and exception pairs (x, y)...
+    typename buf<thr_t>::type thr[TL][Cfg::NT_MAX];
     ap_uint<1> neg[TL];
     int loaded;                       // c0 of the channels held, -1 for none
 
     void load(const i64 *d, const ap_int<64> *params, int c0) {
         if (loaded == c0) return;
         loaded = c0;
-        if (d[F_RQ] != RQ_THRESHOLDS && d[F_RQ] != RQ_LUT) return;
+        if (d[F_RQ] != RQ_THRESHOLDS && d[F_RQ] != RQ_LUT && d[F_RQ] != RQ_MULTIPLY) return;
         const int per_channel = d[F_CH] > 1, n = d[F_NT];
         for (unsigned l = 0; l < TL; l++) {
             const int set = per_channel ? c0 + (int)l : 0;
@@ -165,14 +167,43 @@ struct Requant {
             if (d[F_CLAMP_HI] && q > d[F_HI]) q = d[F_HI];
             return q;
         }
-        case RQ_THRESHOLDS: {
+        case RQ_THRESHOLDS:
+        case RQ_MULTIPLY: {
+            // One pass over the lane's entries (one read of each, as the
+            // partitioning provides) serves both kinds. Thresholds: count
+            // those <= acc (-acc on negated channels). The multiplier form
+            // (hlsgen_requant.h RequantMultiply): entries m, b, then pairs
+            // (x, y); clamp(floor((acc * m + b) * 2^-shift)), or y where
+            // acc == x; |acc * m| + |b| < 2^61 (gen/passes/requant.py).
             const i64 v = neg[lane] == 1 ? -acc : acc;
-            i64 count = d[F_BASE];
+            i64 count = d[F_BASE], m = 0, b = 0, y = 0;
+            bool match = false, hit = false;
             for (unsigned k = 0; k < Cfg::NT_MAX; k++) {
 #pragma HLS UNROLL
-                if ((int)k < d[F_NT] && v >= (i64)thr[lane][k]) count++;
+                const i64 t = (i64)thr[lane][k];
+                if ((int)k < d[F_NT] && v >= t) count++;
+                if (k == 0) m = t;
+                if (k == 1) b = t;
+                if (k >= 2 && (int)k < d[F_NT]) {
+                    if (k % 2 == 0) {
+                        match = acc == t;
+                    } else if (match) {
+                        hit = true;
+                        y = t;
+                    }
+                }
             }
-            return count;
+            if (d[F_RQ] == RQ_THRESHOLDS) return count;
+#ifdef HLSGEN_SYNTHESIS
+            typedef ap_int<Cfg::acc_t::width + thr_t::width + 1> wide_t;
+            const wide_t p = wide_t(typename Cfg::acc_t(acc) * thr_t(m)) + wide_t(thr_t(b));
+            i64 q = (p >> (int)d[F_SHIFT]).to_int64();
+#else
+            i64 q = (acc * m + b) >> d[F_SHIFT];
+#endif
+            if (q < d[F_LO]) q = d[F_LO];
+            if (q > d[F_HI]) q = d[F_HI];
+            return hit ? y : q;
         }
         case RQ_LUT: {
             const i64 index = acc - d[F_IN_LO];
