@@ -155,22 +155,31 @@ class _Line:
 
     def __init__(self, s, vs, e, ve, m_hi):
         self.s, self.vs = s.astype(np.longdouble), vs.astype(np.longdouble)
-        self.e, self.ve = e.astype(np.longdouble), ve.astype(np.longdouble)
+        self.e, self.ve = e.astype(np.longdouble), ve.astype(np.longdouble) + 1
         self.keep_s, self.keep_e = np.ones(len(s), bool), np.ones(len(e), bool)
         self.m_hi = float(m_hi)
 
     def parts(self, m, eps=0.0):
-        lower = np.where(self.keep_s, self.vs - m * self.s, -np.inf)
-        upper = np.where(self.keep_e, self.ve + 1 - eps - m * self.e, np.inf)
+        """(h(m), binding lower constraint, binding upper constraint); a
+        dropped constraint has v = -inf (lower) or +inf (upper)."""
+        lower = self.vs - m * self.s
+        upper = self.ve - m * self.e
         i, j = int(np.argmax(lower)), int(np.argmin(upper))
-        return upper[j] - lower[i], i, j
+        return upper[j] - eps - lower[i], i, j
+
+    def drop(self, side: str, k: int) -> bool:
+        keep, v = (self.keep_s, self.vs) if side == "s" else (self.keep_e, self.ve)
+        was = bool(keep[k])
+        keep[k] = False
+        v[k] = -np.inf if side == "s" else np.inf
+        return was
 
     def best(self, eps=0.0):
         """(m, h) maximising the slack."""
         if not self.keep_s.any() or not self.keep_e.any():
             return np.longdouble(0), np.longdouble(np.inf)
         lo, hi = np.longdouble(0), np.longdouble(self.m_hi)
-        for _ in range(200):
+        for _ in range(80):   # 64-bit significands: a slope to about the last bit
             mid = (lo + hi) / 2
             if mid == lo or mid == hi:
                 break
@@ -182,28 +191,16 @@ class _Line:
         h0, h1 = self.parts(lo, eps)[0], self.parts(hi, eps)[0]
         return (lo, h0) if h0 >= h1 else (hi, h1)
 
-    def drop_worst(self) -> bool:
-        """Drops the binding constraint whose removal frees the line most
-        (a code where the framework's float32 rounding crossed a boundary)."""
-        m, h = self.best()
-        cands = set()
+    def drop_binding(self, m) -> bool:
+        """Drops the constraints binding the best line (among them a code
+        where the framework's float32 rounding crossed a boundary). A
+        dropped constraint the final line still meets costs nothing: the
+        exceptions are computed exactly from the final line."""
+        dropped = False
         for mm in (m * (1 - 1e-12) - 1e-30, m, m * (1 + 1e-12) + 1e-30):
             _, i, j = self.parts(mm)
-            cands |= {("s", i), ("e", j)}
-        best, best_h = None, -np.inf
-        for side, k in cands:
-            keep = self.keep_s if side == "s" else self.keep_e
-            if not keep[k]:
-                continue
-            keep[k] = False
-            h2 = self.best()[1]
-            keep[k] = True
-            if h2 > best_h:
-                best, best_h = (side, k), h2
-        if best is None:
-            return False
-        (self.keep_s if best[0] == "s" else self.keep_e)[best[1]] = False
-        return True
+            dropped |= self.drop("s", i) | self.drop("e", j)
+        return dropped
 
 
 def _exact_slack(M: int, n: int, s, vs, e, ve) -> tuple[int | None, int | None]:
@@ -223,28 +220,49 @@ def _fit_channel(t, base, a0, a1, out_lo, out_hi, n_cap):
     low, up = v > out_lo, v < out_hi
     line = _Line(s[low], v[low], e[up], v[up], max(out_hi - out_lo + 1, 1))
     amax = max(abs(a0), abs(a1), 1)
-    for _ in range(MULTIPLY_MAX_EXCEPTIONS + 1):
+    h_first = None
+    for rounds in range(MULTIPLY_MAX_EXCEPTIONS + 1):
         m, h = line.best()
+        if h_first is None:
+            h_first = h
+        elif h <= 0 and rounds >= 4 and h + (h - h_first) / rounds * (MULTIPLY_MAX_EXCEPTIONS - rounds) < 0:
+            return None   # at this rate the slack stays negative: too many exceptions
         # |M * a| + |B| < 2^61 at every code: M ~ m * 2^n, |B| ~ (m * amax + |levels|) * 2^n.
         n_cap = min(n_cap, MULTIPLY_MAX_BITS - 3 - int(
             2 * float(m) * amax + 2 * max(abs(out_lo), abs(out_hi)) + 2).bit_length())
         if h > 0:
-            n0 = 0 if not np.isfinite(h) else max(0, int(np.floor(-np.log2(float(h)))) - 1)
             ks, ke = line.keep_s, line.keep_e
             cs, cvs, ce, cve = s[low][ks], v[low][ks], e[up][ke], v[up][ke]
-            for n in range(n0, n_cap + 1):
-                mn, _ = line.best(eps=np.longdouble(2.0) ** -n) if np.isfinite(h) else (m, h)
+
+            def at(n):   # an exact (n, M, B), or None (integer M near the best slope)
+                mn = line.best(eps=np.longdouble(2.0) ** -n)[0] if np.isfinite(h) else m
                 guess = int(np.floor(mn * np.longdouble(2) ** n))
                 for M in (guess, guess + 1, guess - 1, guess + 2):
                     if M < 0:
                         continue
                     b_lo, b_hi = _exact_slack(M, n, cs, cvs, ce, cve)
+                    if b_lo is None and b_hi is None:
+                        return n, M, out_lo << n
                     if b_lo is None or b_hi is None or b_lo <= b_hi:
-                        if b_lo is None and b_hi is None:
-                            return n, M, out_lo << n
                         return n, M, (b_hi if b_lo is None else b_lo if b_hi is None
                                       else (b_lo + b_hi) // 2)
-        if not line.drop_worst():
+                return None
+            # A line at n is one at n + 1: the smallest n by bisection, from
+            # an n whose grid of slopes is finer than the feasible interval.
+            n0 = 0 if not np.isfinite(h) else max(0, int(np.floor(-np.log2(float(h)))) - 1)
+            n_hi = min(n_cap, n0 + int(2 * amax).bit_length() + 2)
+            best = at(n_hi) if n_hi >= 0 else None
+            if best is not None:
+                lo_n, hi_n = n0 - 1, n_hi          # at(hi_n) fits
+                while hi_n - lo_n > 1:
+                    mid = (lo_n + hi_n) // 2
+                    fit = at(mid)
+                    if fit is not None:
+                        best, hi_n = fit, mid
+                    else:
+                        lo_n = mid
+                return best
+        if not line.drop_binding(m):
             return None
     return None
 
