@@ -127,7 +127,9 @@ def test_smooth_activations_are_tables_of_the_framework(tf, save_model, gen_and_
     rq = {l["id"]: l["requant"] for l in json.loads((gen.out / "report.json").read_text())["layers"]
           if "requant" in l}
     assert rq["qtanh"]["kind"] == "lut" and rq["qtanh"]["entries"] == 256
-    assert rq["d2"]["kind"] == "thresholds"       # sigmoid on a wide accumulator: monotonic
+    # sigmoid on a wide accumulator: monotonic, so thresholds or (cheaper, when
+    # a line with a few exception codes equals it everywhere) a multiplier
+    assert rq["d2"]["kind"] in ("thresholds", "multiply")
     assert rq["q_out"]["kind"] == "lut"           # swish is not monotonic
     assert all(r["entries"] <= 4096 for r in rq.values() if r["kind"] == "lut")
 

@@ -46,8 +46,12 @@ def test_installed_versions_equal_the_lock(name):
 
 
 def test_whole_environment_equals_the_lock():
+    # The environment's own site-packages: setuptools puts its vendored
+    # packages (setuptools/_vendor/*.dist-info) on sys.path once imported.
+    import sysconfig
     pins = locked(ROOT / "requirements.lock.txt")
-    installed = {_norm(d.metadata["Name"]): d.version for d in metadata.distributions()}
+    site = [sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
+    installed = {_norm(d.metadata["Name"]): d.version for d in metadata.distributions(path=site)}
     wrong = {n: (installed.get(n), v) for n, v in pins.items() if installed.get(n) != v}
     assert not wrong, f"installed != locked: {wrong}"
     extra = set(installed) - set(pins) - {"hlsgen", "pip", "uv", "setuptools", "wheel"}
