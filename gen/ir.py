@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from gen.errors import InternalError
 from gen.qtype import QType
 
 
@@ -83,7 +84,8 @@ class Graph:
         arrays = {}
         nodes = []
         for i, n in enumerate(self.nodes):
-            assert not n.transient, f"node {n.name} still holds framework data"
+            if n.transient:   # the passes lower framework data before anything is saved
+                raise InternalError(f"node {n.name} still holds framework data when the IR is saved")
             keys = {}
             for k, v in n.params.items():
                 key = f"n{i}_{k}"
