@@ -368,11 +368,12 @@ def tokenize(files: list[SourceFile]) -> list[Tok]:
     return toks
 
 
-def _match(toks: list[Tok], i: int, open_: str, close: str) -> int:
-    """Index of the token closing toks[i] (an opening bracket)."""
+def _match(toks: list, i: int, open_: str, close: str) -> int:
+    """Index of the token closing toks[i] (an opening bracket); toks are
+    Toks or plain strings."""
     depth = 0
     for j in range(i, len(toks)):
-        t = toks[j].text
+        t = getattr(toks[j], "text", toks[j])
         if t == open_:
             depth += 1
         elif t == close:
@@ -2395,7 +2396,7 @@ class _PartitionAnalysis:
                     pre = list(prefix)
                     k = 1
                     while k < len(arg) and arg[k] == "[":
-                        e = k + _match_list(arg[k:], "[", "]")
+                        e = _match(arg, k, "[", "]")
                         pre.append(self.expr_taint(ctx, arg[k + 1:e]) | (off if len(pre) ==
                                                                          len(prefix) else set()))
                         off = set() if len(pre) > len(prefix) else off
@@ -2411,18 +2412,6 @@ class _PartitionAnalysis:
                     arrays[mn] = (("member", s.name, mn), md, [], b, None, set())
         # the callee's loops are unrolled too (it is called in a pipelined loop)
         self.scan(_Ctx(g, b, arrays, taint, ctx.mult), g.body[0], g.body[1], None, depth + 1)
-
-
-def _match_list(t: list[str], open_: str, close: str) -> int:
-    depth = 0
-    for k, x in enumerate(t):
-        if x == open_:
-            depth += 1
-        elif x == close:
-            depth -= 1
-            if depth == 0:
-                return k
-    return len(t) - 1
 
 
 # --------------------------------------------------------------------------
