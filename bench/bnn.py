@@ -40,9 +40,9 @@ def main() -> int:
     args = ap.parse_args()
     import bnn_models
     import cnn_models
-    from gen.frontends.keras_env import import_qkeras
-    from gen.generate import generate
-    from sim.csim import csim
+    from hlsgen.frontends.qkeras.env import import_qkeras
+    from hlsgen.flow import generate
+    from hlsgen.sim.csim import csim
     tf, _, _ = import_qkeras()
     tf.keras.utils.set_random_seed(0)
     work = Path(tempfile.mkdtemp(prefix="hlsgen-bnn-"))

@@ -33,10 +33,10 @@ def main() -> int:
     args = ap.parse_args()
     import numpy as np
     from conftest import qdense_mlp, randomize_biases
-    from gen.frontends.keras_env import import_qkeras
-    from gen.generate import generate
-    from sim.compile import build
-    from sim.csim import csim
+    from hlsgen.frontends.qkeras.env import import_qkeras
+    from hlsgen.flow import generate
+    from hlsgen.sim.compile import build
+    from hlsgen.sim.csim import csim
     tf, _, _ = import_qkeras()
     work = Path(tempfile.mkdtemp(prefix="hlsgen-bench-"))
     rows = []
@@ -46,7 +46,7 @@ def main() -> int:
         cli, warm, builds = [], [], []
         for r in range(args.reps):
             t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "gen.cli", "generate", str(work / "jet.h5"),
+            subprocess.run([sys.executable, "-m", "hlsgen.cli", "generate", str(work / "jet.h5"),
                             "--out", str(work / f"jet_cli{r}")], check=True, capture_output=True)
             cli.append(time.perf_counter() - t0)
             t0 = time.perf_counter()

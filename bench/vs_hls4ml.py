@@ -50,11 +50,11 @@ def exactness(y: np.ndarray, ref: np.ndarray) -> dict:
 
 
 def run_hlsgen(h5: Path, x: np.ndarray, out: Path, stage: dict) -> tuple[dict, np.ndarray]:
-    from gen import golden
-    from gen.generate import generate
-    from gen.qtype import QType
-    from sim.compile import build
-    from sim.csim import csim, load_project
+    from hlsgen.ir import golden
+    from hlsgen.flow import generate
+    from hlsgen.ir.qtype import QType
+    from hlsgen.sim.compile import build
+    from hlsgen.sim.csim import csim, load_project
     t0 = time.perf_counter()
     g = generate(str(h5), out, test_data=x)
     gen_s = time.perf_counter() - t0
@@ -169,7 +169,7 @@ def warm_up(tool, files, worker, work: Path) -> None:
     tracing): one untimed conversion per tool before its timed runs, and again
     for hls4ml whenever its worker had to be restarted."""
     if tool == "hlsgen":
-        from gen.generate import generate
+        from hlsgen.flow import generate
         generate(str(files["h5"]), work / "warm_hlsgen", test_data=files["x"][:10], force=True)
         return
     for io_type in ("io_parallel", "io_stream"):
@@ -201,7 +201,7 @@ def main(argv=None) -> int:
         ap.error(f"unknown model {', '.join(unknown)}; choose from {', '.join(BY_KEY)}")
     models = [BY_KEY[k] for k in args.models.split(",")]
 
-    from gen.frontends.keras_env import import_qkeras
+    from hlsgen.frontends.qkeras.env import import_qkeras
     from hls4ml_client import Hls4mlUnavailable, Worker, ensure_venv
     from vs_report import markdown, plot
     t_start = time.perf_counter()

@@ -1,3 +1,20 @@
-"""hlsgen: quantized neural networks to bit-exact HLS C++ projects."""
+"""hlsgen: quantized, binarized and compressed neural networks (QKeras,
+Brevitas, QONNX) to bit-exact HLS C++ projects for FPGA boards.
 
-__version__ = "0.1.0"
+    import hlsgen
+    project = hlsgen.convert(model, board="pynq-z2")
+    project.csim(); project.predict(x); project.report()
+
+Public API: convert, open, boards, Project, Options, HlsgenError.
+The package: ir/ (graph, types, golden executor), frontends/, passes/,
+arch/ (dataflow, tiled), platform/ (boards, build, deploy), project/
+(writing a project folder), lint/, sim/ (C simulation), cli/.
+"""
+
+from hlsgen.api import Project, Report, boards, convert, open  # noqa: F401,A004
+from hlsgen.errors import HlsgenError, InternalError  # noqa: F401
+from hlsgen.options import Options  # noqa: F401
+from hlsgen.version import __version__  # noqa: F401
+
+__all__ = ["convert", "open", "boards", "Project", "Report", "Options", "HlsgenError",
+           "InternalError", "__version__"]

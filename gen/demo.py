@@ -15,7 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from gen.errors import HlsgenError
+from hlsgen.errors import HlsgenError
+from hlsgen.project.tables import table
+from hlsgen.sim.summary import format_csim
 
 SEED = 0
 
@@ -191,7 +193,7 @@ BREVITAS_DEMO_MODELS = [
 
 def _train_qkeras(name, builder, shape, epochs, label, data, model_dir):
     """Trains and saves a QKeras model: (model for generate, its test data)."""
-    from gen.frontends.keras_env import import_qkeras
+    from hlsgen.frontends.qkeras.env import import_qkeras
     tf, _, _ = import_qkeras()
     x_train, x_test, y_train, _ = data
     model = builder(tf)
@@ -214,9 +216,8 @@ def _train_brevitas(name, builder, shape, epochs, label, data, model_dir):
 
 
 def run_demo(out_root: Path = Path("hls_projects"), force: bool = False, epochs: int | None = None) -> int:
-    from gen.cli import print_csim, _table
-    from gen.generate import generate
-    from sim.csim import csim
+    from hlsgen.flow import generate
+    from hlsgen.sim.csim import csim
 
     out_root = Path(out_root)
     print("hlsgen demo: QKeras and Brevitas networks on scikit-learn's 8x8 digits -> pynq-z2 "
@@ -241,7 +242,7 @@ def run_demo(out_root: Path = Path("hls_projects"), force: bool = False, epochs:
                        made_by="hlsgen demo", **kwargs)
         print(f"compiling and running C simulation on {len(x_test)} held-out images ...", flush=True)
         res = csim(project)
-        print_csim(res)
+        print(format_csim(res))
         if res.mismatches:
             failures.append(name)
         fw = np.load(project / "tb" / "framework.npy")
@@ -259,7 +260,7 @@ def run_demo(out_root: Path = Path("hls_projects"), force: bool = False, epochs:
     print()
     for _, _, (name, _, _, _, description) in runs:
         print(f"{name}: {description}")
-    print(_table(rows, ("model", "framework", "fw accuracy", "csim accuracy", "csim = golden",
+    print(table(rows, ("model", "framework", "fw accuracy", "csim accuracy", "csim = golden",
                         "synth = golden", "golden = fw", "training", "generate", "csim build",
                         "csim run")))
     print(f"fw: the framework (QKeras, Brevitas); csim: the C-simulation branch of the kernel "

@@ -11,8 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from gen.errors import HlsgenError
-from sim.headers import ap_headers_dir
+from hlsgen.errors import HlsgenError
+from hlsgen.sim.headers import ap_headers_dir
 
 CXXFLAGS = ["-std=c++14", "-O2", "-w"]
 # The synthesis branch (HLSGEN_SYNTHESIS, templates/hls/hlsgen_config.h): the

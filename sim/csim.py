@@ -14,10 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from gen import golden
-from gen.errors import HlsgenError
-from gen.ir import Graph
-from sim.compile import build
+from hlsgen.ir import golden
+from hlsgen.errors import HlsgenError
+from hlsgen.ir.graph import Graph
+from hlsgen.project.manifest import load_project
+from hlsgen.sim.compile import build
 
 JOBS = 2  # this machine's cores
 
@@ -101,24 +102,6 @@ class CsimResult:
                 "run_seconds": round(self.run_seconds, 4)}
 
 
-def load_project(project: Path) -> dict:
-    project = Path(project)
-    meta_file = project / "hlsgen.json"
-    if not meta_file.is_file():
-        raise HlsgenError(f"'{project}' is not an hlsgen project (no hlsgen.json); give the folder "
-                          "`hlsgen generate --out` wrote")
-    try:
-        return json.loads(meta_file.read_text())
-    except ValueError as e:
-        raise HlsgenError(f"'{meta_file}' is corrupt ({e}); regenerate the project")
-
-
-def project_arch(meta: dict) -> str:
-    """The architecture of a project from its hlsgen.json (load_project);
-    projects made before --arch existed are dataflow."""
-    return meta.get("arch", "dataflow")
-
-
 def run_frames(exe: Path, project: Path, codes: np.ndarray, out_count: int, jobs: int = JOBS) -> np.ndarray:
     """Runs frames through the executable, a batch per process, split over cores."""
     n = len(codes)
@@ -160,7 +143,7 @@ def csim(project: Path, inputs: np.ndarray | None = None, threaded: bool = False
         codes = codes.reshape(len(gold), -1)
         fw = np.load(project / "tb" / "framework.npy")
     else:
-        from gen.qtype import QType
+        from hlsgen.ir.qtype import QType
         qt = QType.from_dict(graph.meta["input_qtype"])
         codes = qt.quantize(np.asarray(inputs)).reshape(len(inputs), -1)
         gold = golden.run(graph, codes)[graph.outputs[0]].reshape(len(codes), -1)

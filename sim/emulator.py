@@ -3,7 +3,7 @@ deploy/ folder, so that the generated driver runs unchanged against the
 project's own C-simulation code.
 
 Host side (this module): compiles firmware/<name>.cpp with a small C ABI
-(templates/project/emulator_abi.cpp.j2, or tiled_emulator_abi.cpp.j2 for
+(templates/project/dataflow/emulator_abi.cpp.j2, or tiled/tiled_emulator_abi.cpp.j2 for
 the tiled engine) into a shared library, and writes deploy/<name>.bit as a
 manifest naming it, with deploy/<name>.emu/ holding the library and the
 parameter files. Board side (sim/pynq_emulator/pynq): a `pynq` module whose
@@ -19,29 +19,24 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from gen import __version__
-from gen.board_files import DMA_CELL, board_io_of_words, ip_cell, template_env
-from gen.tiled_board import tiled_registers, tiled_top_args
-from gen.errors import HlsgenError
+from hlsgen.arch.registry import of_project
+from hlsgen.errors import HlsgenError
+from hlsgen.platform.board_files import ip_cell
+from hlsgen.project.manifest import load_project
 
 PYNQ_PATH = Path(__file__).resolve().parent / "pynq_emulator"
 MAGIC = "hlsgen emulated overlay"
 
 
-def build_library(project: Path, name: str, arch: str) -> Path:
-    """The firmware and its C ABI as a shared library (cached by content).
-    The board runs what was synthesized: the synthesis branch, with the
-    parameters compiled in (a dataflow design ignores the params folder)."""
-    from sim.compile import build_shared
+def build_library(project: Path, name: str, arch) -> Path:
+    """The firmware and its C ABI (arch.emulator_abi) as a shared library
+    (cached by content). The board runs what was synthesized: the synthesis
+    branch, with the parameters compiled in."""
+    from hlsgen.sim.compile import build_shared
     src_dir = Path(project) / "build" / "emu"
     src_dir.mkdir(parents=True, exist_ok=True)
     abi = src_dir / f"{name}_emulator_abi.cpp"
-    if arch == "tiled":
-        text = template_env().get_template("tiled_emulator_abi.cpp.j2").render(
-            name=name, version=__version__, args=tiled_top_args(name))
-    else:
-        text = template_env().get_template("emulator_abi.cpp.j2").render(name=name,
-                                                                          version=__version__)
+    text = arch.emulator_abi(name)
     if not abi.is_file() or abi.read_text() != text:
         abi.write_text(text)
     return build_shared(Path(project), name, [abi], synthesis=True).exe
@@ -54,46 +49,28 @@ def is_emulated(bitfile: Path) -> bool:
         return False
 
 
-def _geometry(lib: Path) -> tuple[int, int, int, int]:
-    import ctypes
-    g = (ctypes.c_uint32 * 4)()
-    ctypes.CDLL(str(lib)).hlsgen_emu_geometry(g)
-    return tuple(g)
-
-
 def install_overlay(project: Path) -> Path:
     """Writes the emulated overlay into project/deploy/; returns the .bit path.
     A real bitstream already there is never replaced."""
-    from sim.csim import load_project, project_arch
     project = Path(project)
     meta = load_project(project)
-    name, arch = meta["name"], project_arch(meta)
+    name, arch = meta["name"], of_project(meta)
     deploy = project / "deploy"
     bit, hwh, bundle = deploy / f"{name}.bit", deploy / f"{name}.hwh", deploy / f"{name}.emu"
     if bit.exists() and not is_emulated(bit):
         raise HlsgenError(f"'{bit}' is a real bitstream; the emulator will not replace it; "
                           "emulate a copy of the project instead")
     lib = build_library(project, name, arch)
-    manifest = {"magic": MAGIC, "name": name, "arch": arch, "library": f"{bundle.name}/{lib.name}",
-                "params": f"{bundle.name}/params", "ip_cell": ip_cell(name)}
-    if arch == "tiled":
-        # The IP's argument registers as the .hwh of a Vitis HLS build names
-        # them, and its arguments (name, is a buffer) in the C ABI's order.
-        manifest.update(registers=tiled_registers(),
-                        args=[[a.name, a.pointer] for a in tiled_top_args(name)])
-    else:
-        in_bytes, in_words, out_bytes, out_words = _geometry(lib)
-        io = board_io_of_words(in_bytes * 8, in_words, out_bytes * 8, out_words)
-        manifest.update(dma_cell=DMA_CELL, mm2s_align=io.inp.mm_bits // 8,
-                        s2mm_align=io.out.mm_bits // 8, max_transfer=io.max_transfer)
+    manifest = {"magic": MAGIC, "name": name, "arch": arch.name,
+                "library": f"{bundle.name}/{lib.name}", "params": f"{bundle.name}/params",
+                "ip_cell": ip_cell(name), **arch.emulator_manifest(project, name, lib)}
     deploy.mkdir(exist_ok=True)
     # Staged beside, then moved: a failure leaves no half-written bundle.
     tmp = Path(tempfile.mkdtemp(prefix=f".{bundle.name}-", dir=deploy))
     shutil.copy(lib, tmp / lib.name)
     (tmp / "params").mkdir()
-    if arch != "tiled":  # the tiled IP holds no parameters: the driver fills its DDR buffers
-        for f in sorted((project / "firmware" / "params").glob("*.bin")):
-            shutil.copy(f, tmp / "params" / f.name)
+    for f in arch.emulator_params(project):   # what the IP holds (none for the tiled engine)
+        shutil.copy(f, tmp / "params" / f.name)
     shutil.rmtree(bundle, ignore_errors=True)
     tmp.rename(bundle)
     bit.write_text(json.dumps(manifest, indent=1) + "\n")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from gen.errors import HlsgenError
+from hlsgen.errors import HlsgenError
 
 
 def ap_headers_dir() -> Path:

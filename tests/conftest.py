@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gen.frontends.keras_env import import_qkeras
+from hlsgen.frontends.qkeras.env import import_qkeras
 
 
 @pytest.fixture(scope="session")
@@ -58,8 +58,8 @@ def save_model(tmp_path):
 @pytest.fixture
 def gen_and_sim(tmp_path):
     """generate + csim; returns (GenerateResult, CsimResult)."""
-    from gen.generate import generate
-    from sim.csim import csim
+    from hlsgen.flow import generate
+    from hlsgen.sim.csim import csim
 
     def run(model_path, name="prj", **kw):
         res = generate(str(model_path), tmp_path / name, **kw)
@@ -78,8 +78,8 @@ def assert_exact(sim_res):
 
 def board_folder(project: Path, dest: Path) -> Path:
     """What `hlsgen deploy` copies to a board, copied locally."""
-    from gen.deploy import upload_list
-    from sim.csim import load_project
+    from hlsgen.platform.deploy import upload_list
+    from hlsgen.project.manifest import load_project
     for src, dst in upload_list(project, load_project(project)["name"]):
         (dest / dst).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(src, dest / dst)
@@ -88,7 +88,7 @@ def board_folder(project: Path, dest: Path) -> Path:
 
 def board_python(*args, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
     """Python on the emulated board: `import pynq` finds the emulator."""
-    from sim.emulator import PYNQ_PATH
+    from hlsgen.sim.emulator import PYNQ_PATH
     env = dict(os.environ, PYTHONPATH=str(PYNQ_PATH))
     return subprocess.run([sys.executable, *map(str, args)], cwd=cwd, env=env, text=True,
                           capture_output=True, timeout=timeout)
@@ -116,7 +116,7 @@ def assert_selftest_passes(folder: Path, name: str, batch: int) -> np.ndarray:
 
 def board_predict(folder: Path, name: str, batch: int) -> tuple[np.ndarray, int]:
     """(predict() of the shipped inputs on the emulated board, ap_starts it took)."""
-    from gen.board_files import overlay_class_name
+    from hlsgen.platform.board_files import overlay_class_name
     cls = overlay_class_name(name)
     script = (f"import numpy as np, {name}_driver as drv\n"
               f"ov = drv.{cls}(batch={batch})\n"

@@ -195,9 +195,9 @@ def test_binarized_model_exact_in_both_branches(tf, save_model, gen_and_sim, cas
 def test_bipolar_conversion_is_explicit_and_shared(tf):
     """One conversion per +-1 tensor (a 2-entry table: 0 -> -1, 1 -> +1),
     shared by its consumers that need integers; bits stay bits for XNOR."""
-    from gen.frontends.qkeras_reader import KerasModel
-    from gen.passes import run_passes
-    from gen.qtype import QType
+    from hlsgen.frontends.qkeras.reader import KerasModel
+    from hlsgen.passes import run_passes
+    from hlsgen.ir.qtype import QType
     import tempfile
     from pathlib import Path
     tf.keras.utils.set_random_seed(3)
@@ -205,9 +205,9 @@ def test_bipolar_conversion_is_explicit_and_shared(tf):
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "m.h5"
         model.save(path)
-        from gen.frontends.qkeras_reader import load_keras_model
+        from hlsgen.frontends.qkeras.reader import load_keras_model
         graph = KerasModel(load_keras_model(path), path).to_ir()
-    graph.meta["input_qtype"] = QType(4, False, 3)
+    graph.meta["input_qtype"] = QType(4, False, 3).to_dict()
     run_passes(graph)
     conv = [n for n in graph.nodes if n.op == "requant" and n.name.endswith("_to_int")]
     assert [n.inputs for n in conv] == [["c_sign"], ["a_sign"]]

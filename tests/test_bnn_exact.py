@@ -16,9 +16,9 @@ from weight_headers import weight_memories
 @pytest.mark.parametrize("builder, shape, epochs", [
     ("binary_mlp", (64,), 25), ("binary_cnn", (8, 8, 1), 15)])
 def test_trained_binary_net_on_digits_exact(tf, tmp_path, builder, shape, epochs):
-    from gen.demo import load_digits_split, train
-    from gen.generate import generate
-    from sim.csim import csim
+    from hlsgen.demo import load_digits_split, train
+    from hlsgen.flow import generate
+    from hlsgen.sim.csim import csim
     x_train, x_test, y_train, y_test = load_digits_split()
     model = getattr(bm, builder)(tf)
     train(model, tf, x_train.reshape((-1,) + shape), y_train, epochs, builder)
@@ -69,13 +69,13 @@ def test_binary_weights_stored_at_one_bit_each(tf, save_model, gen_and_sim):
 
 
 def test_pack_factor_fills_memory_words_of_up_to_64_bits():
-    from gen.render import pack_factor, pack_memory
+    from hlsgen.arch.dataflow.render import pack_factor, pack_memory
     assert pack_factor(262144, 1) == 64 and pack_factor(294912, 2) == 32
     assert pack_factor(432, 1) == 16            # 432 = 16 * 27: the depth must divide
     assert pack_factor(27, 1) == 1 and pack_factor(100, 64) == 1 and pack_factor(8, 128) == 1
     # Never more BRAM18 than unpacked: 3 x 48 bits would need 2 (512x36), so 6 x 24.
     assert pack_factor(24, 6) == 4              # 24-bit words (an ap_uint<24> memory)
-    from gen.cost import bram18_count
+    from hlsgen.arch.dataflow.cost import bram18_count
     for depth, bits in [(1024, 8), (4096, 3), (96, 12), (262144, 1), (640, 2)]:
         k = pack_factor(depth, bits)
         assert bram18_count(depth // k, k * bits) <= bram18_count(depth, bits)

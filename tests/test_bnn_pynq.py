@@ -50,8 +50,8 @@ def _calibrated_checkpoint(folder, name):
 @pytest.mark.parametrize("name, frames, synthesis_frames", [
     ("tfc_1w1a", 100, 100), ("cnv_1w1a", 8, 4), ("cnv_2w2a", 8, 4)])
 def test_bnn_pynq_topology_exact(spec_file, tmp_path, name, frames, synthesis_frames):
-    from gen.generate import generate
-    from sim.csim import csim
+    from hlsgen.flow import generate
+    from hlsgen.sim.csim import csim
     ckpt = _calibrated_checkpoint(spec_file, name)
     gen = generate(f"{spec_file / 'spec.py'}:{name}", tmp_path / name, checkpoint=str(ckpt),
                    input_shape=SHAPES[name], output="argmax", n_vectors=frames)

@@ -69,7 +69,7 @@ done
 
 def hlsgen(*args, path: str, cwd=None) -> subprocess.CompletedProcess:
     env = dict(os.environ, PATH=path, TF_CPP_MIN_LOG_LEVEL="3")
-    return subprocess.run([sys.executable, "-m", "gen.cli", *map(str, args)], text=True,
+    return subprocess.run([sys.executable, "-m", "hlsgen.cli", *map(str, args)], text=True,
                           capture_output=True, env=env, cwd=cwd, timeout=300)
 
 
@@ -80,7 +80,7 @@ def snapshot(folder: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def project(tf, tmp_path_factory):
-    from gen.generate import generate
+    from hlsgen.flow import generate
     root = tmp_path_factory.mktemp("build")
     qdense_mlp(tf, [8, 12, 4], seed=1).save(root / "m.h5")
     return generate(str(root / "m.h5"), root / "prj", n_vectors=10).out
@@ -159,7 +159,7 @@ def test_tool_failure_is_one_line_with_the_log(project, bin_dir):
 @pytest.fixture(scope="module")
 def tiled_project(tf, tmp_path_factory):
     import cnn_models
-    from gen.tiled_project import generate_tiled
+    from hlsgen.flow import generate_tiled
     root = tmp_path_factory.mktemp("build_tiled")
     cnn_models.digits_cnn(tf).save(root / "d.h5")
     return generate_tiled(str(root / "d.h5"), root / "tiled", n_vectors=3)[0].out
@@ -187,7 +187,7 @@ def test_bitstream_fills_deploy_with_what_the_board_needs(request, which, bin_di
 
 
 def test_alveo_bitstream_is_refused(tf, tmp_path):
-    from gen.generate import generate
+    from hlsgen.flow import generate
     qdense_mlp(tf, [8, 8, 4]).save(tmp_path / "m.h5")
     project = generate(str(tmp_path / "m.h5"), tmp_path / "alveo", board="alveo-u250",
                        n_vectors=5).out

@@ -67,8 +67,8 @@ def binarized_cnn(tf):
 
 def make_project(tf, root: Path, case: str) -> Path:
     """A generated project with the emulated overlay installed in deploy/."""
-    from gen.generate import generate
-    from sim.emulator import install_overlay
+    from hlsgen.flow import generate
+    from hlsgen.sim.emulator import install_overlay
     spec = CASES[case]
     path = root / f"{case}.h5"
     spec["model"](tf).save(path)
@@ -168,7 +168,7 @@ def _reference_pack(codes, lanes, bits, word_bytes):
     (7, True, 3, 2), (33, True, 2, 0), (64, True, 1, 0), (63, False, 2, 1)])
 def test_driver_packing_matches_a_reference(board, monkeypatch, bits, signed, lanes, pad):
     import importlib.util
-    from sim.emulator import PYNQ_PATH
+    from hlsgen.sim.emulator import PYNQ_PATH
     folder, name, _ = board("mlp_logits_simd4")
     monkeypatch.syspath_prepend(str(PYNQ_PATH))
     monkeypatch.delitem(sys.modules, "pynq", raising=False)

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from gen.boards import (
+from hlsgen.platform.boards import (
     BOARDS_DIR,
     Board,
     format_boards_table,
@@ -14,7 +14,7 @@ from gen.boards import (
     load_board,
     load_board_file,
 )
-from gen.errors import HlsgenError
+from hlsgen.errors import HlsgenError
 
 EXPECTED = [
     "alveo-u250",

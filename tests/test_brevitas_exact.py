@@ -27,7 +27,7 @@ SHAPES = {"mlp": (1, 64), "cnn": (1, 1, 8, 8)}
 
 @pytest.fixture(scope="module")
 def digits():
-    from gen.demo import load_digits_split
+    from hlsgen.demo import load_digits_split
     x_train, x_test, y_train, y_test = load_digits_split()
     return x_train, x_test, y_train, y_test
 
@@ -35,7 +35,7 @@ def digits():
 @pytest.fixture(scope="module")
 def trained(digits):
     """Trained digits models, once per (architecture, scheme)."""
-    from gen.demo import build_brevitas_cnn, build_brevitas_mlp, train_torch
+    from hlsgen.demo import build_brevitas_cnn, build_brevitas_mlp, train_torch
     cache = {}
 
     def get(kind, scheme):
@@ -50,9 +50,9 @@ def trained(digits):
 
 
 def _generate_from_module(model, kind, out, x):
-    from gen.frontends.brevitas_loader import from_module
-    from gen.generate import generate
-    import gen.generate as gen_module
+    from hlsgen.frontends.brevitas.loader import from_module
+    from hlsgen.flow import generate
+    import hlsgen.flow as gen_module
     saved = gen_module.load_frontend
     gen_module.load_frontend = lambda *a, **k: from_module(model, SHAPES[kind], f"digits_{kind}")
     weights = out.parent / f"{out.name}.pt"       # what the manifest's hash identifies
@@ -66,18 +66,18 @@ def _generate_from_module(model, kind, out, x):
 def test_fixed_point_mlp_through_the_cli(trained, digits, tmp_path):
     """`hlsgen generate train.py:build --checkpoint --input-shape`, then csim:
     exact on all 360 held-out digits."""
-    from sim.csim import csim
+    from hlsgen.sim.csim import csim
     _, x_test, _, y_test = digits
     model = trained("mlp", "fixed")
     torch.save(model.state_dict(), tmp_path / "net.pt")
     np.save(tmp_path / "x.npy", x_test)
     (tmp_path / "train.py").write_text(textwrap.dedent("""
-        from gen.demo import build_brevitas_mlp
+        from hlsgen.demo import build_brevitas_mlp
 
         def build_model():
             return build_brevitas_mlp("fixed")
     """))
-    proc = subprocess.run([sys.executable, "-m", "gen.cli", "generate", "train.py:build_model",
+    proc = subprocess.run([sys.executable, "-m", "hlsgen.cli", "generate", "train.py:build_model",
                            "--checkpoint", "net.pt", "--input-shape", "1,64", "--out", "prj",
                            "--test-data", "x.npy"], cwd=tmp_path, capture_output=True, text=True,
                           env=dict(os.environ))
@@ -92,7 +92,7 @@ def test_fixed_point_mlp_through_the_cli(trained, digits, tmp_path):
 
 
 def test_fixed_point_cnn_exact_on_every_held_out_image(trained, digits, tmp_path):
-    from sim.csim import csim
+    from hlsgen.sim.csim import csim
     _, x_test, _, y_test = digits
     gen = _generate_from_module(trained("cnn", "fixed"), "cnn", tmp_path / "cnn",
                                 x_test.reshape(-1, 1, 8, 8))
@@ -109,7 +109,7 @@ def test_fixed_point_cnn_exact_on_every_held_out_image(trained, digits, tmp_path
 
 @pytest.mark.parametrize("kind", ["mlp", "cnn"])
 def test_float_scales_codes_equal_and_differences_explained(trained, digits, tmp_path, kind):
-    from sim.csim import csim
+    from hlsgen.sim.csim import csim
     _, x_test, _, _ = digits
     model = trained(kind, "float")
     gen = _generate_from_module(model, kind, tmp_path / kind, x_test.reshape((-1,) + SHAPES[kind][1:]))
@@ -138,7 +138,7 @@ def test_qonnx_file_round_trip(trained, digits, tmp_path):
     differ by one code where the two references' float32 batch-norms differ
     in the last bit at a quantization boundary (here 1 of 2040)."""
     from brevitas.export import export_qonnx
-    from gen.generate import generate
+    from hlsgen.flow import generate
     _, x_test, _, _ = digits
     x = x_test.reshape(-1, 1, 8, 8)[:120]
     model = trained("cnn", "float")

@@ -39,9 +39,9 @@ def test_structure_of_generated_blocks(tf, save_model, gen_and_sim):
 
 
 def test_digits_cnn_every_held_out_image(tf, tmp_path):
-    from gen.demo import load_digits_split, train
-    from gen.generate import generate
-    from sim.csim import csim
+    from hlsgen.demo import load_digits_split, train
+    from hlsgen.flow import generate
+    from hlsgen.sim.csim import csim
     x_train, x_test, y_train, y_test = load_digits_split()
     model = cm.digits_cnn(tf)
     train(model, tf, x_train.reshape(-1, 8, 8, 1), y_train, 8, "digits CNN")
@@ -58,7 +58,7 @@ def test_digits_cnn_every_held_out_image(tf, tmp_path):
 
 
 def _run_threaded(project, name, depth_override=None, timeout=20):
-    from sim.compile import build
+    from hlsgen.sim.compile import build
     b = build(project, name, threaded=True, depth_override=depth_override)
     out = project / "tb" / "threaded_out.bin"
     try:
@@ -92,7 +92,7 @@ def test_residual_fifo_sizing_prevents_deadlock(tf, save_model, gen_and_sim):
 
 
 def test_threaded_csim_equals_sequential_on_a_cnn(tf, save_model, gen_and_sim):
-    from sim.csim import csim
+    from hlsgen.sim.csim import csim
     tf.keras.utils.set_random_seed(1)
     model = cm.randomize_bn(cm.concat_gap_bnfold(tf))
     gen, sim = gen_and_sim(save_model(model), n_vectors=30)
@@ -107,8 +107,8 @@ def test_threaded_csim_equals_sequential_on_a_cnn(tf, save_model, gen_and_sim):
 ])
 def test_unsupported_conv_options_named(tf, tmp_path, kind, kwargs, words):
     from qkeras import QConv1D
-    from gen.errors import HlsgenError
-    from gen.generate import generate
+    from hlsgen.errors import HlsgenError
+    from hlsgen.flow import generate
     inp = tf.keras.Input((16, 2))
     x = QConv1D(4, 3, kernel_quantizer=cm.W6, bias_quantizer=cm.W6, name="c_" + kind, **kwargs)(inp)
     tf.keras.Model(inp, x).save(tmp_path / "m.h5")
@@ -136,8 +136,8 @@ def test_smooth_activations_are_tables_of_the_framework(tf, save_model, gen_and_
 
 def test_non_monotonic_on_wide_input_is_refused(tf, tmp_path):
     from qkeras import QActivation, QDense
-    from gen.errors import HlsgenError
-    from gen.generate import generate
+    from hlsgen.errors import HlsgenError
+    from hlsgen.flow import generate
     inp = tf.keras.Input((64,))
     x = QDense(8, kernel_quantizer=cm.W6, bias_quantizer=cm.W6, name="wide")(inp)
     x = tf.keras.layers.Activation("swish", name="sw")(x)
@@ -151,7 +151,7 @@ def test_non_monotonic_on_wide_input_is_refused(tf, tmp_path):
 def test_trace_names_the_first_divergent_layer(tf, save_model, gen_and_sim):
     """--trace compares every intermediate tensor; a corrupted weight of conv2
     is found at conv2, with every earlier layer still exact."""
-    from sim.csim import trace
+    from hlsgen.sim.csim import trace
     tf.keras.utils.set_random_seed(1)
     model = cm.randomize_bn(cm.digits_cnn(tf))
     gen, sim = gen_and_sim(save_model(model), n_vectors=8)

@@ -1,11 +1,11 @@
-"""The cost model's formulas, one kernel at a time (gen/cost.py's table)."""
+"""The cost model's formulas, one kernel at a time (gen/arch/dataflow/cost.py's table)."""
 
 import pytest
 
-from gen.boards import load_board
-from gen.cost import (LayerShape, adder_tree_luts, bram18_count, estimate, layer_cost,
+from hlsgen.platform.boards import load_board
+from hlsgen.arch.dataflow.cost import (LayerShape, adder_tree_luts, bram18_count, estimate, layer_cost,
                       mac_class, memory, refold)
-from gen.errors import HlsgenError
+from hlsgen.errors import HlsgenError
 
 
 @pytest.mark.parametrize("depth,width,expected", [
@@ -90,9 +90,9 @@ def test_more_lanes_cost_more_logic_and_fewer_cycles():
 
 
 def test_bad_shapes_name_the_layer():
-    # hlsgen builds the shapes (a user's folding is checked before, in gen/hw.py):
+    # hlsgen builds the shapes (a user's folding is checked before, in gen/arch/dataflow/design.py):
     # an inconsistent one is hlsgen's bug, reported as such, never as advice.
-    from gen.errors import InternalError
+    from hlsgen.errors import InternalError
     with pytest.raises(InternalError, match=r"layer 'fc1': SIMD 5 does not divide its 64 inputs.*"
                                             r"bug in hlsgen"):
         LayerShape("fc1", "mvu", mw=64, mh=8, simd=5)

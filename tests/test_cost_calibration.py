@@ -1,13 +1,13 @@
 """The cost model against published post-implementation utilisation of two
 BNN-PYNQ designs on the Zynq-7020 (Vivado 2018.2; the utilisation reports in
 Xilinx/BNN-PYNQ's bnn/src/network/{cnvW1A1,lfcW1A1}/README.md; the layer
-configurations in the config.h beside them). gen/cost.py documents the
+configurations in the config.h beside them). gen/arch/dataflow/cost.py documents the
 ratios; this test keeps them in band."""
 
 import pytest
 
-from gen.boards import load_board
-from gen.cost import LayerShape, estimate, with_lane_converters
+from hlsgen.platform.boards import load_board
+from hlsgen.arch.dataflow.cost import LayerShape, estimate, with_lane_converters
 from test_cost_cnv import cnv_w1a1
 
 MEASURED = {  # whole overlay: LUT, FF, BRAM18 (RAMB36 x 2 + RAMB18)
@@ -46,7 +46,7 @@ def test_lfc_estimate_within_15_percent():
 def test_cnv_estimate_in_documented_band():
     _, ratio = _ratios(cnv_w1a1(fifos=True), MEASURED["cnv"])
     assert ratio["lut"] == pytest.approx(1.0, abs=0.15), ratio
-    # Documented shortfalls (gen/cost.py): registers for thresholds, small
+    # Documented shortfalls (gen/arch/dataflow/cost.py): registers for thresholds, small
     # memories that Vivado HLS 2018.2 put in BRAM. Never an overestimate.
     assert 0.6 <= ratio["ff"] <= 1.0, ratio
     assert 0.5 <= ratio["bram18"] <= 1.0, ratio

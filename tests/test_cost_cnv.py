@@ -5,9 +5,9 @@ import math
 
 import pytest
 
-from gen.boards import load_board
-from gen.cost import LayerShape, estimate, with_lane_converters
-from gen.dse import divisors
+from hlsgen.platform.boards import load_board
+from hlsgen.arch.dataflow.cost import LayerShape, estimate, with_lane_converters
+from hlsgen.arch.dataflow.search import divisors
 
 # (SIMD, PE) published for BNN-PYNQ's cnvW1A1 (and finn-examples' cnv-w1a1;
 # fc8 is any folding that divides it: PE 5 as in finn-examples).

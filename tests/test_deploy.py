@@ -81,11 +81,11 @@ def project(tf, tmp_path_factory):
 
 
 def deploy_cli(project, port, *extra, stdin=subprocess.DEVNULL):
-    from sim.emulator import PYNQ_PATH
+    from hlsgen.sim.emulator import PYNQ_PATH
     board_python = f"env PYTHONPATH={PYNQ_PATH} {sys.executable}"
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     return subprocess.run(
-        [sys.executable, "-m", "gen.cli", "deploy", str(project), "--host", "127.0.0.1",
+        [sys.executable, "-m", "hlsgen.cli", "deploy", str(project), "--host", "127.0.0.1",
          "--port", str(port), "--user", getpass.getuser(), "--python", board_python,
          "--benchmark", "200", "--timeout", "5", *map(str, extra)],
         text=True, capture_output=True, env=env, stdin=stdin, timeout=300)
@@ -197,7 +197,7 @@ def test_unreachable_host(project, tmp_path):
 
 def test_project_without_a_bitstream_is_refused(tf, tmp_path):
     from conftest import qdense_mlp
-    from gen.generate import generate
+    from hlsgen.flow import generate
     qdense_mlp(tf, [8, 8, 4]).save(tmp_path / "m.h5")
     bare = generate(str(tmp_path / "m.h5"), tmp_path / "bare", n_vectors=5).out
     key = keygen(tmp_path / "key")
@@ -208,7 +208,7 @@ def test_project_without_a_bitstream_is_refused(tf, tmp_path):
 @pytest.mark.parametrize("host", ["board\n[127.0.0.1]:22 ssh-ed25519 AAAA", "-oProxyCommand=x", ""])
 def test_host_that_is_not_an_address_is_refused(project, tmp_path, host):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    proc = subprocess.run([sys.executable, "-m", "gen.cli", "deploy", str(project),
+    proc = subprocess.run([sys.executable, "-m", "hlsgen.cli", "deploy", str(project),
                            f"--host={host}",
                            "--known-hosts", str(tmp_path / "known_hosts")],
                           text=True, capture_output=True, env=env, stdin=subprocess.DEVNULL)

@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gen.boards import load_board
-from gen.cost import UNITS, LayerShape, estimate, refold
-from gen.dse import board_cost, candidates, choose_folding, search, unit_options
-from gen.errors import HlsgenError
+from hlsgen.platform.boards import load_board
+from hlsgen.arch.dataflow.cost import UNITS, LayerShape, estimate, refold
+from hlsgen.arch.dataflow.search import board_cost, candidates, choose_folding, search, unit_options
+from hlsgen.errors import HlsgenError
 from test_cost_cnv import CONVS, PUBLISHED, cnv_w1a1
 
 

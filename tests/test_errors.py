@@ -10,7 +10,7 @@ import pytest
 
 from conftest import qdense_mlp
 
-HLSGEN = [sys.executable, "-m", "gen.cli"]
+HLSGEN = [sys.executable, "-m", "hlsgen.cli"]
 
 
 def run_cli(*args, cwd=None):
@@ -134,12 +134,12 @@ def test_csim_exit_code_on_mismatch(models, tmp_path):
 def test_a_crash_is_an_internal_error_with_its_traceback_kept(monkeypatch, capsys):
     """Anything but a user error is hlsgen's bug: one line naming it as such,
     exit 3, the traceback saved to a file for the report, never printed."""
-    import gen.boards
-    from gen.cli import main
+    import hlsgen.platform.boards
+    from hlsgen.cli.main import main
 
     def broken(*a, **k):
         raise KeyError("surprise")
-    monkeypatch.setattr(gen.boards, "list_boards", broken)
+    monkeypatch.setattr(hlsgen.platform.boards, "list_boards", broken)
     assert main(["boards"]) == 3
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "Traceback" not in err

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from conftest import assert_exact, qdense_mlp, randomize_biases
-from gen.folding import default_folding, fold_layer
-from gen.names import cpp_ident
+from hlsgen.arch.dataflow.folding import default_folding, fold_layer
+from hlsgen.project.names import cpp_ident
 
 
 def test_default_folding_divides_and_balances():
@@ -56,8 +56,8 @@ def test_hand_folding_with_lane_converters_is_exact(tf, save_model, gen_and_sim,
 
 
 def test_folding_that_does_not_divide_is_refused(tf, save_model, tmp_path):
-    from gen.errors import HlsgenError
-    from gen.generate import generate
+    from hlsgen.errors import HlsgenError
+    from hlsgen.flow import generate
     model = qdense_mlp(tf, [12, 24, 10])
     with pytest.raises(HlsgenError, match="SIMD 5 must divide its 12 inputs"):
         generate(str(save_model(model)), tmp_path / "p",
@@ -74,8 +74,8 @@ def test_cpp_ident_is_safe(raw):
 
 def test_hostile_names_reach_cpp_sanitised(tf, tmp_path):
     from qkeras import QActivation, QDense
-    from gen.generate import generate
-    from sim.csim import csim
+    from hlsgen.flow import generate
+    from hlsgen.sim.csim import csim
     q = "quantized_bits(5,0,alpha=1)"
     inp = tf.keras.Input((8,))
     x = QDense(8, kernel_quantizer=q, bias_quantizer=q, name="dense.1-a")(inp)

@@ -32,7 +32,7 @@ def test_random_brevitas_model(tmp_path, seed):
 
 def test_the_invariant_can_fail(tf, tmp_path, monkeypatch):
     """A synthesis branch that is off by one somewhere is caught as a mismatch."""
-    import sim.csim as csim_module
+    import hlsgen.sim.csim as csim_module
     real = csim_module.run_frames
     calls = []
 

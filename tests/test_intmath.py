@@ -1,4 +1,4 @@
-"""gen/intmath.py, the golden executor's arithmetic, against exact rational
+"""gen/ir/intmath.py, the golden executor's arithmetic, against exact rational
 arithmetic at the extremes of int64 and of the shift."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from gen.intmath import shift_round
+from hlsgen.ir.intmath import shift_round
 
 CODES = np.array([-2**63, -2**62 - 1, -2**62, -5, -2, -1, 0, 1, 2, 7, 2**62, 2**63 - 1], dtype=np.int64)
 

@@ -3,7 +3,7 @@ multiplier form RequantMultiply included) and
 every dot product of hlsgen_mvu.h, over every accumulator code (every
 combination of input lanes for small widths), compiled with and without
 HLSGEN_SYNTHESIS: synthesis branch == C-simulation branch == golden
-(gen/intmath.py apply_requant, gen/golden.py _matmul).
+(gen/ir/intmath.py apply_requant, gen/ir/golden.py _matmul).
 
 Parameter sets are drawn by hypothesis and batched: one generated translation
 unit (tests/kernels/harness.h + a call per set) is compiled once per branch,
@@ -24,12 +24,12 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from conftest import assert_exact, randomize_biases
-from gen.golden import _matmul
-from gen.intmath import ROUND_MODES, apply_requant, shift_round
-from gen.qtype import QType, type_for_range
-from gen.render import KERNEL_LIB
-from sim.compile import CXXFLAGS, SYNTHESIS_FLAGS
-from sim.headers import ap_headers_dir
+from hlsgen.ir.golden import _matmul
+from hlsgen.ir.intmath import ROUND_MODES, apply_requant, shift_round
+from hlsgen.ir.qtype import QType, type_for_range
+from hlsgen.arch.dataflow.render import KERNEL_LIB
+from hlsgen.sim.compile import CXXFLAGS, SYNTHESIS_FLAGS
+from hlsgen.sim.headers import ap_headers_dir
 
 HARNESS = Path(__file__).resolve().parent / "kernels"
 MAX_OUT_BITS = 62           # golden codes are int64

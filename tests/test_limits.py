@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 
 from conftest import qdense_mlp, randomize_biases
-from gen.boards import load_board
-from gen.cost import LayerShape, layer_cost, refold, word_problems
-from gen.dse import candidates, search
-from gen.errors import HlsgenError
-from gen.folding import (AXIS_MAX_BITS, MAX_WORD_BITS, WidthLimitError, fold_layer,
+from hlsgen.platform.boards import load_board
+from hlsgen.arch.dataflow.cost import LayerShape, layer_cost, refold, word_problems
+from hlsgen.arch.dataflow.search import candidates, search
+from hlsgen.errors import HlsgenError
+from hlsgen.arch.dataflow.folding import (AXIS_MAX_BITS, MAX_WORD_BITS, WidthLimitError, fold_layer,
                          port_lanes)
 
 W8 = "quantized_bits(8,0,alpha=1)"
@@ -46,7 +46,7 @@ def mlp784(tf, tmp_path_factory):
 
 def test_fps_1e7_on_784_128_10_gives_the_fastest_design_that_fits(mlp784, tmp_path):
     out = tmp_path / "fast"
-    proc = subprocess.run([sys.executable, "-m", "gen.cli", "generate", str(mlp784), "--out",
+    proc = subprocess.run([sys.executable, "-m", "hlsgen.cli", "generate", str(mlp784), "--out",
                            str(out), "--board", "pynq-z2", "--fps", "1e7", "--vectors", "5"],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
@@ -71,7 +71,7 @@ def test_fps_1e7_on_784_128_10_gives_the_fastest_design_that_fits(mlp784, tmp_pa
 
 
 def search_for(model, tmp_path, **budget):
-    from gen.generate import generate
+    from hlsgen.flow import generate
     res = generate(str(model), tmp_path / "again", n_vectors=2, log=lambda line: None, **budget)
     return json.loads((res.out / "report.json").read_text())["folding"]
 
@@ -80,7 +80,7 @@ def test_a_folding_over_4096_bits_is_refused_in_one_line(mlp784, tmp_path):
     fold = tmp_path / "fold.json"
     fold.write_text(json.dumps({"fc1": {"simd": 392, "pe": 1}}))
     out = tmp_path / "p"
-    proc = subprocess.run([sys.executable, "-m", "gen.cli", "generate", str(mlp784), "--out",
+    proc = subprocess.run([sys.executable, "-m", "hlsgen.cli", "generate", str(mlp784), "--out",
                            str(out), "--folding", str(fold)], capture_output=True, text=True)
     assert proc.returncode == 2
     err = proc.stderr.strip()
@@ -90,14 +90,14 @@ def test_a_folding_over_4096_bits_is_refused_in_one_line(mlp784, tmp_path):
     assert "choose SIMD 256 or less for it (e.g. 196, a divisor of 784)" in err
     assert not out.exists()
     # Its own kind of user error, so that the search can skip such foldings.
-    from gen.generate import generate
+    from hlsgen.flow import generate
     with pytest.raises(WidthLimitError):
         generate(str(mlp784), out, folding={"fc1": {"simd": 784, "pe": 1}})
     assert not out.exists()
 
 
 def test_a_folding_over_the_board_is_refused(mlp784, tmp_path):
-    from gen.generate import generate
+    from hlsgen.flow import generate
     with pytest.raises(HlsgenError, match=r"needs more than pynq-z2 has \(estimated DSP \d+%\); "
                                           r"fold it to fewer lanes"):
         generate(str(mlp784), tmp_path / "p", folding={"fc1": {"simd": 196, "pe": 2}})
@@ -111,8 +111,8 @@ def test_wide_words_define_ap_int_max_w_and_both_branches_are_exact(tf, save_mod
     before the first ap_int.h, the AXI ports are split to at most 1024 bits
     (lane converters at both ends), and C simulation equals golden on both
     branches of the kernel library."""
-    from gen.generate import generate
-    from sim.csim import csim
+    from hlsgen.flow import generate
+    from hlsgen.sim.csim import csim
     model = randomize_biases(qdense_mlp(tf, [256, 32, 64], wq=W8, act="quantized_relu(8)",
                                         seed=5, softmax=False))
     folding = {"fc1": {"simd": 128, "pe": 1}, "logits": {"simd": 1, "pe": 64}}
@@ -122,7 +122,7 @@ def test_wide_words_define_ap_int_max_w_and_both_branches_are_exact(tf, save_mod
     guard = header.index("#ifndef AP_INT_MAX_W\n#define AP_INT_MAX_W 4096\n#elif AP_INT_MAX_W < 2048")
     assert guard < header.index('#include "ap_int.h"')
     # A smaller AP_INT_MAX_W set by someone else stops the build at compile time.
-    from sim.headers import ap_headers_dir
+    from hlsgen.sim.headers import ap_headers_dir
     proc = subprocess.run(["g++", "-std=c++14", "-fsyntax-only", "-DAP_INT_MAX_W=1024", "-I",
                            str(ap_headers_dir()), "-x", "c++", str(out / "firmware" / "wide.h")],
                           capture_output=True, text=True)
@@ -144,14 +144,14 @@ def test_wide_words_define_ap_int_max_w_and_both_branches_are_exact(tf, save_mod
     # The PYNQ driver packs the split words and the emulated board (the IP
     # compiled with its AP_INT_MAX_W, behind an AXI DMA model) agrees.
     from conftest import assert_selftest_passes, board_folder
-    from sim.emulator import install_overlay
+    from hlsgen.sim.emulator import install_overlay
     install_overlay(out)
     (tmp_path / "board").mkdir()
     assert_selftest_passes(board_folder(out, tmp_path / "board"), "wide", 7)
 
 
 def test_narrow_projects_do_not_define_ap_int_max_w(tf, save_model, tmp_path):
-    from gen.generate import generate
+    from hlsgen.flow import generate
     lines = []
     gen = generate(str(save_model(qdense_mlp(tf, [16, 8, 4]))), tmp_path / "small", n_vectors=2,
                    folding={"fc1": {"simd": 4, "pe": 2}}, fps=1e6, log=lines.append)
@@ -167,7 +167,7 @@ def test_default_folding_over_the_board_is_searched_and_said(tf, save_model, tmp
     """Five 64x64 8-bit layers: the default folding gives each 64 DSP lanes
     (320 of pynq-z2's 220); generate takes the fastest folding within 70%
     instead and says so."""
-    from gen.generate import generate
+    from hlsgen.flow import generate
     model = randomize_biases(qdense_mlp(tf, [64] * 6, wq=W8, act="quantized_relu(8)"))
     lines = []
     gen = generate(str(save_model(model)), tmp_path / "deep", n_vectors=2, log=lines.append)
@@ -181,7 +181,7 @@ def test_default_folding_over_the_board_is_searched_and_said(tf, save_model, tmp
 
 
 def test_nothing_fits_is_an_error_naming_the_fix(tf, save_model, tmp_path):
-    from gen.generate import generate
+    from hlsgen.flow import generate
     model = qdense_mlp(tf, [1024, 2048, 10], wq=W8)    # 2M weights: over 10 Mbit, 4.9 on chip
     for budget in ({}, {"fps": 1e7}):
         with pytest.raises(HlsgenError, match=r"no folding fits pynq-z2 within (70|100)%.*"
@@ -250,7 +250,7 @@ def test_partitioned_thresholds_cost_luts_and_ffs_not_bram():
 
 def test_report_shows_requant_partition_factors():
     from types import SimpleNamespace
-    from gen.generate import _partition_factors
+    from hlsgen.flow import _partition_factors
     k = SimpleNamespace(kind="requant", attrs={}, params={"thr": np.zeros((12, 3))},
                         inp=SimpleNamespace(lanes=4), out=SimpleNamespace(lanes=4))
     assert _partition_factors(k) == {

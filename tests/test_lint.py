@@ -15,8 +15,8 @@ import pytest
 import bnn_models as bm
 import cnn_models as cm
 from conftest import qdense_mlp, randomize_biases
-from gen.cli import main
-from gen.lint import RULES, format_report, lint_project
+from hlsgen.cli.main import main
+from hlsgen.lint import RULES, format_report, lint_project
 
 CASES = ["mlp", "cnn_thresholds", "binarized", "residual", "tiled"]
 
@@ -24,7 +24,7 @@ CASES = ["mlp", "cnn_thresholds", "binarized", "residual", "tiled"]
 @pytest.fixture(scope="module")
 def projects(tf, tmp_path_factory):
     """One generated project per representative kind (built once)."""
-    from gen.generate import generate
+    from hlsgen.flow import generate
     root = tmp_path_factory.mktemp("lint")
     built = {}
 

@@ -26,9 +26,9 @@ def test_jet_mlp_1000_random_inputs(tf, save_model, gen_and_sim):
 
 
 def test_digits_mlp_every_held_out_image(tf, tmp_path):
-    from gen.demo import build_digits_mlp, load_digits_split, train
-    from gen.generate import generate
-    from sim.csim import csim
+    from hlsgen.demo import build_digits_mlp, load_digits_split, train
+    from hlsgen.flow import generate
+    from hlsgen.sim.csim import csim
     x_train, x_test, y_train, y_test = load_digits_split()
     model = build_digits_mlp(tf)
     train(model, tf, x_train, y_train, 20, "digits")
@@ -142,7 +142,7 @@ def test_float32_rounding_in_the_framework_is_counted_and_explained(tf, save_mod
     assert gen.graph.nodes[1].attrs["float32_exact"] is False
     fw = sim.framework_figures()
     assert fw["equal_values"] < fw["values"]          # float32 rounded somewhere
-    out = subprocess.run([sys.executable, "-m", "gen.cli", "csim", str(gen.out)],
+    out = subprocess.run([sys.executable, "-m", "hlsgen.cli", "csim", str(gen.out)],
                          capture_output=True, text=True)
     assert out.returncode == 0
     assert "float32" in out.stdout and "wide" in out.stdout

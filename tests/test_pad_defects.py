@@ -5,7 +5,7 @@
   dropped) left the padding before a stride-2 'same' convolution declared with
   the quantizer's type while its producer wrote the narrower one: the project
   did not compile. Stream types are now decided once per edge and checked
-  when the design is built (gen/hw.py check_edges)."""
+  when the design is built (gen/arch/dataflow/design.py check_edges)."""
 
 import json
 
@@ -115,9 +115,9 @@ def test_dropped_requant_keeps_one_type_per_edge(tf, save_model, gen_and_sim, de
 def test_check_edges_refuses_disagreeing_stream_types():
     """The design check names the edge: a pass-through kernel writing another
     lane type than it reads, and a stream whose type is not its tensor's."""
-    from gen.errors import InternalError
-    from gen.hw import Design, Kernel, Stream, check_edges, edge_problems
-    from gen.qtype import QType
+    from hlsgen.errors import InternalError
+    from hlsgen.arch.dataflow.design import Design, Kernel, Stream, check_edges, edge_problems
+    from hlsgen.ir.qtype import QType
     u8, s9 = QType(8, False, 5), QType(9, True, 5)
     a, b = Stream("in_s", u8, 2, 56), Stream("s1", s9, 2, 90)
     pad = Kernel("pad", "down_pad", "down_pad", [a], [b], {})
@@ -135,8 +135,8 @@ def test_lint_checks_every_edge_type(tf, save_model, tmp_path):
     the declared word, its producer's output type and its consumer's input
     type (report.json) agree; the issue's disagreement is reported."""
     import shutil
-    from gen.generate import generate
-    from gen.lint import lint_project
+    from hlsgen.flow import generate
+    from hlsgen.lint import lint_project
     gen = generate(str(save_model(nonnegative_signed_then_same_stride2(tf, True))),
                    tmp_path / "prj", n_vectors=10)
     row = next(r for r in gen.lint.rows if r.rule == "streams")

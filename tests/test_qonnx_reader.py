@@ -21,9 +21,9 @@ pytest.importorskip("brevitas")
 def generate_module(model, shape, out, x, prepare=None, **kw):
     """generate() on a Brevitas module (as `file.py:function` would load it);
     prepare(frontend) runs after the export, before generate uses it."""
-    from gen.frontends.brevitas_loader import from_module
-    from gen.generate import generate
-    import gen.generate as gen_module
+    from hlsgen.frontends.brevitas.loader import from_module
+    from hlsgen.flow import generate
+    import hlsgen.flow as gen_module
     saved = gen_module.load_frontend
     fe = from_module(model, shape, "model")
     if prepare:
@@ -41,7 +41,7 @@ def generate_module(model, shape, out, x, prepare=None, **kw):
 def test_power_of_two_networks_exact(tmp_path, name):
     """Every module of the list, power-of-two scales: C simulation == golden ==
     Brevitas on every value."""
-    from sim.csim import csim
+    from hlsgen.sim.csim import csim
     torch.manual_seed(0)
     if name == "zoo_fixed":
         model, shape = bm.randomize(bm.calibrate(bm.zoo(True), bm.ZOO_SHAPE)), bm.ZOO_SHAPE
@@ -63,7 +63,7 @@ def test_power_of_two_networks_exact(tmp_path, name):
 def test_channels_last_data_at_the_boundary(tmp_path):
     """NHWC in and out (Transpose at the graph's input and output): test data
     go in as the framework takes them, and the design streams the same order."""
-    from sim.csim import csim
+    from hlsgen.sim.csim import csim
     torch.manual_seed(0)
     model = bm.calibrate(bm.channels_last_net(), bm.CHANNELS_LAST_SHAPE)
     gen = generate_module(model, bm.CHANNELS_LAST_SHAPE, tmp_path / "nhwc",
@@ -77,7 +77,7 @@ def test_float_zoo_codes_equal(tmp_path):
     """Float scales everywhere (per-channel weights, zero points, a shared
     residual quantizer): C simulation == golden, framework codes equal or
     explained."""
-    from sim.csim import csim
+    from hlsgen.sim.csim import csim
     torch.manual_seed(0)
     model = bm.randomize(bm.calibrate(bm.zoo(False), bm.ZOO_SHAPE))
     gen = generate_module(model, bm.ZOO_SHAPE, tmp_path / "zoo", bm.random_inputs(bm.ZOO_SHAPE, 300))
@@ -123,13 +123,13 @@ def test_differences_are_classified(tmp_path, shift_steps, explained):
         assert d["unexplained_values"] == 0 and d["max_boundary_distance_steps"] <= shift_steps * 1.01
     else:
         assert d["unexplained_values"] > 0
-    from sim.csim import csim
-    from gen.cli import print_csim
+    from hlsgen.sim.csim import csim
+    from hlsgen.sim.summary import format_csim
     import contextlib
     import io
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
-        print_csim(csim(gen.out))
+        print(format_csim(csim(gen.out)))
     assert f"{d['values']} output values differ" in buf.getvalue()
     assert ("NOT explained" in buf.getvalue()) != explained
 
@@ -163,7 +163,7 @@ def _qonnx_file(path, ops, in_shape=(1, 4)):
 
 
 def _cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "gen.cli", *map(str, args)], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "hlsgen.cli", *map(str, args)], capture_output=True,
                           text=True, cwd=cwd, env=dict(os.environ))
 
 
@@ -183,8 +183,8 @@ def test_unsupported_op_one_line_exit_2_nothing_written(tmp_path):
     ([("Relu", {}, []), ("Mul", {}, [[1.0, 2.0, 3.0, 4.0]])], ["without a quantizer"]),
 ])
 def test_graph_errors_name_the_node_and_the_fix(tmp_path, ops, words):
-    from gen.errors import HlsgenError
-    from gen.generate import generate
+    from hlsgen.errors import HlsgenError
+    from hlsgen.flow import generate
     path = _qonnx_file(tmp_path / "m.onnx", ops)
     with pytest.raises(HlsgenError) as e:
         generate(str(path), tmp_path / "prj")
@@ -195,7 +195,7 @@ def test_graph_errors_name_the_node_and_the_fix(tmp_path, ops, words):
 
 
 def _module_error(model, shape, tmp_path):
-    from gen.errors import HlsgenError
+    from hlsgen.errors import HlsgenError
     with pytest.raises(HlsgenError) as e:
         generate_module(model.eval(), shape, tmp_path / "prj", bm.random_inputs(shape, 4))
     assert not (tmp_path / "prj").exists()
@@ -220,7 +220,7 @@ def test_smooth_activation_before_a_quantizer(tmp_path):
     from collections import OrderedDict
     import brevitas.nn as qnn
     from brevitas import quant as bq
-    from sim.csim import csim
+    from hlsgen.sim.csim import csim
     torch.manual_seed(0)
     model = bm.calibrate(torch.nn.Sequential(OrderedDict([
         ("inq", qnn.QuantIdentity(act_quant=bq.Int8ActPerTensorFixedPoint, return_quant_tensor=True)),
@@ -251,7 +251,7 @@ def test_residual_of_two_float_scales_is_refused(tmp_path):
 
 
 def test_test_data_in_the_wrong_layout(tmp_path):
-    from gen.errors import HlsgenError
+    from hlsgen.errors import HlsgenError
     torch.manual_seed(0)
     model = bm.calibrate(bm.trunc_net(), bm.TRUNC_SHAPE)
     with pytest.raises(HlsgenError, match=r"\(N, 2, 8, 8\) in the framework's \(PyTorch\) layout"):
@@ -282,8 +282,8 @@ def test_newer_onnx_ir_version_is_lowered_before_executing(tmp_path):
     version after onnx.IR_VERSION, older releases did not."""
     import onnx
     import onnxruntime as ort
-    from gen.frontends.onnx_env import max_ir_version
-    from gen.generate import generate
+    from hlsgen.frontends.qonnx.env import max_ir_version
+    from hlsgen.flow import generate
     path = _qonnx_file(tmp_path / "relu.onnx", [("Relu", {}, [])])
     model = onnx.load(str(path))
     plain = onnx.helper.make_model(onnx.helper.make_graph(
@@ -304,8 +304,8 @@ def test_newer_onnx_ir_version_is_lowered_before_executing(tmp_path):
 def test_missing_onnxoptimizer_is_a_clear_error(tmp_path, monkeypatch):
     import importlib.util
     import brevitas.export.onnx.manager as manager
-    from gen.errors import HlsgenError
-    from gen.frontends.brevitas_loader import export_module
+    from hlsgen.errors import HlsgenError
+    from hlsgen.frontends.brevitas.loader import export_module
     model = bm.trunc_net()
     find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
@@ -320,7 +320,7 @@ def test_missing_onnxoptimizer_is_a_clear_error(tmp_path, monkeypatch):
 
 def test_bad_module_specs(tmp_path, monkeypatch, capsys):
     """In-process `hlsgen generate` (the exit code and the one line of the CLI)."""
-    from gen.cli import main
+    from hlsgen.cli.main import main
     monkeypatch.chdir(tmp_path)
     (tmp_path / "m.py").write_text("def build():\n    return 3\n")
     for args, words in [(["m.py:build"], ["--input-shape"]),

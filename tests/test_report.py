@@ -6,19 +6,19 @@ import shutil
 import pytest
 
 from conftest import qdense_mlp, randomize_biases
-from gen.boards import load_board
-from gen.cli import main
-from gen.cost import shapes_from_design
-from gen.dse import folding_for_design
-from gen.hw import build_design
-from gen.report import estimate_design, load_project_design, report_markdown
+from hlsgen.platform.boards import load_board
+from hlsgen.cli.main import main
+from hlsgen.arch.dataflow.cost import shapes_from_design
+from hlsgen.arch.dataflow.search import folding_for_design
+from hlsgen.arch.dataflow.design import build_design
+from hlsgen.arch.dataflow.report import estimate_design, load_project_design, report_markdown
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
 def project(tf, tmp_path_factory):
-    from gen.generate import generate
+    from hlsgen.flow import generate
     root = tmp_path_factory.mktemp("report")
     model = randomize_biases(qdense_mlp(tf, [16, 24, 12, 10], wq="quantized_bits(4,0,alpha=1)",
                                         act="quantized_relu(4)", seed=3))
@@ -96,7 +96,7 @@ def test_report_markdown_for_the_readme(project):
 
 def test_search_folding_rebuilds_the_design(project):
     """The wiring `generate --fps` needs: search on a built design, rebuild with it."""
-    from gen.ir import Graph
+    from hlsgen.ir.graph import Graph
     graph = Graph.load(project / "ir")
     design = build_design(graph, "mlp")
     board = load_board("pynq-z1")
@@ -110,7 +110,7 @@ def test_search_folding_rebuilds_the_design(project):
 def _generate_cnn(tf, folder, builder: str):
     """A project from one of tests/cnn_models.py's models."""
     import cnn_models
-    from gen.generate import generate
+    from hlsgen.flow import generate
     path = folder / f"{builder}.h5"
     cnn_models.randomize_bn(getattr(cnn_models, builder)(tf)).save(path)
     return generate(str(path), folder / builder, board="pynq-z1", n_vectors=2).out
@@ -119,7 +119,7 @@ def _generate_cnn(tf, folder, builder: str):
 @pytest.mark.parametrize("builder", ["digits_cnn", "residual_block", "smooth_activations"])
 def test_cost_model_cycles_are_the_generators_on_cnns(tf, tmp_path, builder):
     """Padding, windows, pooling, forks, deep FIFOs, adds, lookup tables: the
-    cost model counts each kernel's cycles as its template runs them (gen/hw.py)."""
+    cost model counts each kernel's cycles as its template runs them (gen/arch/dataflow/design.py)."""
     _, design = load_project_design(_generate_cnn(tf, tmp_path, builder))
     est = estimate_design(design, load_board("pynq-z1"), 100)
     ours = {l.name: l.cycles for l in est.layers if l.kind != "fifo"}
@@ -133,7 +133,7 @@ def test_search_on_a_branching_design_fits_as_built(tf, tmp_path):
     """A residual block's skip branch needs a lane converter that the search's
     chain view does not see; checking the budget on the rebuilt design keeps
     the promise."""
-    from gen.ir import Graph
+    from hlsgen.ir.graph import Graph
     out = _generate_cnn(tf, tmp_path, "residual_block")
     graph, board = Graph.load(out / "ir"), load_board("pynq-z1")
     design = build_design(graph, "res")

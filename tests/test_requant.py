@@ -1,14 +1,14 @@
 """Requantization derived from the framework's own quantizer equals it on
 every reachable accumulator code, and the C++ kernels equal the NumPy
-specification (gen/intmath.py) that the golden executor runs."""
+specification (gen/ir/intmath.py) that the golden executor runs."""
 
 import subprocess
 
 import numpy as np
 import pytest
 
-from gen.intmath import apply_requant, shift_round
-from gen.passes.requant import derive_requant
+from hlsgen.ir.intmath import apply_requant, shift_round
+from hlsgen.passes.requant import derive_requant
 
 
 def _qkeras_fn(tf, quantizer):
@@ -22,7 +22,7 @@ def _qkeras_fn(tf, quantizer):
 ])
 def test_derived_requant_equals_qkeras_everywhere(tf, spec, acc_frac):
     from qkeras.quantizers import get_quantizer
-    from gen.frontends.qkeras_reader import _grid_of
+    from hlsgen.frontends.qkeras.reader import _grid_of
     q = get_quantizer(spec)
     grid = _grid_of(q, "t")
     lo, hi = -(1 << 15), (1 << 15) - 1
@@ -82,8 +82,8 @@ int main() {
 
 
 def test_cpp_requant_kernels_equal_numpy_spec(tmp_path):
-    from gen.render import KERNEL_LIB
-    from sim.headers import ap_headers_dir
+    from hlsgen.arch.dataflow.render import KERNEL_LIB
+    from hlsgen.sim.headers import ap_headers_dir
     (tmp_path / "t.cpp").write_text(CPP)
     subprocess.run(["g++", "-std=c++14", "-O1", "-w", "-I", str(KERNEL_LIB), "-I", str(ap_headers_dir()),
                     str(tmp_path / "t.cpp"), "-o", str(tmp_path / "t")], check=True)

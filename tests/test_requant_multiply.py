@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from conftest import assert_exact
-from gen.cost import requant_form_cost
-from gen.intmath import apply_requant
-from gen.passes.requant import FULL_EVAL_LIMIT, derive_requant
+from hlsgen.arch.dataflow.cost import requant_form_cost
+from hlsgen.ir.intmath import apply_requant
+from hlsgen.passes.requant import FULL_EVAL_LIMIT, derive_requant
 
 SYNTHESIS_BUILD_LIMIT_S = 20.0
 
@@ -144,9 +144,9 @@ def _dense_bn_relu12(tf, seed, kernel_q="quantized_bits(6,0,alpha=1)", per_tenso
 
 def _generate_and_prove(model, save_model, tmp_path, name):
     """generate on pynq-z2, time the synthesis branch's build, csim both branches."""
-    from gen.generate import generate
-    from sim.compile import build
-    from sim.csim import csim
+    from hlsgen.flow import generate
+    from hlsgen.sim.compile import build
+    from hlsgen.sim.csim import csim
     res = generate(str(save_model(model, name + ".h5")), tmp_path / name, board="pynq-z2",
                    n_vectors=1000)
     report = json.loads((res.out / "report.json").read_text())
@@ -198,9 +198,9 @@ def test_per_tensor_batchnorm_relu12(tf, save_model, tmp_path):
 
 
 def test_tiled_engine_runs_the_multiplier_form(tf, save_model, tmp_path):
-    from gen.tiled import REQUANTS
-    from gen.tiled_project import generate_tiled
-    from sim.csim import csim
+    from hlsgen.arch.tiled.design import REQUANTS
+    from hlsgen.flow import generate_tiled
+    from hlsgen.sim.csim import csim
     model = _dense_bn_relu12(tf, 18)
     gen, tiled = generate_tiled(str(save_model(model, "tiled12.h5")), tmp_path / "tiled12", n_vectors=200)
     assert any(l.desc.get("rq") == REQUANTS["multiply"] for l in tiled.layers)

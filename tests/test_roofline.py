@@ -1,12 +1,12 @@
-"""Roofline model and DSE of the tiled engine (gen/roofline.py)."""
+"""Roofline model and DSE of the tiled engine (gen/arch/tiled/roofline.py)."""
 
 import itertools
 
 import pytest
 
-from gen.boards import load_board
-from gen.errors import HlsgenError
-from gen.roofline import Budget, ConvLayer, board_budget, conv, evaluate, plot_roofline, search
+from hlsgen.platform.boards import load_board
+from hlsgen.errors import HlsgenError
+from hlsgen.arch.tiled.roofline import Budget, ConvLayer, board_budget, conv, evaluate, plot_roofline, search
 
 # AlexNet's five convolution layers as Zhang et al. (FPGA 2015) tile them
 # (one of the two groups: M, N per group), float32 values.

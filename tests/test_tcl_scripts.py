@@ -114,7 +114,7 @@ BOARDS = {
 def projects(tf, tmp_path_factory):
     """One MLP per board: input 4 x ap_int<16> (an 8-byte word, no converter),
     output 5 x 15-bit logits (10 bytes: a width converter to the DMA's 16)."""
-    from gen.generate import generate
+    from hlsgen.flow import generate
     root = tmp_path_factory.mktemp("tcl")
     model = randomize_biases(qdense_mlp(tf, [16, 24, 10], seed=2))
     model.save(root / "m.h5")
@@ -128,7 +128,7 @@ def projects(tf, tmp_path_factory):
 
 @pytest.mark.parametrize("board", list(BOARDS))
 def test_build_prj_tcl_records_the_vitis_flow(projects, board):
-    from gen.boards import load_board
+    from hlsgen.platform.boards import load_board
     project = projects[board]
     name = project.name
     calls, _ = record(project / "build_prj.tcl", ["synth", "export"])
@@ -151,7 +151,7 @@ def test_build_prj_tcl_records_the_vitis_flow(projects, board):
 
 
 def record_block_design(project: Path, board: str, run_dir: Path):
-    from gen.boards import load_board
+    from hlsgen.platform.boards import load_board
     name = project.name
     (project / f"{name}_prj" / "solution1" / "impl" / "ip").mkdir(parents=True, exist_ok=True)
     run_dir.mkdir(exist_ok=True)
@@ -165,7 +165,7 @@ def record_block_design(project: Path, board: str, run_dir: Path):
 
 @pytest.mark.parametrize("board", list(BOARDS))
 def test_block_design_tcl_records_ps_dma_ip_and_exports(projects, board, tmp_path):
-    from gen.boards import load_board
+    from hlsgen.platform.boards import load_board
     b, want = load_board(board), BOARDS[board]
     project = projects[board]
     name = project.name
@@ -220,7 +220,7 @@ def test_block_design_refuses_without_the_board_files(projects, tmp_path):
 
 
 def test_alveo_project_has_no_block_design_and_its_makefile_says_why(tf, tmp_path):
-    from gen.generate import generate
+    from hlsgen.flow import generate
     qdense_mlp(tf, [8, 8, 4]).save(tmp_path / "m.h5")
     project = generate(str(tmp_path / "m.h5"), tmp_path / "alveo", board="alveo-u250",
                        n_vectors=5).out
@@ -244,7 +244,7 @@ TILED_HP = {
 @pytest.fixture(scope="module")
 def tiled_projects(tf, tmp_path_factory):
     import cnn_models as cm
-    from gen.tiled_project import generate_tiled
+    from hlsgen.flow import generate_tiled
     root = tmp_path_factory.mktemp("tcl_tiled")
     tf.keras.utils.set_random_seed(1)
     cm.digits_cnn(tf).save(root / "d.h5")

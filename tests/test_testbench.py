@@ -11,13 +11,13 @@ import subprocess
 import pytest
 
 from conftest import qdense_mlp, randomize_biases
-from sim.headers import ap_headers_dir
+from hlsgen.sim.headers import ap_headers_dir
 
 
 @pytest.mark.parametrize("arch", ["dataflow", "tiled"])
 @pytest.mark.parametrize("branch", [[], ["-DHLSGEN_SYNTHESIS"]], ids=["csim-branch", "synthesis-branch"])
 def test_testbench_finds_its_vectors_without_flags(tf, save_model, tmp_path, branch, arch):
-    from gen.generate import generate
+    from hlsgen.flow import generate
     model = randomize_biases(qdense_mlp(tf, [12, 16, 5], softmax=False))
     project = generate(str(save_model(model)), tmp_path / "my project" / "mlp", n_vectors=50,
                        arch=arch).out

@@ -1,4 +1,4 @@
-"""The tiled engine (gen/tiled.py, templates/hls/hlsgen_tiled.h): C
+"""The tiled engine (gen/arch/tiled/design.py, templates/hls/hlsgen_tiled.h): C
 simulation equals the golden executor on every output, in both branches of
 the kernel library (C simulation's and the synthesis branch), for every
 layer kind it runs, at the board's tiling and at a tiny budget that splits
@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 
 import cnn_models as cm
-from gen.boards import load_board
-from gen.errors import HlsgenError
-from gen.paths import data_dir
-from gen.roofline import Budget
-from gen.tiled import FIELDS, OPS
-from gen.tiled_arch import choose_arch, resolve_arch
-from gen.tiled_project import generate_tiled
-from sim.csim import csim
+from hlsgen.platform.boards import load_board
+from hlsgen.errors import HlsgenError
+from hlsgen.project.paths import data_dir
+from hlsgen.arch.tiled.roofline import Budget
+from hlsgen.arch.tiled.design import FIELDS, OPS
+from hlsgen.arch.select import choose_arch, resolve_arch
+from hlsgen.flow import generate_tiled
+from hlsgen.sim.csim import csim
 
 # Several tiles of output channels, input channels, rows and columns, with
 # edge tiles and odd tile counts (the double buffers alternate unevenly).
@@ -105,7 +105,7 @@ def test_auto_picks_dataflow_for_a_small_model(tf, save_model, tmp_path):
 
 
 def test_report_of_a_tiled_project(tf, save_model, tmp_path):
-    from gen.tiled_project import engine_json, format_engine, report_tiled_project
+    from hlsgen.arch.tiled.project import engine_json, format_engine, report_tiled_project
     gen, tiled, _ = _run(tf, save_model, tmp_path, "mnist_cnn", n=4)
     (gen.out / "roofline.png").unlink()
     again = report_tiled_project(gen.out, board="zcu104")
@@ -158,7 +158,7 @@ THR_BITS = 24
 
 
 def _reference_requant(kind: str, p: dict, acc: int, lane: int) -> int:
-    """gen/intmath.py apply_requant's semantics, in Python integers (exact at any shift)."""
+    """gen/ir/intmath.py apply_requant's semantics, in Python integers (exact at any shift)."""
     if kind == "identity":
         return acc
     if kind == "shift":
@@ -192,7 +192,7 @@ def _reference_requant(kind: str, p: dict, acc: int, lane: int) -> int:
 
 def _requant_cases(rng):
     """(kind, parameters, accumulators [(acc, lane)], acc_lo, acc_hi)."""
-    from gen.intmath import ROUND_MODES
+    from hlsgen.ir.intmath import ROUND_MODES
     cases = [("identity", {}, [(a, 0) for a in (-(1 << 59), -1, 0, 1, (1 << 59) - 1)],
               -(1 << 59), (1 << 59) - 1)]
     for acc_bits in (2, 8, 24, 60):
@@ -202,7 +202,7 @@ def _requant_cases(rng):
         shifts = sorted({-3, -1, 0, 1, 2, acc_bits - 1, acc_bits, acc_bits + 1, 61, 62, 63, 64, 65, 100})
         for s in shifts:
             if acc_bits - min(s, 0) > 60:
-                continue      # gen/tiled.py refuses left shifts beyond 60 bits
+                continue      # gen/arch/tiled/design.py refuses left shifts beyond 60 bits
             for mode in ROUND_MODES:
                 for clamp in ((None, None), (-4, 3), (0, 255), (-(1 << 62), (1 << 62) - 1)):
                     cases.append(("shift", {"shift": s, "round": mode, "lo": clamp[0], "hi": clamp[1]},
@@ -243,9 +243,9 @@ def _requant_cases(rng):
 
 
 def _describe(kind, p, acc_lo, acc_hi):
-    """(descriptor row, params memory) of one requantization, as gen/tiled.py writes them."""
-    from gen.intmath import ROUND_MODES
-    from gen.tiled import REQUANTS
+    """(descriptor row, params memory) of one requantization, as gen/arch/tiled/design.py writes them."""
+    from hlsgen.ir.intmath import ROUND_MODES
+    from hlsgen.arch.tiled.design import REQUANTS
     d = dict.fromkeys(FIELDS, 0)
     d.update(rq=REQUANTS[kind], acc_lo=acc_lo, acc_hi=acc_hi)
     params = [0]
@@ -270,8 +270,8 @@ def _describe(kind, p, acc_lo, acc_hi):
 @pytest.mark.parametrize("synthesis", [False, True], ids=["csim-branch", "synthesis-branch"])
 def test_requantization_arithmetic_in_both_branches(tmp_path, synthesis):
     import subprocess
-    from sim.compile import CXXFLAGS, SYNTHESIS_FLAGS
-    from sim.headers import ap_headers_dir
+    from hlsgen.sim.compile import CXXFLAGS, SYNTHESIS_FLAGS
+    from hlsgen.sim.headers import ap_headers_dir
     rng = np.random.default_rng(14)
     cases = _requant_cases(rng)
     src = tmp_path / "requant.cpp"
@@ -301,7 +301,7 @@ def test_synthesis_branch_type_checks_with_clang(tf, save_model, tmp_path, build
     the engine must raise no warning under -Wall -Wextra."""
     import shutil
     import subprocess
-    from sim.headers import ap_headers_dir
+    from hlsgen.sim.headers import ap_headers_dir
     clang = shutil.which("clang++")
     if clang is None:
         pytest.skip("clang++ not installed (Debian: apt-get install clang)")

@@ -26,8 +26,8 @@ CASES = {
 
 def make_tiled_project(tf, root, case):
     """A generated tiled project with the emulated overlay installed in deploy/."""
-    from gen.tiled_project import generate_tiled
-    from sim.emulator import install_overlay
+    from hlsgen.flow import generate_tiled
+    from hlsgen.sim.emulator import install_overlay
     spec = CASES[case]
     tf.keras.utils.set_random_seed(1)
     model = cm.randomize_bn(getattr(cm, spec["builder"])(tf))
@@ -69,7 +69,7 @@ def test_tiled_predict_on_the_board_equals_the_framework(board, case):
 def test_tiled_board_projects_are_exact_in_both_branches(projects, case):
     """The emulator runs the C-simulation branch; the code that goes on the
     chip is the synthesis branch: both equal golden on all 30 vectors."""
-    from sim.csim import csim
+    from hlsgen.sim.csim import csim
     sim = csim(projects[case])
     assert sim.synthesis is not None and sim.synthesis.frames == sim.frames == 30
     assert sim.csim_mismatches == 0 and sim.synthesis.mismatches == 0, \
@@ -79,7 +79,7 @@ def test_tiled_board_projects_are_exact_in_both_branches(projects, case):
 def test_driver_layout_follows_the_ip(projects):
     """Register offsets follow Vitis HLS's s_axilite layout and the top
     function's argument order; buffer sizes are the IP's own constants."""
-    from gen.tiled_board import tiled_registers
+    from hlsgen.arch.tiled.board import tiled_registers
     project = projects["digits_small_tiles"]
     name = project.name
     assert tiled_registers() == {"desc_1": 0x10, "desc_2": 0x14, "n_layers": 0x1c,

@@ -7,10 +7,10 @@ branches of the kernel library (C simulation's and the synthesis branch)."""
 import numpy as np
 import pytest
 
-from gen.boards import load_board
-from gen.tiled_arch import choose_arch
-from gen.tiled_project import generate_tiled
-from sim.csim import csim
+from hlsgen.platform.boards import load_board
+from hlsgen.arch.select import choose_arch
+from hlsgen.flow import generate_tiled
+from hlsgen.sim.csim import csim
 
 W8 = "quantized_bits(8,0,alpha=1)"
 A8 = "quantized_relu(8,2)"
@@ -89,7 +89,7 @@ def test_arch_auto_through_the_cli_chooses_tiled_and_says_why(vgg_project, tmp_p
     gen, _, weights = vgg_project
     model = gen.out.parent / "vgg8.h5"
     out = tmp_path / "auto"
-    proc = subprocess.run([sys.executable, "-m", "gen.cli", "generate", str(model), "--out", str(out),
+    proc = subprocess.run([sys.executable, "-m", "hlsgen.cli", "generate", str(model), "--out", str(out),
                            "--arch", "auto", "--vectors", "3"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "architecture: tiled" in proc.stdout and "BRAM18" in proc.stdout
@@ -103,7 +103,7 @@ def test_vgg_driver_runs_on_the_emulated_board(vgg_project, tmp_path):
     loads the 2-million-weight DDR image, runs the 20 vectors through the
     emulated overlay, and every output equals the golden executor's."""
     from conftest import board_folder, board_python
-    from sim.emulator import install_overlay
+    from hlsgen.sim.emulator import install_overlay
     gen, _, weights = vgg_project
     install_overlay(gen.out)
     folder = board_folder(gen.out, tmp_path / "board")

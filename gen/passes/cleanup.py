@@ -1,9 +1,11 @@
 """Small passes that remove operations which do nothing to the codes."""
 
-from gen.ir import Graph
-from gen.passes.lower import retype_consumers
+from hlsgen.ir.graph import Graph
+from hlsgen.passes.lower import retype_consumers
+from hlsgen.passes.manager import register
 
 
+@register("drop_identity_requant")
 def drop_identity_requant(graph: Graph) -> bool:
     """A requantization that maps every reachable code to itself, at the same
     binary point, is a no-op (e.g. an input quantizer the input type already
@@ -29,6 +31,7 @@ def drop_identity_requant(graph: Graph) -> bool:
     return False
 
 
+@register("drop_flat_reshapes")
 def drop_flat_reshapes(graph: Graph) -> bool:
     """Flatten/Reshape do not move data in a stream that is already in
     row-major (channels-last) order; they only rename the shape."""

@@ -11,15 +11,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from gen.errors import HlsgenError, InternalError
-from gen.ir import Graph, Node, Tensor
-from gen.passes.requant import LUT_MAX_ENTRIES, derive_lut, derive_requant
-from gen.qtype import QType, type_for_range
+from hlsgen.errors import HlsgenError, InternalError
+from hlsgen.ir.graph import Graph, Node, Tensor
+from hlsgen.passes.manager import register
+from hlsgen.passes.requant import LUT_MAX_ENTRIES, derive_lut, derive_requant
+from hlsgen.ir.qtype import QType, type_for_range
 
 MAX_ACC_BITS = 62  # int64 golden arithmetic and ap_int<> both stay exact
 
 
-def lower_types(graph: Graph) -> None:
+@register("lower_types")
+def lower_types(graph: Graph) -> bool:
+    """Types every tensor once (a graph already typed is left as it is)."""
+    if graph.meta.get("typed"):
+        return False
+    graph.meta["typed"] = True
     split_merges(graph)
     i = 0
     while i < len(graph.nodes):
@@ -31,6 +37,7 @@ def lower_types(graph: Graph) -> None:
          "reshape": _reshape, "argmax": _argmax, "pad": _pad, "pool": _pool,
          "add": _merge, "concat": _merge, "rescale": _rescale}[node.op](graph, node)
         i += 1
+    return True
 
 
 def split_merges(graph: Graph) -> None:
@@ -101,7 +108,7 @@ _AS_INT = "+-1 values as integer codes"
 
 def _input(graph: Graph, node: Node) -> None:
     t = graph.tensors[node.outputs[0]]
-    qt: QType = graph.meta["input_qtype"]
+    qt = QType.from_dict(graph.meta["input_qtype"])
     t.qtype, t.lo, t.hi = qt, qt.lo, qt.hi
 
 
@@ -217,7 +224,7 @@ def _to_bipolar(fn):
 
 def _reachable(rq: dict, thr, lo: int, hi: int) -> tuple[int, int]:
     if rq["kind"] == "multiply":   # per channel: its ends, and its exceptions' outputs
-        from gen.intmath import apply_requant
+        from hlsgen.ir.intmath import apply_requant
         ends = apply_requant(np.repeat([[lo], [hi]], len(rq["m"]), axis=1), rq, None)
         ys = [y for row in rq["y"] for y in row]
         return int(min([ends.min(), *ys])), int(max([ends.max(), *ys]))
@@ -227,7 +234,7 @@ def _reachable(rq: dict, thr, lo: int, hi: int) -> tuple[int, int]:
         t = np.asarray(thr)
         b_lo, b_hi = (min(lo, -hi), max(hi, -lo)) if "negate" in rq else (lo, hi)
         return rq["base"] + int((t <= b_lo).sum(1).min()), rq["base"] + int((t <= b_hi).sum(1).max())
-    from gen.intmath import apply_requant
+    from hlsgen.ir.intmath import apply_requant
     ends = apply_requant(np.array([lo, hi]), rq, thr)
     return int(ends[0]), int(ends[1])
 

@@ -16,7 +16,7 @@ integer form:
   y[ch][k]): a multiplier and a shift instead of up to 2^bits thresholds
   per channel, for batch-norm or per-channel scales before a wide quantizer.
 The chosen form is checked against the framework function at every step, and
-where several are exact gen/cost.py's requant_form_cost chooses by resources.
+where several are exact gen/arch/dataflow/cost.py's requant_form_cost chooses by resources.
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from typing import Callable
 
 import numpy as np
 
-from gen.cost import requant_form_cost
-from gen.errors import HlsgenError
-from gen.intmath import apply_requant, shift_round
+from hlsgen.arch.dataflow.cost import requant_form_cost
+from hlsgen.errors import HlsgenError
+from hlsgen.ir.intmath import apply_requant, shift_round
 
 FULL_EVAL_LIMIT = 1 << 21
 LUT_MAX_ENTRIES = 1 << 12   # lookup tables index inputs of at most 12 bits

@@ -2,7 +2,7 @@
 // One convolution/matrix engine of TM x TN MAC lanes (TM output channels x
 // TN input channels) runs a whole network layer by layer from DDR, driven by
 // a per-layer descriptor table (also in DDR) that the generator writes
-// (gen/tiled.py): shapes, strides, padding, tile sizes, requantization.
+// (gen/arch/tiled/design.py): shapes, strides, padding, tile sizes, requantization.
 //
 // Memories, all reached through AXI masters:
 //   desc    per layer N_FIELDS 64-bit words (enum Field)
@@ -19,10 +19,10 @@
 // stored while the next one is computed). A dense layer is a 1x1
 // convolution of one pixel; pooling (max, sum) and a requantization alone
 // (a 1x1 sum) reuse the input-tile loader and the output path with TN lanes.
-// Edge tiles are clipped to the layer (gen/roofline.py counts them whole,
+// Edge tiles are clipped to the layer (gen/arch/tiled/roofline.py counts them whole,
 // as the paper does, so its cycles are an upper bound).
 //
-// Arithmetic is integer only, with the semantics of gen/intmath.py. As in
+// Arithmetic is integer only, with the semantics of gen/ir/intmath.py. As in
 // the dataflow kernels, C simulation computes on native 64-bit integers and
 // checks that every accumulator stays within the layer's declared type, so
 // it proves that no accumulator overflows. The synthesis branch
@@ -40,7 +40,7 @@
 namespace hlsgen {
 namespace tiled {
 
-// The descriptor's fields, in the order gen/tiled.py FIELDS writes them.
+// The descriptor's fields, in the order gen/arch/tiled/design.py FIELDS writes them.
 enum Field {
     F_OP, F_IN, F_OUT, F_IN_BYTES, F_IN_SIGNED, F_OUT_BYTES,
     F_IH, F_IW, F_N, F_OH, F_OW, F_M, F_KH, F_KW, F_SH, F_SW, F_PT, F_PL, F_TR, F_TC,
@@ -108,8 +108,8 @@ inline void write_code(ap_uint<8> *fmap, i64 addr, int bytes, i64 code) {
 }
 
 // round(acc * 2^-shift) with the given rounding (exact for shift <= 0):
-// gen/intmath.py shift_round. Accumulators hold at most 60 bits and left
-// shifts stay within them (gen/tiled.py MAX_ACC_BITS); a right shift of 62
+// gen/ir/intmath.py shift_round. Accumulators hold at most 60 bits and left
+// shifts stay within them (gen/arch/tiled/design.py MAX_ACC_BITS); a right shift of 62
 // or more rounds every such accumulator as a shift of 62 does (to -1 or 0
 // with floor, to 0 otherwise), so larger shifts become 62: a 64-bit shift
 // by 63 or more is undefined in C++ and wraps modulo 64 on x86.

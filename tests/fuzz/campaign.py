@@ -49,11 +49,11 @@ def _refusal_ok(message: str) -> bool:
 
 def _framework_check(res, project: Path) -> tuple[str, str]:
     """exact | explained | unexplained, with a detail."""
-    from gen.cli import _differences_line
+    from hlsgen.sim.summary import differences_line
     fw = res.framework_figures()
     if fw is None or fw["equal_values"] == fw["values"]:
         return "exact", ""
-    line = _differences_line(project)
+    line = differences_line(project)
     report = json.loads((project / "report.json").read_text())
     rounding = [l["id"] for l in report.get("layers", []) if l.get("float32_exact") is False]
     if (line and "NOT explained" not in line) or rounding:
@@ -63,9 +63,9 @@ def _framework_check(res, project: Path) -> tuple[str, str]:
 
 def run_one(seed: int, framework: str, work: Path, tf=None, n_vectors: int = 40,
             synthesis_frames: int = 8) -> Outcome:
-    from gen.errors import HlsgenError
-    from gen.generate import generate
-    from sim.csim import csim
+    from hlsgen.errors import HlsgenError
+    from hlsgen.flow import generate
+    from hlsgen.sim.csim import csim
     t0 = time.perf_counter()
     folder = work / f"{framework}_{seed}"
     shutil.rmtree(folder, ignore_errors=True)
@@ -82,7 +82,7 @@ def run_one(seed: int, framework: str, work: Path, tf=None, n_vectors: int = 40,
         else:
             import torch
             from fuzz.brevitas_models import random_brevitas_model
-            from gen.frontends.brevitas_loader import export_module
+            from hlsgen.frontends.brevitas.loader import export_module
             import onnx
             model, description, shape = random_brevitas_model(seed)
             try:
@@ -137,7 +137,7 @@ def run_campaign(seed: int, n: int, frameworks=("qkeras", "brevitas"), out: Path
     (3 QKeras : 1 Brevitas when both run)."""
     tf = None
     if "qkeras" in frameworks:
-        from gen.frontends.keras_env import import_qkeras
+        from hlsgen.frontends.qkeras.env import import_qkeras
         tf, _, _ = import_qkeras()
     plan = []
     for i in range(n):

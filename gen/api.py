@@ -1,0 +1,196 @@
+"""The Python API: `hlsgen.convert`, `hlsgen.open`, `hlsgen.boards` and the
+Project they return. The CLI is a thin layer over it.
+
+    import hlsgen
+    project = hlsgen.convert(model, board="pynq-z2", out="hls_projects/mlp")
+    project.csim()            # both kernel-library branches against golden, bit for bit
+    y = project.predict(x)    # the design's outputs for x, de-quantized
+    project.report()          # resources, throughput (a table, and a figure in a notebook)
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+
+import numpy as np
+
+from hlsgen.arch.registry import of_project
+from hlsgen.errors import HlsgenError
+from hlsgen.flow import GenerateResult, generate
+from hlsgen.ir import golden
+from hlsgen.ir.graph import Graph
+from hlsgen.options import Options
+from hlsgen.platform.boards import Board, list_boards
+from hlsgen.project.folder import read_json
+from hlsgen.project.manifest import load_project
+from hlsgen.project.names import cpp_ident
+
+DEFAULT_ROOT = Path("hls_projects")
+
+
+def convert(model, board: str = Options.board, out: str | Path | None = None, *,
+            options: Options | None = None, log=None, **changes) -> "Project":
+    """Converts `model` into a project folder and returns it as a Project.
+
+    model: a path (QKeras .h5/.keras/.json, QONNX .onnx, Brevitas
+    `file.py:function`), a Keras/QKeras model, a Brevitas/PyTorch module (give
+    input_shape, e.g. (1, 1, 8, 8)), or an ONNX ModelProto. out: the folder
+    (default: hls_projects/<model name>). Other options by name, or as
+    `options=hlsgen.Options(...)`: see help(hlsgen.Options)."""
+    opts = Options.of(options, board=board, **changes)
+    folder = Path(out) if out is not None else DEFAULT_ROOT / _default_name(model)
+    result = generate(model, folder, opts, made_by="hlsgen.convert", log=log)
+    return Project(folder, result)
+
+
+def open(path: str | Path) -> "Project":   # noqa: A001 (hlsgen.open, as a user expects it)
+    """A project written earlier (by convert or `hlsgen generate`)."""
+    return Project(path)
+
+
+def boards() -> list[Board]:
+    """Every board hlsgen knows (name, part, resources, clock, PYNQ facts)."""
+    return list_boards()
+
+
+def _default_name(model) -> str:
+    if isinstance(model, (str, Path)):
+        text = str(model)
+        script, _, func = text.rpartition(":")
+        name = func if script.endswith(".py") and func else Path(text).stem
+    else:
+        name = getattr(model, "name", None) or getattr(getattr(model, "graph", None), "name", None) \
+            or type(model).__name__
+    return cpp_ident(str(name)).lower() or "model"
+
+
+class Project:
+    """A generated project folder."""
+
+    def __init__(self, path: str | Path, result: GenerateResult | None = None):
+        self.path = Path(path)
+        self.manifest = load_project(self.path)
+        self.name = self.manifest["name"]
+        self.architecture = of_project(self.manifest)
+        self.result = result          # what convert() measured; None for hlsgen.open()
+        self._graph = None
+
+    def __repr__(self) -> str:
+        m = self.manifest
+        return (f"<hlsgen.Project '{self.name}': {m.get('framework')} model, "
+                f"{self.architecture.name} on {m['board']} at {m['clock_mhz']:g} MHz, "
+                f"in {self.path}>")
+
+    # --- what it computes -----------------------------------------------------
+
+    @property
+    def graph(self) -> Graph:
+        """The lowered IR the project was made from (ir/)."""
+        if self._graph is None:
+            self._graph = Graph.load(self.path / "ir")
+        return self._graph
+
+    def csim(self, x=None, *, fast: bool = False, threaded: bool = False,
+             synthesis_frames: int | None = None):
+        """C simulation of both kernel-library branches against the golden
+        executor, on the project's test vectors or on float inputs `x`
+        (framework layout). Returns a CsimResult: `.summary()` is the table
+        as data, `.mismatches` must be 0; printing it shows the table."""
+        from hlsgen.sim.csim import csim
+        return csim(self.path, None if x is None else self._to_ir(x), threaded=threaded,
+                    fast=fast, synthesis_frames=synthesis_frames)
+
+    def predict(self, x, raw: bool = False) -> np.ndarray:
+        """The design's outputs for float inputs `x` (framework layout), from
+        its C simulation: de-quantized values (N, outputs), or the output
+        codes with raw=True. For an --output argmax design, the class index."""
+        res = self.csim(x, fast=True)
+        if res.csim_mismatches:
+            raise HlsgenError(f"C simulation of {self.path} differs from the golden executor in "
+                              f"{res.csim_mismatches} values; this is a bug, please report it")
+        if raw:
+            return res.csim
+        values = golden.output_values(self.graph, res.csim)
+        if self.graph.nodes[-1].op == "argmax":
+            return values
+        # The host float tail: a non-power-of-two output scale (DESIGN.md).
+        return values * float(self.graph.meta.get("output_scale", 1))
+
+    def trace(self, frames: int = 8):
+        """Every intermediate tensor of the C simulation against the golden
+        executor on the first `frames` test vectors (TraceRow per stream)."""
+        from hlsgen.sim.csim import trace
+        return trace(self.path, frames)
+
+    def _to_ir(self, x) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        layout = self.graph.meta.get("framework_layout") or {}
+        if layout.get("input") == "channels_first" and x.ndim >= 3:
+            x = np.moveaxis(x, 1, -1)
+        shape = tuple(self.graph.tensors[self.graph.inputs[0]].shape)
+        if x.shape[1:] != shape:
+            raise HlsgenError(f"inputs of shape {x.shape} do not match the model's input "
+                              f"(N, {', '.join(map(str, shape))}) (framework layout)")
+        return x
+
+    # --- what it costs ----------------------------------------------------------
+
+    def report(self, board: str | None = None, clock_mhz: float | None = None) -> "Report":
+        """Estimated resources and throughput (re-estimated on `board` or at
+        `clock_mhz` when given; the project's report files are rewritten)."""
+        text = self.architecture.refresh_report(self.path, board, clock_mhz)
+        return Report(self.path, text, self.report_json())
+
+    def report_json(self) -> dict:
+        return read_json(self.path / "report.json", self.path)
+
+    def _repr_html_(self) -> str:
+        return f"<p>{html.escape(repr(self))}</p>" + Report(
+            self.path, self.architecture.summary(self.report_json()), {})._repr_html_()
+
+    def lint(self, compile: bool = False):   # noqa: A002 (the CLI's --compile)
+        """The rules Vitis HLS enforces that can be checked without it (LintReport)."""
+        from hlsgen.lint import lint_project
+        return lint_project(self.path, compilers=compile)
+
+    # --- the board --------------------------------------------------------------
+
+    def build(self, stage: str = "ip", verbose: bool = False) -> dict:
+        """Runs Vitis HLS / Vivado up to `stage` (csim, synth, cosim, ip,
+        bitstream); needs the vendor tools on PATH."""
+        from hlsgen.platform.build import build
+        return build(self.path, stage, verbose=verbose)
+
+    def deploy(self, host: str, *, user: str = "xilinx", port: int = 22, key: str | None = None,
+               remote_dir: str | None = None, benchmark: int = 1000, **target) -> int:
+        """Copies the built bitstream, driver and test vectors to a PYNQ board
+        over SSH and runs the driver's self-test there; its exit status."""
+        from hlsgen.platform.deploy import Target, deploy
+        return deploy(self.path, Target(host=host, port=port, user=user, key=key, **target),
+                      remote_dir=remote_dir, benchmark=benchmark)
+
+
+class Report:
+    """A project's estimates: `str()` is the CLI's table, `.data` report.json,
+    and a notebook shows the table with the figure."""
+
+    FIGURES = ("report.png", "roofline.png")
+
+    def __init__(self, project: Path, text: str, data: dict):
+        self.project, self.text, self.data = Path(project), text, data
+
+    def __str__(self) -> str:
+        return self.text
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        parts = [f"<pre>{html.escape(self.text)}</pre>"]
+        for name in self.FIGURES:
+            png = self.project / name
+            if png.is_file():
+                data = base64.b64encode(png.read_bytes()).decode()
+                parts.append(f'<img alt="{name}" src="data:image/png;base64,{data}"/>')
+        return "\n".join(parts)

@@ -1,0 +1,198 @@
+"""The conversion flow: model -> frontend -> IR -> passes -> architecture ->
+project folder. One flow for every architecture (hlsgen/arch/registry.py);
+the Python API (hlsgen/api.py) and `hlsgen generate` both call `generate`."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import platform
+import shlex
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hlsgen.arch import registry
+from hlsgen.arch.base import DesignRequest
+from hlsgen.arch.select import resolve_arch
+from hlsgen.errors import HlsgenError
+from hlsgen.frontends.select import Source, load_frontend
+from hlsgen.ir import golden
+from hlsgen.ir.graph import Graph
+from hlsgen.ir.qtype import QType, parse_type
+from hlsgen.lint import lint_project
+from hlsgen.options import DEFAULT_INPUT_TYPE, Options
+from hlsgen.passes import run_passes
+from hlsgen.platform.boards import load_board
+from hlsgen.project.folder import check_target, staged_folder
+from hlsgen.project.manifest import MANIFEST
+from hlsgen.project.names import cpp_ident
+from hlsgen.version import __version__
+
+
+@dataclass
+class GenerateResult:
+    out: Path
+    graph: Graph
+    n_vectors: int
+    exact_values: int     # golden == framework, counted over all output values
+    total_values: int
+    seconds: float
+    arch: str = "dataflow"
+    design: object = None  # the architecture's design (a dataflow Design, a TiledDesign)
+    notes: list = None     # budget lines also written to stderr and report.json ("budget")
+    lint: object = None    # hlsgen.lint LintReport of the written project (report.json "lint")
+
+    @property
+    def engine(self):
+        """The tiled engine (hlsgen.arch.tiled.design.TiledDesign), else None."""
+        return self.design if self.arch == "tiled" else None
+
+
+def generate(model, out: str | Path, options: Options | None = None, *,
+             made_by: str = "hlsgen generate", log=None, **changes) -> GenerateResult:
+    """`model` (a path or an in-memory model, see hlsgen/frontends/select.py)
+    -> the project folder `out`. Options as an Options, or as its fields by
+    name. log(line): where a budget note goes (an --fps out of reach, a
+    default folding over the board); default: stderr, as `warning: <line>`."""
+    t0 = time.perf_counter()
+    opt = Options.of(options, **changes)
+    out = Path(out)
+    board = load_board(opt.board)
+    check_target(out, opt.force)
+    folding, folding_origin = _load_folding(opt.folding)
+    fe, source = load_frontend(model, opt.weights, opt.checkpoint, opt.input_shape)
+    graph = fe.to_ir(opt.output)
+    qt, qt_origin = _input_type(graph, opt.input_type)
+    graph.meta["input_qtype"] = qt.to_dict()
+    run_passes(graph)
+
+    name = cpp_ident(out.name) or "model"
+    clock = opt.clock_mhz or board.clock_mhz
+    arch_name, arch_reason = resolve_arch(opt.arch, graph, board, name, clock, folding)
+    arch = registry.get(arch_name)
+    built = arch.design(graph, DesignRequest(name, board, clock, folding, folding_origin, opt.fps,
+                                             opt.max_util, opt.budget, opt.tiling, log or _warn))
+
+    codes = _test_vectors(graph, qt, opt.test_data, opt.n_vectors, opt.seed, fe.input_to_ir)
+    x_values = qt.values(codes)
+    gold = golden.run(graph, codes)[graph.outputs[0]].reshape(len(codes), -1)
+    fw = fe.predict(x_values.astype(np.float32)).reshape(len(codes), -1)
+    if opt.output == "argmax":
+        fw = np.argmax(fw, axis=1).reshape(-1, 1).astype(np.float64)
+    exact = int(np.sum(golden.output_values(graph, gold) == fw))
+
+    context = {"source": source.name, "framework": fe.framework, "model_hash": source.sha256,
+               "board": board, "clock_mhz": clock, "n_vectors": len(codes),
+               "softmax_dropped": fe.softmax_dropped, "out_hint": shlex.quote(str(out)),
+               "framework_layout": graph.meta.get("framework_layout"),
+               "output_scale": graph.meta.get("output_scale", 1)}
+    with staged_folder(out, opt.force) as tmp:
+        arch.render(built, tmp, context)
+        codes.astype("<i8").tofile(tmp / "tb" / "inputs.bin")
+        gold.astype("<i8").tofile(tmp / "tb" / "golden.bin")
+        np.save(tmp / "tb" / "inputs.npy", x_values)
+        np.save(tmp / "tb" / "golden.npy", gold)
+        np.save(tmp / "tb" / "framework.npy", fw)
+        graph.save(tmp / "ir")
+        report = arch.report(built, exact, fw.size)
+        report["arch"], report["arch_reason"] = arch.name, arch_reason
+        (tmp / MANIFEST).write_text(json.dumps({
+            "hlsgen": __version__, "made_by": made_by, "name": name,
+            "source_model": source.path or source.name, "source_sha256": source.sha256,
+            "framework": fe.framework, "board": board.name, "part": board.part,
+            "clock_mhz": clock, "input_type": qt.fixed_name, "input_type_origin": qt_origin,
+            "output": opt.output, "arch": arch.name, "softmax_dropped": fe.softmax_dropped,
+            "vectors": len(codes),
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "versions": _versions()}, indent=1))
+        # The rules Vitis HLS enforces that can be checked without it, on the
+        # project as written (lint reads hlsgen.json and report.json's streams).
+        (tmp / "report.json").write_text(json.dumps(report, indent=1))
+        lint = lint_project(tmp)
+        report["lint"] = lint.to_json()
+        (tmp / "report.json").write_text(json.dumps(report, indent=1))
+    lint.project = out   # it ran in the staging folder
+    return GenerateResult(out, graph, len(codes), exact, fw.size, time.perf_counter() - t0,
+                          arch.name, built.design, built.notes, lint)
+
+
+def generate_tiled(model, out: str | Path, board: str = "pynq-z2", budget=None, tiling=None,
+                   **changes):
+    """(generate(..., arch="tiled"), the engine it built)."""
+    result = generate(model, out, board=board, arch="tiled", budget=budget, tiling=tiling,
+                      **changes)
+    return result, result.design
+
+
+def _warn(line: str) -> None:
+    print(f"warning: {line}", file=sys.stderr)
+
+
+def _input_type(graph: Graph, given: str | None) -> tuple[QType, str]:
+    if given:
+        return parse_type(given), "given"
+    # The model's own input quantizer, when its first operation is one.
+    first = next((n for n in graph.nodes if graph.inputs[0] in n.inputs), None)
+    while first is not None and first.op == "reshape":
+        first = next((n for n in graph.nodes if first.outputs[0] in n.inputs), None)
+    if (first is not None and first.op == "requant" and "grid" in first.transient
+            and not first.transient.get("bipolar")):
+        frac, lo, hi = first.transient["grid"]
+        bits = max(1, int(hi).bit_length() + (1 if lo < 0 else 0))
+        return QType(bits, lo < 0, frac), f"from the input quantizer of layer '{first.name}'"
+    return parse_type(DEFAULT_INPUT_TYPE), "default"
+
+
+def _load_folding(folding) -> tuple[dict | None, str]:
+    """(folding, how messages name it) from a dict or a JSON file."""
+    if not isinstance(folding, (str, Path)):
+        return folding, "given"
+    try:
+        doc = json.loads(Path(folding).read_text())
+    except (OSError, ValueError) as e:
+        raise HlsgenError(f"folding file '{folding}' cannot be read ({e}); give a JSON file like "
+                          "{\"fc1\": {\"simd\": 8, \"pe\": 4}} or a project's report.json")
+    found = doc.get("folding", doc) if isinstance(doc, dict) else doc
+    if not isinstance(found, dict) or not all(
+            isinstance(v, dict) and isinstance(v.get("simd"), int) and isinstance(v.get("pe"), int)
+            for v in found.values()):
+        raise HlsgenError(f"folding file '{folding}' must map layer names to "
+                          "{\"simd\": int, \"pe\": int}")
+    return found, f"in {folding}"
+
+
+def _test_vectors(graph: Graph, qt: QType, test_data, n: int, seed: int,
+                  to_ir_layout=lambda x: x) -> np.ndarray:
+    shape = tuple(graph.tensors[graph.inputs[0]].shape)
+    if test_data is not None:
+        if isinstance(test_data, (str, Path)):
+            try:
+                test_data = np.load(test_data)
+            except (OSError, ValueError) as e:
+                raise HlsgenError(f"test data '{test_data}' is not a .npy array ({e})")
+        x = np.asarray(to_ir_layout(np.asarray(test_data)), dtype=np.float64)
+        if x.shape[1:] != shape:
+            raise HlsgenError(f"test data has shape {x.shape}; the model takes (N, "
+                              f"{', '.join(map(str, shape))})")
+        return qt.quantize(x)
+    # Random inputs on the input grid, within +-4 or the type's own range.
+    rng = np.random.default_rng(seed)
+    lo = max(qt.lo, -(4 << qt.frac) if qt.frac >= 0 else qt.lo)
+    hi = min(qt.hi, (4 << qt.frac) if qt.frac >= 0 else qt.hi)
+    return rng.integers(lo, hi + 1, size=(n,) + shape, dtype=np.int64)
+
+
+def _versions() -> dict:
+    from importlib import metadata
+    out = {"python": platform.python_version()}
+    for pkg in ("numpy", "tensorflow", "tf-keras", "qkeras", "hls4ml", "torch", "brevitas", "qonnx",
+                "onnx", "onnxruntime"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            pass
+    return out

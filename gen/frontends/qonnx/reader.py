@@ -1,0 +1,467 @@
+"""QONNX frontend: a QONNX graph (Brevitas export_qonnx, or any QONNX
+producer) -> IR.
+
+Every activation is carried as integer codes whose real value is
+code * 2**-frac * scale: `frac` is the binary point the IR knows, `scale` a
+residual float factor (1 where the quantizer's scale is a power of two, else
+in (0.5, 1], per tensor or, after per-channel weight scales, per channel).
+Weights enter as the Quant node's own integer codes; their scale joins the
+accumulator's residual. Float operations between an integer operation and
+the next Quant (the residual scale, a float bias, batch-norm, the average's
+division, ReLU, clipping, constant Mul/Div/Add/Sub) are collected and
+evaluated, as the framework computes them, inside that Quant's
+requantization function, from which the requantization pass derives exact
+integer thresholds or a shift.
+
+PyTorch tensors are channels-first, the IR channels-last: convolution
+weights, flattened features and the data crossing the graph boundary are
+reordered here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from hlsgen.errors import HlsgenError
+from hlsgen.frontends.qonnx.float_ops import FloatOp, OnnxOps, channels_layout
+from hlsgen.frontends.qonnx.env import import_qonnx, lower_ir_version
+from hlsgen.frontends.qonnx.graph import (NAME_KEY, Act, QConst, attrs_of, fresh, ir_shape,
+                                       layer_name, node_name, po2_shift)
+from hlsgen.frontends.qonnx.layers import LayerOps
+from hlsgen.frontends.qonnx.quant import QuantOps
+from hlsgen.ir.graph import Graph, Node, Tensor
+
+SUPPORTED_OPS = ["Quant", "BipolarQuant", "Trunc", "Conv (groups 1 or depthwise)", "Gemm", "MatMul",
+                 "BatchNormalization", "Relu", "Clip", "Sigmoid/Tanh/HardSigmoid/HardSwish/Elu/"
+                 "LeakyRelu/Softplus before a Quant", "MaxPool", "AveragePool", "GlobalAveragePool",
+                 "ReduceMean (spatial)", "Flatten", "Reshape", "Transpose (at the graph boundary)",
+                 "Add", "Mul/Div/Sub by constants", "Pad", "Concat (channels)", "Identity",
+                 "Dropout", "a trailing Softmax"]
+
+
+class QonnxModel:
+    """A QONNX graph and how to ask its framework for the values the design
+    computes (see gen/frontends/__init__.py). `module` is the Brevitas model
+    when hlsgen has it (predict then runs PyTorch); else the qonnx executor is
+    the reference."""
+
+    def __init__(self, wrapper, path: Path, framework: str = "qonnx", ops=None, module=None):
+        self.model = wrapper
+        self.path = Path(path)
+        self.framework = framework
+        self.module = module
+        self.ops = ops or OnnxOps(opset_of(wrapper))
+        self.softmax_dropped = False
+        self.graph: Graph | None = None
+        self.boundary: dict = {}      # how data crosses the graph boundary (see _Reader)
+        self.quant_map: dict = {}     # IR requant node -> (its ONNX node, flattening perm)
+
+    def to_ir(self, output_mode: str = "logits") -> Graph:
+        self.graph = _Reader(self).read(output_mode)
+        return self.graph
+
+    def input_to_ir(self, x):
+        from hlsgen.frontends.qonnx.predict import input_to_ir
+        return input_to_ir(self, x)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        from hlsgen.frontends.qonnx.predict import predict
+        return predict(self, x)
+
+
+def opset_of(wrapper) -> int:
+    return next((o.version for o in wrapper.model.opset_import if o.domain in ("", "ai.onnx")), 13)
+
+
+def load_qonnx_file(path: Path) -> QonnxModel:
+    path = Path(path)
+    if not path.is_file():
+        raise HlsgenError(f"model file '{path}' does not exist; give the path of a QONNX .onnx file")
+    return QonnxModel(clean_model(path), path)
+
+
+def clean_model(source):
+    """A ModelWrapper with shapes inferred, constants folded (Quant nodes kept)
+    and unique node names, from a file or a ModelProto."""
+    import_qonnx()
+    import onnx
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.util.cleanup import cleanup_model
+    try:
+        proto = onnx.load(str(source)) if isinstance(source, (str, Path)) else source
+    except Exception as e:  # onnx raises DecodeError and others
+        raise HlsgenError(f"cannot read '{source}' as an ONNX model ({str(e)[:120] or type(e).__name__}); "
+                          "export it with brevitas.export.export_qonnx")
+    lower_ir_version(proto)
+    _fix_batch(proto)
+    for node in proto.graph.node:   # qonnx renames nodes; messages use the user's names
+        if node.name:
+            node.metadata_props.add(key=NAME_KEY, value=node.name)
+    try:
+        return cleanup_model(ModelWrapper(proto))
+    except Exception as e:  # qonnx's transformations raise many types
+        raise HlsgenError(f"qonnx cannot clean up '{getattr(source, 'name', source)}' "
+                          f"({str(e).splitlines()[0][:160] if str(e) else type(e).__name__}); "
+                          "export the model with brevitas.export.export_qonnx")
+
+
+def _fix_batch(proto) -> None:
+    """A symbolic batch dimension becomes 1 (the design processes one frame)."""
+    for vi in list(proto.graph.input) + list(proto.graph.output):
+        dims = vi.type.tensor_type.shape.dim
+        if len(dims) and not dims[0].dim_value:
+            dims[0].dim_value = 1
+
+
+class _Reader(QuantOps, LayerOps):
+    def __init__(self, qm: QonnxModel):
+        self.qm = qm
+        self.model = qm.model
+        self.vals: dict = {}          # ONNX tensor -> Act | QConst | np.ndarray
+        self.tensors: dict[str, Tensor] = {}
+        self.nodes: list[Node] = []
+        self.names: set[str] = set()
+        qm.quant_map = {}
+
+    # -- helpers ----------------------------------------------------------------
+    def node(self, op, name, inputs, shape, attrs=None, params=None, transient=None, tname=None):
+        """Appends an IR node (names made unique); returns its output tensor."""
+        name = fresh(name, self.names)
+        self.names.add(name)
+        tname = fresh(tname or name, self.tensors)
+        self.tensors[tname] = Tensor(tname, tuple(int(d) for d in shape))
+        self.nodes.append(Node(op, name, list(inputs), [tname], attrs or {}, params or {},
+                               transient or {}))
+        return tname
+
+    def where(self, node) -> str:
+        name, lname = node_name(node), layer_name(node)
+        return f"node '{name}'" + (f" (layer '{lname}')" if lname != name else "")
+
+    def value(self, name: str):
+        if name in self.vals:
+            return self.vals[name]
+        init = self.model.get_initializer(name)
+        if init is not None:
+            return np.asarray(init)
+        raise HlsgenError(f"tensor '{name}' has no producer; the graph is not a valid QONNX model")
+
+    def const(self, node, i: int, what: str) -> np.ndarray:
+        v = self.value(node.input[i])
+        if isinstance(v, QConst):
+            return v.values
+        if isinstance(v, Act):
+            raise HlsgenError(f"{self.where(node)} ({node.op_type}): its {what} is computed at run "
+                              "time; hlsgen needs it constant")
+        return v
+
+    def act(self, node, i: int = 0) -> Act:
+        v = self.value(node.input[i])
+        if not isinstance(v, Act):
+            raise HlsgenError(f"{self.where(node)} ({node.op_type}) computes on constants only; "
+                              "fold them before export")
+        return v
+
+    def channel_const(self, c, act: Act, node) -> np.ndarray:
+        """A constant operand laid out per channel ([C, 1, ...] or a scalar);
+        one that varies over positions is refused."""
+        c = np.asarray(c, dtype=np.float32)
+        if c.size == 1:
+            return c.reshape(())
+        try:
+            full = np.broadcast_to(c, (1,) + tuple(act.shape)) if act.perm is None else None
+        except ValueError:
+            full = None
+        if full is None:
+            raise HlsgenError(f"{self.where(node)} ({node.op_type}): a constant of shape {c.shape} "
+                              "is not supported here; use a scalar or one value per channel")
+        per = full.reshape(full.shape[1], -1)
+        if not np.all(per == per[:, :1]):
+            raise HlsgenError(f"{self.where(node)} ({node.op_type}): its constant varies over "
+                              "positions; hlsgen supports scalars or one value per channel")
+        return per[:, 0].reshape((-1,) + (1,) * (len(act.shape) - 1))
+
+    # -- reading ----------------------------------------------------------------
+    def read(self, output_mode: str) -> Graph:
+        g = self.model.graph
+        if len(g.input) != 1 or len(g.output) != 1:
+            raise HlsgenError(f"model '{self.qm.path.name}' has {len(g.input)} inputs and "
+                              f"{len(g.output)} outputs; hlsgen takes one input and one output")
+        self._input(g.input[0].name)
+        last = g.node[-1] if len(g.node) else None
+        for node in g.node:
+            handler = getattr(self, "_" + node.op_type, None)
+            if handler is None or (node.op_type == "Softmax" and node is not last):
+                raise HlsgenError(f"{self.where(node)}: operator {node.op_type} is not supported; "
+                                  f"supported: {', '.join(SUPPORTED_OPS)}")
+            out = handler(node)
+            if out is not None:
+                self.vals[node.output[0]] = out
+        final = self.value(g.output[0].name)
+        if not isinstance(final, Act):
+            raise HlsgenError("the model's output does not depend on its input")
+        if output_mode == "argmax" and (final.ops or final.scale.ndim) and self._order_preserving(final):
+            # Label select ignores a final transform that is the same on every
+            # class and strictly increasing (BNN-PYNQ's TensorNorm, a positive
+            # scale): the class index of the codes is the framework's.
+            self.qm.boundary["dropped_before_label_select"] = [op.name for op in final.ops]
+            final = Act(final.tensor, final.shape, np.float64(1.0), final.frac, [], final.perm)
+        final = self.resolve(final, "the model's output")
+        if final.scale.ndim and not np.all(final.scale == final.scale.flat[0]):
+            raise HlsgenError(f"the model's output has per-channel float scales (from "
+                              f"'{self.nodes[-1].name}'); end the model with a quantizer, e.g. "
+                              "a QuantIdentity")
+        out = final.tensor
+        self.qm.boundary.update(out_scale=float(final.scale.flat[0]), out_perm=final.perm,
+                                out_shape=tuple(final.shape))
+        if output_mode == "argmax":
+            out = self.node("argmax", "label_select", [out], (1,), tname="label")
+        b = self.qm.boundary
+        meta = {"framework": self.qm.framework, "source": self.qm.path.name,
+                # For the project's documentation and driver: the framework's data
+                # layout, and the float factor of the output (value = code * 2**-frac * it).
+                "framework_layout": {
+                    "input": "channels_last" if b["input_channels_last"] or len(b["input_shape"]) < 2
+                    else "channels_first",
+                    "output": "channels_last" if b["output_channels_last"] or len(final.shape) < 2
+                    else "channels_first"},
+                "output_scale": b["out_scale"]}
+        return Graph(self.nodes, self.tensors, ["input"], [out], meta)
+
+    def _input(self, name: str) -> None:
+        shape = self.model.get_tensor_shape(name)
+        if not shape or shape[0] != 1:
+            raise HlsgenError(f"the model's input has shape {shape}; hlsgen needs a batch "
+                              "dimension of 1 first, e.g. (1, C, H, W)")
+        shape = tuple(int(d) for d in shape[1:])
+        consumers = self.model.find_consumers(name)
+        # An NHWC input transposed to NCHW at the boundary is channels-last already.
+        nhwc = (len(consumers) == 1 and consumers[0].op_type == "Transpose" and len(shape) > 1
+                and list(attrs_of(consumers[0])["perm"]) == [0, len(shape)] + list(range(1, len(shape))))
+        self.qm.boundary = {"input_shape": shape, "input_channels_last": nhwc,
+                            "output_channels_last": False}
+        self.tensors["input"] = Tensor("input", shape if nhwc else ir_shape(shape))
+        self.nodes.append(Node("input", "input", [], ["input"]))
+        self.names.add("input")
+        self.vals[name] = Act("input", shape, np.float64(1.0), None)
+
+    def _order_preserving(self, act: Act) -> bool:
+        """Whether the pending float chain (scale, then ops) is one strictly
+        increasing function applied alike to every channel, probed on a
+        range of accumulator values."""
+        c = self.tensors[act.tensor].shape[-1] if self.tensors[act.tensor].shape else 1
+        v = np.repeat(np.linspace(-4096.0, 4096.0, 8193)[:, None], c, 1).astype(np.float32)
+        y = (v.astype(np.float64) * np.asarray(act.scale, np.float64)).astype(np.float32)
+        try:
+            for op in act.ops:
+                y = op.run(y)
+        except Exception:  # an op that cannot run on probes: not provably order-preserving
+            return False
+        y = np.asarray(y, np.float64).reshape(v.shape)
+        return bool(np.all(y == y[:, :1]) and np.all(np.diff(y[:, 0]) > 0))
+
+    def resolve(self, act: Act, consumer: str) -> Act:
+        """The codes a consumer other than a quantizer reads: pending float
+        operations must be exact on codes (ReLU, power-of-two scaling)."""
+        if not act.ops:
+            return act
+        t, frac = act.tensor, act.frac
+        for i, op in enumerate(act.ops):
+            if op.bias is not None and i == 0 and consumer == "the model's output" and len(act.ops) == 1:
+                self._fold_bias(act, op)
+                continue
+            if op.exact is None:
+                raise HlsgenError(
+                    f"'{op.name}' ({op.kind}) computes in floating point and its output reaches "
+                    f"{consumer} without a quantizer; add a quantizer after it (Brevitas: "
+                    "QuantIdentity, QuantReLU instead of nn.ReLU, or bias_quant=Int32Bias for a "
+                    "float bias)" + ("; or use --output argmax when it only scales the logits"
+                                     if consumer == "the model's output" else ""))
+            shape = self.tensors[t].shape
+            if op.exact[0] == "relu":
+                t = self.node("requant", op.name, [t], shape, {"source": "relu"},
+                              transient={"relu": True}, tname=f"{op.name}_relu")
+            else:
+                t = self.node("rescale", op.name, [t], shape, {"shift": op.exact[1]},
+                              tname=f"{op.name}_rescaled")
+                frac = None if frac is None else frac + op.exact[1]
+        return Act(t, act.shape, act.scale, frac, [], act.perm)
+
+    def _fold_bias(self, act: Act, op: FloatOp) -> None:
+        """The last layer's quantized bias, when its scale is the accumulator's
+        (Int32Bias: input scale x weight scale), as integer codes in the
+        accumulator: the exact sum the framework's float32 addition rounds."""
+        qc, ir_node = op.bias
+        s_b = np.broadcast_to(np.asarray(qc.scale, np.float64).reshape(-1), act.scale.shape or (1,))
+        unit = None if act.frac is None else act.scale * 2.0**-act.frac
+        if unit is None or not np.all(np.abs(s_b / unit - 1) < 2.0**-20):
+            raise HlsgenError(f"'{op.name}': its bias is added in floating point at the model's "
+                              "output; quantize it at the accumulator's scale "
+                              "(bias_quant=Int32Bias) or end the model with a QuantIdentity")
+        ir_node.params["bias"] = qc.codes.reshape(-1).astype(np.int64)
+        ir_node.attrs["b_frac"] = act.frac
+
+    # -- float operations ------------------------------------------------------------
+    def _pending(self, node, x: Act, consts: list, kind_inputs: list, nondecreasing: bool,
+                 exact=None) -> Act:
+        fn = self.qm.ops.node_fn(node, kind_inputs, channels_layout(len(x.shape)))
+        per_channel = any(np.ndim(c) > 0 and np.size(c) > 1 for c in consts)
+        op = FloatOp(layer_name(node), node.op_type, fn, per_channel, nondecreasing, exact)
+        return Act(x.tensor, x.shape, x.scale, x.frac, x.ops + [op], x.perm)
+
+    def _smooth(self, node):
+        """A smooth activation before a quantizer: the requantization tabulates
+        the framework's own outputs (or thresholds them, being monotonic)."""
+        x = self.act(node)
+        act = self._pending(node, x, [], [None], node.op_type != "HardSwish")
+        act.ops[-1].smooth = True
+        act.ops[-1].monotonic = node.op_type != "HardSwish"
+        return act
+
+    _Sigmoid = _Tanh = _HardSigmoid = _HardSwish = _Elu = _LeakyRelu = _Softplus = _smooth
+
+    def _Relu(self, node):
+        x = self.act(node)
+        return self._pending(node, x, [], [None], True, exact=("relu",))
+
+    def _Clip(self, node):
+        x = self.act(node)
+        ins = [None] + [self.const(node, i, "bound").astype(np.float32) if node.input[i] else ""
+                        for i in range(1, len(node.input))]
+        return self._pending(node, x, [], ins, True)
+
+    def _BatchNormalization(self, node):
+        x = self.act(node)
+        if len(x.shape) < 1 or x.perm is not None:
+            raise HlsgenError(f"{self.where(node)}: batch-norm needs a channel axis")
+        p = [self.const(node, i, "parameter").astype(np.float32) for i in range(1, 5)]
+        return self._pending(node, x, p, [None] + p, bool(np.all(p[0] >= 0)))
+
+    def _const_op(self, node, nondecreasing, exact=None) -> Act:
+        """An activation combined with a constant (either operand order): a
+        pending float operation. nondecreasing(c, var_first) and
+        exact(c, var_first) describe it for that constant."""
+        a, b = self.value(node.input[0]), self.value(node.input[1])
+        if isinstance(a, Act) == isinstance(b, Act):
+            raise HlsgenError(f"{self.where(node)}: {node.op_type} of two activations is not "
+                              "supported; hlsgen combines an activation with a constant")
+        first = isinstance(a, Act)
+        x, c = (a, b) if first else (b, a)
+        c = self.channel_const(c.values if isinstance(c, QConst) else c, x, node)
+        return self._pending(node, x, [c], [None, c] if first else [c, None],
+                             nondecreasing(c, first), exact(c, first) if exact else None)
+
+    def _Add(self, node):
+        if all(isinstance(self.value(i), Act) for i in node.input):
+            return self._merge(node, "add")
+        return self._const_op(node, lambda c, first: True)
+
+    def _Sub(self, node):
+        return self._const_op(node, lambda c, first: first)
+
+    def _Mul(self, node):
+        return self._const_op(node, lambda c, first: bool(np.all(c >= 0)),
+                              lambda c, first: po2_shift(c, -1))
+
+    def _Div(self, node):
+        if not isinstance(self.value(node.input[0]), Act):
+            raise HlsgenError(f"{self.where(node)}: only division by a constant is supported")
+        return self._const_op(node, lambda c, first: bool(np.all(c > 0)),
+                              lambda c, first: po2_shift(c, 1))
+
+    # -- structure ----------------------------------------------------------------------
+    def _merge(self, node, op: str) -> Act:
+        acts = [self.resolve(self.value(i), f"'{layer_name(node)}'") for i in node.input]
+        if len(acts) != 2:
+            raise HlsgenError(f"{self.where(node)}: {op} of {len(acts)} tensors; hlsgen takes two")
+        s0 = acts[0].scale
+        if not all(np.array_equal(a.scale, s0) for a in acts):
+            raise HlsgenError(f"{self.where(node)}: its inputs have different float scales "
+                              f"({', '.join(f'{float(np.ravel(a.scale)[0]):.6g}' for a in acts)}); "
+                              "quantize both with one quantizer (a shared QuantIdentity) or with "
+                              "power-of-two scales")
+        if any(a.perm is not None for a in acts):
+            raise HlsgenError(f"{self.where(node)}: {op} of flattened image data is not supported")
+        fracs = [a.frac for a in acts]
+        frac = None if None in fracs else max(fracs)
+        if op == "add":
+            if acts[0].shape != acts[1].shape:
+                raise HlsgenError(f"{self.where(node)}: adds tensors of shapes "
+                                  f"{acts[0].shape} and {acts[1].shape}; they must be equal")
+            shape = acts[0].shape
+        else:
+            shape = (acts[0].shape[0] + acts[1].shape[0],) + tuple(acts[0].shape[1:])
+        name = layer_name(node)
+        t = self.node(op, name, [a.tensor for a in acts], ir_shape(shape),
+                      tname=f"{name}_sum" if op == "add" else None)
+        return Act(t, shape, s0, frac)
+
+    def _Concat(self, node):
+        x = self.act(node)
+        axis = int(attrs_of(node).get("axis", 1))
+        if axis % (len(x.shape) + 1) != 1:
+            raise HlsgenError(f"{self.where(node)}: concatenation on axis {axis} is not supported; "
+                              "concatenate channels (axis 1)")
+        return self._merge(node, "concat")
+
+    def _reshape_to(self, node, out_shape: tuple):
+        x = self.act(node)
+        if tuple(out_shape) == tuple(x.shape):
+            return x
+        if len(out_shape) != 1:
+            raise HlsgenError(f"{self.where(node)}: reshape from {x.shape} to {out_shape} is not "
+                              "supported; only flattening to (N, features)")
+        x = self.resolve(x, f"'{layer_name(node)}' (flatten)")
+        if x.scale.ndim and not np.all(x.scale == x.scale.flat[0]):
+            raise HlsgenError(f"{self.where(node)}: flattening data with per-channel float scales; "
+                              "put a quantizer (e.g. QuantIdentity) before it")
+        perm = x.perm
+        if perm is None and len(x.shape) > 1 and x.shape[0] > 1 and int(np.prod(x.shape[1:])) > 1:
+            perm = np.moveaxis(np.arange(int(np.prod(x.shape))).reshape(x.shape), 0, -1).ravel()
+        t = self.node("reshape", layer_name(node), [x.tensor], tuple(out_shape),
+                      {"shape": list(out_shape)})
+        return Act(t, tuple(out_shape), np.float64(np.ravel(x.scale)[0]), x.frac, [], perm)
+
+    def _Flatten(self, node):
+        x = self.act(node)
+        if int(attrs_of(node).get("axis", 1)) != 1:
+            raise HlsgenError(f"{self.where(node)}: Flatten with axis other than 1 is not supported")
+        return self._reshape_to(node, (int(np.prod(x.shape)),))
+
+    def _Reshape(self, node):
+        shape = self.model.get_tensor_shape(node.output[0])
+        if not shape or shape[0] != 1:
+            raise HlsgenError(f"{self.where(node)}: reshape to {shape} changes the batch axis")
+        return self._reshape_to(node, tuple(int(d) for d in shape[1:]))
+
+    def _Squeeze(self, node):
+        return self._Reshape(node)
+
+    _Unsqueeze = _Squeeze
+
+    def _Transpose(self, node):
+        x = self.act(node)
+        perm = list(attrs_of(node).get("perm", []))
+        r = len(x.shape) + 1
+        if x.tensor == "input" and self.qm.boundary["input_channels_last"] and not x.ops:
+            # NHWC data transposed to NCHW: the IR input is channels-last already.
+            shape = (x.shape[-1],) + tuple(x.shape[:-1])
+            return Act("input", shape, x.scale, x.frac)
+        outputs = [o.name for o in self.model.graph.output]
+        if node.output[0] in outputs and perm == [0] + list(range(2, r)) + [1]:
+            self.qm.boundary["output_channels_last"] = True
+            return x
+        raise HlsgenError(f"{self.where(node)}: Transpose {perm} inside the graph is not "
+                          "supported; only NHWC <-> NCHW at the graph's input or output")
+
+    def _Identity(self, node):
+        return self.value(node.input[0])
+
+    _Dropout = _Identity
+
+    def _Softmax(self, node):
+        self.qm.softmax_dropped = True
+        return self.value(node.input[0])
+

@@ -1,0 +1,129 @@
+"""The golden executor: runs the lowered IR in NumPy integer arithmetic.
+
+It is the specification the generated C++ must meet bit for bit, and the
+bridge to the framework (codes * 2**-frac are the framework's values).
+Tensors are channels-last; convolutions run as window views times weight
+matrices, in batches, so C simulation's reference is never the bottleneck.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from hlsgen.ir.intmath import apply_requant
+from hlsgen.ir.graph import Graph
+
+# float64 matrix products are exact while every partial sum is below 2**53,
+# and much faster than NumPy's int64 products (which do not use BLAS).
+_FLOAT64_EXACT = 2**53
+
+
+def run(graph: Graph, input_codes: np.ndarray, trace: bool = False) -> dict[str, np.ndarray]:
+    """Input codes [N, *input_shape] -> codes of every output tensor (or of
+    every tensor, with trace=True)."""
+    x = np.asarray(input_codes, dtype=np.int64)
+    n = x.shape[0]
+    values = {graph.inputs[0]: x.reshape((n,) + tuple(graph.tensors[graph.inputs[0]].shape))}
+    for node in graph.nodes:
+        if node.op == "input":
+            continue
+        ins = [values[t] for t in node.inputs]
+        out_t = graph.tensors[node.outputs[0]]
+        out_shape = (n,) + tuple(out_t.shape)
+        y = _OPS[node.op](node, ins, out_t, graph)
+        values[node.outputs[0]] = y.reshape(out_shape)
+    if trace:
+        return values
+    return {name: values[name] for name in graph.outputs}
+
+
+def _as_image(a: np.ndarray) -> np.ndarray:
+    """[N, L, C] signals are [N, 1, L, C] images."""
+    return a if a.ndim == 4 else a[:, None]
+
+
+def _matmul(x: np.ndarray, w: np.ndarray, acc_type) -> np.ndarray:
+    if max(abs(acc_type.lo), abs(acc_type.hi)) < _FLOAT64_EXACT:
+        return np.rint(x.astype(np.float64) @ w.astype(np.float64)).astype(np.int64)
+    return x @ w.astype(np.int64)
+
+
+def _arith(node, graph, x):
+    """An input's codes as the integers arithmetic works on (+-1 for bipolar)."""
+    return graph.tensors[node.inputs[0]].qtype.arith(x)
+
+
+def _dense(node, ins, out_t, graph):
+    x = _arith(node, graph, ins[0])
+    return _matmul(x.reshape(len(x), -1), node.params["weights"], out_t.qtype) + node.params["bias"]
+
+
+def _conv(node, ins, out_t, graph):
+    a = node.attrs
+    x = _as_image(_arith(node, graph, ins[0]))
+    w, b = node.params["weights"], node.params["bias"]
+    out = []
+    for i in range(0, len(x), 64):   # batches keep the window views small
+        win = sliding_window_view(x[i:i + 64], (a["kh"], a["kw"]), axis=(1, 2))
+        win = win[:, ::a["sh"], ::a["sw"]]          # [B, OH, OW, C, KH, KW]
+        win = win.transpose(0, 1, 2, 4, 5, 3)       # window order (ky, kx, c)
+        bsz, oh, ow = win.shape[:3]
+        if a["depthwise"]:
+            c = win.shape[-1]
+            y = np.einsum("bhwkc,kc->bhwc", win.reshape(bsz, oh, ow, -1, c).astype(np.float64),
+                          w.astype(np.float64))
+            y = np.rint(y).astype(np.int64)
+        else:
+            y = _matmul(win.reshape(bsz * oh * ow, -1), w, out_t.qtype).reshape(bsz, oh, ow, -1)
+        out.append(y + b)
+    return np.concatenate(out)
+
+
+def _pool(node, ins, out_t, graph):
+    a = node.attrs
+    x = _as_image(ins[0])
+    win = sliding_window_view(x, (a["kh"], a["kw"]), axis=(1, 2))[:, ::a["sh"], ::a["sw"]]
+    return win.max(axis=(-2, -1)) if a["mode"] == "max" else win.sum(axis=(-2, -1))
+
+
+def _pad(node, ins, out_t, graph):
+    a = node.attrs
+    x = _as_image(ins[0])
+    return np.pad(x, ((0, 0), (a["top"], a["bottom"]), (a["left"], a["right"]), (0, 0)))
+
+
+def _add(node, ins, out_t, graph):
+    return sum(x << s for x, s in zip(ins, node.attrs["shifts"]))
+
+
+def _concat(node, ins, out_t, graph):
+    # An input may still have its pre-Flatten shape (gen/passes/cleanup.py
+    # drops flat reshapes): its channels are the attrs' count.
+    lead = (len(ins[0]),) + tuple(out_t.shape[:-1])
+    return np.concatenate([(x << s).reshape(lead + (c,)) for x, s, c in
+                           zip(ins, node.attrs["shifts"], node.attrs["channels"])], axis=-1)
+
+
+def _requant(node, ins, out_t, graph):
+    return apply_requant(ins[0], node.attrs["requant"],
+                         node.params.get("thresholds", node.params.get("table")))
+
+
+def _argmax(node, ins, out_t, graph):
+    x = ins[0]
+    return np.argmax(x.reshape(len(x), -1), axis=1).astype(np.int64)
+
+
+_OPS = {"dense": _dense, "conv": _conv, "pool": _pool, "pad": _pad, "add": _add,
+        "concat": _concat, "requant": _requant, "argmax": _argmax,
+        "reshape": lambda node, ins, out_t, graph: ins[0],
+        "rescale": lambda node, ins, out_t, graph: ins[0]}
+
+
+def output_values(graph: Graph, codes: np.ndarray) -> np.ndarray:
+    """Output codes -> the real values they stand for (float64)."""
+    t = graph.tensors[graph.outputs[0]]
+    if graph.nodes[-1].op == "argmax":
+        return codes.astype(np.float64)
+    return t.qtype.values(codes)

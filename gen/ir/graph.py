@@ -1,0 +1,108 @@
+"""The IR: a small typed graph of integer operations.
+
+Tensors carry exact types (QType) and the code bounds every value can take.
+Nodes are integer operations on codes; their parameters are integer arrays.
+A node may hold `transient` data only the frontend has (the framework's own
+quantizer function); passes lower it away before the graph is saved.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hlsgen.errors import InternalError
+from hlsgen.ir.qtype import QType
+
+
+@dataclass
+class Tensor:
+    name: str
+    shape: tuple[int, ...]          # without the batch dimension
+    qtype: QType | None = None
+    lo: int | None = None           # bounds on the codes
+    hi: int | None = None
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape)) if self.shape else 1
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "shape": list(self.shape),
+                "qtype": self.qtype.to_dict() if self.qtype else None,
+                "lo": self.lo, "hi": self.hi}
+
+    @staticmethod
+    def from_dict(d: dict) -> "Tensor":
+        return Tensor(d["name"], tuple(d["shape"]),
+                      QType.from_dict(d["qtype"]) if d["qtype"] else None, d["lo"], d["hi"])
+
+
+@dataclass
+class Node:
+    op: str                         # input, dense, requant, reshape, argmax
+    name: str                       # the framework's layer name (sanitised later)
+    inputs: list[str]
+    outputs: list[str]
+    attrs: dict[str, Any] = field(default_factory=dict)     # JSON-able
+    params: dict[str, np.ndarray] = field(default_factory=dict)  # integer arrays
+    transient: dict[str, Any] = field(default_factory=dict)  # never saved
+
+
+@dataclass
+class Graph:
+    nodes: list[Node]
+    tensors: dict[str, Tensor]
+    inputs: list[str]
+    outputs: list[str]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def producer(self, tensor: str) -> Node | None:
+        for n in self.nodes:
+            if tensor in n.outputs:
+                return n
+        return None
+
+    def consumers(self, tensor: str) -> list[Node]:
+        return [n for n in self.nodes if tensor in n.inputs]
+
+    def remove_node(self, node: Node) -> None:
+        """Removes a one-in one-out node, connecting its input to its consumers."""
+        src, dst = node.inputs[0], node.outputs[0]
+        self.nodes.remove(node)
+        for n in self.nodes:
+            n.inputs = [src if t == dst else t for t in n.inputs]
+        self.outputs = [src if t == dst else t for t in self.outputs]
+        del self.tensors[dst]
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        arrays = {}
+        nodes = []
+        for i, n in enumerate(self.nodes):
+            if n.transient:   # the passes lower framework data before anything is saved
+                raise InternalError(f"node {n.name} still holds framework data when the IR is saved")
+            keys = {}
+            for k, v in n.params.items():
+                key = f"n{i}_{k}"
+                arrays[key] = np.asarray(v, dtype=np.int64)
+                keys[k] = key
+            nodes.append({"op": n.op, "name": n.name, "inputs": n.inputs,
+                          "outputs": n.outputs, "attrs": n.attrs, "params": keys})
+        doc = {"nodes": nodes, "tensors": [t.to_dict() for t in self.tensors.values()],
+               "inputs": self.inputs, "outputs": self.outputs, "meta": self.meta}
+        (folder / "graph.json").write_text(json.dumps(doc, indent=1))
+        np.savez_compressed(folder / "params.npz", **arrays)
+
+    @staticmethod
+    def load(folder: Path) -> "Graph":
+        doc = json.loads((folder / "graph.json").read_text())
+        arrays = np.load(folder / "params.npz")
+        nodes = [Node(d["op"], d["name"], d["inputs"], d["outputs"], d["attrs"],
+                      {k: arrays[key] for k, key in d["params"].items()}) for d in doc["nodes"]]
+        tensors = {d["name"]: Tensor.from_dict(d) for d in doc["tensors"]}
+        return Graph(nodes, tensors, doc["inputs"], doc["outputs"], doc["meta"])
