@@ -32,6 +32,7 @@ from hlsgen.frontends.qonnx.graph import (NAME_KEY, Act, QConst, attrs_of, fresh
 from hlsgen.frontends.qonnx.layers import LayerOps
 from hlsgen.frontends.qonnx.quant import QuantOps
 from hlsgen.ir.graph import Graph, Node, Tensor
+from hlsgen.passes.manager import is_lowered
 
 SUPPORTED_OPS = ["Quant", "BipolarQuant", "Trunc", "Conv (groups 1 or depthwise)", "Gemm", "MatMul",
                  "BatchNormalization", "Relu", "Clip", "Sigmoid/Tanh/HardSigmoid/HardSwish/Elu/"
@@ -67,8 +68,15 @@ class QonnxModel:
         return input_to_ir(self, x)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
+        """The framework's outputs; once the graph is lowered, also records in
+        its meta how many output codes differ from the golden executor's, and
+        why (compare.explain)."""
+        from hlsgen.frontends.qonnx.compare import explain
         from hlsgen.frontends.qonnx.predict import predict
-        return predict(self, x)
+        y = predict(self, x)
+        if self.graph is not None and is_lowered(self.graph):
+            self.graph.meta["framework_differences"] = explain(self, x, y)
+        return y.astype(np.float32)
 
 
 def opset_of(wrapper) -> int:
