@@ -19,6 +19,7 @@ from hlsgen.errors import HlsgenError
 from hlsgen.ir.graph import Graph
 from hlsgen.project.manifest import load_project
 from hlsgen.sim.compile import build
+from hlsgen.sim.summary import format_csim
 
 JOBS = 2  # this machine's cores
 
@@ -66,6 +67,9 @@ class CsimResult:
     golden_values: np.ndarray | None = None
     notes: list = field(default_factory=list)
     synthesis: BranchResult | None = None   # None with fast=True
+
+    def __repr__(self) -> str:
+        return format_csim(self)   # the table `hlsgen csim` prints
 
     @property
     def csim_mismatches(self) -> int:

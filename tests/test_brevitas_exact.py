@@ -50,17 +50,8 @@ def trained(digits):
 
 
 def _generate_from_module(model, kind, out, x):
-    from hlsgen.frontends.brevitas.loader import from_module
     from hlsgen.flow import generate
-    import hlsgen.flow as gen_module
-    saved = gen_module.load_frontend
-    gen_module.load_frontend = lambda *a, **k: from_module(model, SHAPES[kind], f"digits_{kind}")
-    weights = out.parent / f"{out.name}.pt"       # what the manifest's hash identifies
-    torch.save(model.state_dict(), weights)
-    try:
-        return generate(str(weights), out, test_data=x)
-    finally:
-        gen_module.load_frontend = saved
+    return generate(model, out, input_shape=SHAPES[kind], test_data=x)
 
 
 def test_fixed_point_mlp_through_the_cli(trained, digits, tmp_path):

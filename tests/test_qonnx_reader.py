@@ -19,20 +19,19 @@ pytest.importorskip("brevitas")
 
 
 def generate_module(model, shape, out, x, prepare=None, **kw):
-    """generate() on a Brevitas module (as `file.py:function` would load it);
-    prepare(frontend) runs after the export, before generate uses it."""
-    from hlsgen.frontends.brevitas.loader import from_module
+    """generate() on a Brevitas module in memory; prepare(frontend), when
+    given, runs after the export, before generate uses it."""
     from hlsgen.flow import generate
+    if prepare is None:
+        return generate(model, out, input_shape=shape, test_data=x, **kw)
+    from hlsgen.frontends import select
     import hlsgen.flow as gen_module
     saved = gen_module.load_frontend
-    fe = from_module(model, shape, "model")
-    if prepare:
-        prepare(fe)
-    gen_module.load_frontend = lambda *a, **k: fe
-    weights = out.parent / f"{out.name}.pt"       # what the manifest's hash identifies
-    torch.save(model.state_dict(), weights)
+    fe, source = select.load_frontend(model, input_shape=shape)
+    prepare(fe)
+    gen_module.load_frontend = lambda *a, **k: (fe, source)
     try:
-        return generate(str(weights), out, test_data=x, **kw)
+        return generate(model, out, input_shape=shape, test_data=x, **kw)
     finally:
         gen_module.load_frontend = saved
 
