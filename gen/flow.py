@@ -41,15 +41,10 @@ class GenerateResult:
     exact_values: int     # golden == framework, counted over all output values
     total_values: int
     seconds: float
-    arch: str = "dataflow"
+    arch: str = ""         # the architecture's name (hlsgen/arch/registry.py)
     design: object = None  # the architecture's design (a dataflow Design, a TiledDesign)
     notes: list = None     # budget lines also written to stderr and report.json ("budget")
     lint: object = None    # hlsgen.lint LintReport of the written project (report.json "lint")
-
-    @property
-    def engine(self):
-        """The tiled engine (hlsgen.arch.tiled.design.TiledDesign), else None."""
-        return self.design if self.arch == "tiled" else None
 
 
 def generate(model, out: str | Path, options: Options | None = None, *,
@@ -118,14 +113,6 @@ def generate(model, out: str | Path, options: Options | None = None, *,
     lint.project = out   # it ran in the staging folder
     return GenerateResult(out, graph, len(codes), exact, fw.size, time.perf_counter() - t0,
                           arch.name, built.design, built.notes, lint)
-
-
-def generate_tiled(model, out: str | Path, board: str = "pynq-z2", budget=None, tiling=None,
-                   **changes):
-    """(generate(..., arch="tiled"), the engine it built)."""
-    result = generate(model, out, board=board, arch="tiled", budget=budget, tiling=tiling,
-                      **changes)
-    return result, result.design
 
 
 def _warn(line: str) -> None:

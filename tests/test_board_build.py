@@ -159,7 +159,7 @@ def test_tool_failure_is_one_line_with_the_log(project, bin_dir):
 @pytest.fixture(scope="module")
 def tiled_project(tf, tmp_path_factory):
     import cnn_models
-    from hlsgen.flow import generate_tiled
+    from tiled_generate import generate_tiled
     root = tmp_path_factory.mktemp("build_tiled")
     cnn_models.digits_cnn(tf).save(root / "d.h5")
     return generate_tiled(str(root / "d.h5"), root / "tiled", n_vectors=3)[0].out

@@ -199,7 +199,7 @@ def test_per_tensor_batchnorm_relu12(tf, save_model, tmp_path):
 
 def test_tiled_engine_runs_the_multiplier_form(tf, save_model, tmp_path):
     from hlsgen.arch.tiled.design import REQUANTS
-    from hlsgen.flow import generate_tiled
+    from tiled_generate import generate_tiled
     from hlsgen.sim.csim import csim
     model = _dense_bn_relu12(tf, 18)
     gen, tiled = generate_tiled(str(save_model(model, "tiled12.h5")), tmp_path / "tiled12", n_vectors=200)

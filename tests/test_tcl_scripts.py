@@ -244,7 +244,7 @@ TILED_HP = {
 @pytest.fixture(scope="module")
 def tiled_projects(tf, tmp_path_factory):
     import cnn_models as cm
-    from hlsgen.flow import generate_tiled
+    from tiled_generate import generate_tiled
     root = tmp_path_factory.mktemp("tcl_tiled")
     tf.keras.utils.set_random_seed(1)
     cm.digits_cnn(tf).save(root / "d.h5")

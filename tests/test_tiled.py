@@ -18,7 +18,7 @@ from hlsgen.project.paths import data_dir
 from hlsgen.arch.tiled.roofline import Budget
 from hlsgen.arch.tiled.design import FIELDS, OPS
 from hlsgen.arch.select import choose_arch, resolve_arch
-from hlsgen.flow import generate_tiled
+from tiled_generate import generate_tiled
 from hlsgen.sim.csim import csim
 
 # Several tiles of output channels, input channels, rows and columns, with

@@ -26,7 +26,7 @@ CASES = {
 
 def make_tiled_project(tf, root, case):
     """A generated tiled project with the emulated overlay installed in deploy/."""
-    from hlsgen.flow import generate_tiled
+    from tiled_generate import generate_tiled
     from hlsgen.sim.emulator import install_overlay
     spec = CASES[case]
     tf.keras.utils.set_random_seed(1)

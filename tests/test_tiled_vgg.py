@@ -9,7 +9,7 @@ import pytest
 
 from hlsgen.platform.boards import load_board
 from hlsgen.arch.select import choose_arch
-from hlsgen.flow import generate_tiled
+from tiled_generate import generate_tiled
 from hlsgen.sim.csim import csim
 
 W8 = "quantized_bits(8,0,alpha=1)"
