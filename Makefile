@@ -13,7 +13,7 @@ UV := $(VENV)/bin/uv
 TORCH_SOURCE ?= $(if $(wildcard /opt/wheels/torch-2.13.0+cpu-*.whl),--find-links /opt/wheels,--extra-index-url https://download.pytorch.org/whl/cpu)
 UV_RESOLVE := --python-version 3.11 --python-platform x86_64-unknown-linux-gnu --generate-hashes --quiet
 
-.PHONY: demo test bench clean lock install fuzz
+.PHONY: demo test test-fast bench clean lock install fuzz
 
 $(STAMP): $(LOCK) $(UV_LOCK) pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider
+
+# The unit tier only (tiers: tests/conftest.py TIERS): no TensorFlow, PyTorch,
+# g++ or sshd; under a minute. `make test` runs every tier.
+test-fast: $(STAMP)
+	$(VENV)/bin/python -m pytest -q -p no:cacheprovider -m unit
 
 # Refresh every lock against today's registry, reinstall from it and run the
 # whole suite: use it to take up new releases, then commit the locks if green.
