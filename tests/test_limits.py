@@ -250,7 +250,7 @@ def test_partitioned_thresholds_cost_luts_and_ffs_not_bram():
 
 def test_report_shows_requant_partition_factors():
     from types import SimpleNamespace
-    from hlsgen.flow import _partition_factors
+    from hlsgen.arch.dataflow.report import _partition_factors
     k = SimpleNamespace(kind="requant", attrs={}, params={"thr": np.zeros((12, 3))},
                         inp=SimpleNamespace(lanes=4), out=SimpleNamespace(lanes=4))
     assert _partition_factors(k) == {
