@@ -48,10 +48,12 @@ def test_wheel_has_one_import_name_and_its_data(wheel):
                      "hlsgen/board_data/pynq-z2.json", "hlsgen/sim/threaded/hlsgen_threaded_stream.h",
                      "hlsgen/sim/pynq_emulator/pynq/__init__.py"):
         assert expected in names, expected
-    # Every template and board file of the checkout is in the wheel.
-    for folder, packaged in (("templates", "hlsgen/templates"), ("boards", "hlsgen/board_data")):
+    # Every module, template and board file of the checkout is in the wheel
+    # (pyproject.toml lists the packages: a new one must be added there).
+    for folder, packaged in (("gen", "hlsgen"), ("sim", "hlsgen/sim"),
+                             ("templates", "hlsgen/templates"), ("boards", "hlsgen/board_data")):
         for f in (REPO / folder).rglob("*"):
-            if f.is_file():
+            if f.is_file() and "__pycache__" not in f.parts:
                 assert f"{packaged}/{f.relative_to(REPO / folder).as_posix()}" in names, f
 
 
