@@ -113,7 +113,7 @@ class Project:
         if raw:
             return res.csim
         values = golden.output_values(self.graph, res.csim)
-        if self.graph.nodes[-1].op == "argmax":
+        if self.graph.output_is_label:
             return values
         # The host float tail: a non-power-of-two output scale (DESIGN.md).
         return values * float(self.graph.meta.get("output_scale", 1))

@@ -123,7 +123,6 @@ _OPS = {"dense": _dense, "conv": _conv, "pool": _pool, "pad": _pad, "add": _add,
 
 def output_values(graph: Graph, codes: np.ndarray) -> np.ndarray:
     """Output codes -> the real values they stand for (float64)."""
-    t = graph.tensors[graph.outputs[0]]
-    if graph.nodes[-1].op == "argmax":
+    if graph.output_is_label:
         return codes.astype(np.float64)
-    return t.qtype.values(codes)
+    return graph.tensors[graph.outputs[0]].qtype.values(codes)

@@ -70,6 +70,20 @@ class Graph:
     def consumers(self, tensor: str) -> list[Node]:
         return [n for n in self.nodes if tensor in n.inputs]
 
+    @property
+    def output_is_label(self) -> bool:
+        """Whether the output is a class index (an argmax), not values."""
+        producer = self.producer(self.outputs[0])
+        return producer is not None and producer.op == "argmax"
+
+    @property
+    def output_scores(self) -> str:
+        """The tensor whose values the output stands for: the scores a label
+        output is chosen from, else the output itself."""
+        if self.output_is_label:
+            return self.producer(self.outputs[0]).inputs[0]
+        return self.outputs[0]
+
     def remove_node(self, node: Node) -> None:
         """Removes a one-in one-out node, connecting its input to its consumers."""
         src, dst = node.inputs[0], node.outputs[0]

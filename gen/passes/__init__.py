@@ -4,21 +4,33 @@ and run by the pass manager in stages, each to a fixed point:
   lower    type every tensor and bound its values, size accumulators, lower
            requantization to integers (lower.py, requant.py)
   cleanup  remove what became a no-op (cleanup.py)
+  fuse     mark what runs inside another node's kernel (fusion.py):
+           fuse_requant (a requantization inside its producer's kernel),
+           absorb_padding (a zero padding inside the convolutions/poolings
+           reading it)
 
 Decisions both architectures need live here, not in their mappers.
 """
 
 from hlsgen.ir.graph import Graph
-from hlsgen.passes import cleanup, lower  # noqa: F401  (registers their passes)
+from hlsgen.passes import cleanup, fusion, lower  # noqa: F401  (registers their passes)
 from hlsgen.passes.manager import PASSES, is_lowered, register, run_pipeline  # noqa: F401
 
 PIPELINE = [
     ("lower", ["lower_types"]),
     ("cleanup", ["drop_identity_requant", "drop_flat_reshapes"]),
+    ("fuse", ["fuse_requant", "absorb_padding"]),
 ]
 
 
 def run_passes(graph: Graph) -> Graph:
-    """Types and bounds every tensor, lowers requantization to integers, then
-    removes what became a no-op."""
+    """Types and bounds every tensor, lowers requantization to integers,
+    removes what became a no-op, then marks what runs fused."""
     return run_pipeline(graph, PIPELINE)
+
+
+def ensure_passes(graph: Graph) -> Graph:
+    """Runs the stages of PIPELINE that `graph` has not had: a graph saved by
+    an older hlsgen lacks the later ones, which the architectures read."""
+    done = graph.meta.get("passes", [])
+    return run_pipeline(graph, [stage for stage in PIPELINE if stage[0] not in done])

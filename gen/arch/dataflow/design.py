@@ -15,6 +15,8 @@ from hlsgen.errors import HlsgenError, InternalError
 from hlsgen.arch.dataflow.folding import (AP_INT_DEFAULT_MAX_W, AXIS_MAX_BITS, DEFAULT_MACS, MAX_WORD_BITS,
                           WidthLimitError, fold_layer, max_lanes, port_lanes)
 from hlsgen.ir.graph import Graph, Node
+from hlsgen.passes import ensure_passes
+from hlsgen.passes.fusion import fused_requant, is_fused
 from hlsgen.project.names import cpp_ident, safe_comment
 from hlsgen.ir.qtype import QType
 
@@ -136,7 +138,6 @@ class _Mapper:
         self.streams: dict[str, Stream] = {}       # tensor -> its producer's stream
         self.branches: dict[str, list[Stream]] = {}  # tensor -> fork outputs not yet taken
         self.n_streams = 0
-        self.fused: set[int] = set()
         self.folds = self._folding(folding)
 
     # -- folding -----------------------------------------------------------------
@@ -256,15 +257,6 @@ class _Mapper:
             s = out
         return s
 
-    def fused_requant(self, node: Node) -> Node | None:
-        """The requantization right after `node`, when it can run inside node's kernel."""
-        out = node.outputs[0]
-        consumers = self.g.consumers(out)
-        if len(consumers) == 1 and consumers[0].op == "requant" and out not in self.g.outputs:
-            self.fused.add(id(consumers[0]))
-            return consumers[0]
-        return None
-
     def output(self, node: Node, rq: Node | None, lanes: int, count: int | None = None) -> Stream:
         t = self.g.tensors[(rq or node).outputs[0]]
         s = self.new_stream(t.qtype, lanes, count or t.size)
@@ -275,7 +267,7 @@ class _Mapper:
     # -- nodes ---------------------------------------------------------------------
     def map(self) -> list[Kernel]:
         for node in self.g.nodes:
-            if node.op == "input" or id(node) in self.fused:
+            if node.op == "input" or is_fused(node):   # a fused requant runs in its producer
                 continue
             getattr(self, "_" + node.op)(node)
         return self.kernels
@@ -298,7 +290,7 @@ class _Mapper:
         f = self.folds[node.name]
         simd, pe = f["simd"], f["pe"]
         inp = self.take(node.inputs[0], simd)
-        rq = self.fused_requant(node)
+        rq = fused_requant(self.g, node)
         out = self.output(node, rq, pe)
         mw, mh = src.size, acc.size
         k = self.kernel("mvu", node.name, node.name + (f" + {rq.name}" if rq else ""), [inp], [out],
@@ -332,7 +324,7 @@ class _Mapper:
         f = self.folds[node.name]
         simd, pe = f["simd"], f["pe"]
         win = self._window(node, simd)
-        rq = self.fused_requant(node)
+        rq = fused_requant(self.g, node)
         kk = a["kh"] * a["kw"]
         common = {"simd": simd, "pixels": oh * ow, "w_type": QType.from_dict(a["w_type"]),
                   "acc_type": acc.qtype, "float32_exact": a["float32_exact"], "layer": node.name}
@@ -384,7 +376,7 @@ class _Mapper:
         ih, iw, c = _image(src.shape)
         producer = self.streams.get(node.inputs[0])
         lanes = math.gcd(producer.lanes, c) if producer else 1
-        rq = self.fused_requant(node)
+        rq = fused_requant(self.g, node)
         acc_t = self.g.tensors[node.outputs[0]].qtype
         op = "PoolMax" if a["mode"] == "max" else "PoolSum"
         if a["kh"] == ih and a["kw"] == iw:   # global pooling: no window buffer
@@ -416,7 +408,7 @@ class _Mapper:
                                 "gen/passes/lower.py splits sums into pairs")
         a = self.take(node.inputs[0])
         b = self.take(node.inputs[1], a.lanes)
-        rq = self.fused_requant(node)
+        rq = fused_requant(self.g, node)
         acc = self.g.tensors[node.outputs[0]]
         out = self.output(node, rq, a.lanes)
         sa, sb = node.attrs["shifts"]
@@ -448,6 +440,7 @@ class _Mapper:
 
 
 def build_design(graph: Graph, name: str, folding: dict | None = None) -> Design:
+    ensure_passes(graph)
     m = _Mapper(graph, name, folding)
     kernels = m.map()
     if not kernels:
@@ -456,8 +449,7 @@ def build_design(graph: Graph, name: str, folding: dict | None = None) -> Design
     # The AXI-Stream output: as many words as the port's width limit needs.
     out = m.resize(out, port_lanes(out.lanes, out.qtype.bits), "out")
     out.name = "out_s"
-    t = graph.tensors[graph.outputs[0]]
-    out_frac = None if graph.nodes[-1].op == "argmax" else t.qtype.frac
+    out_frac = None if graph.output_is_label else graph.tensors[graph.outputs[0]].qtype.frac
     design = Design(name, kernels, m.streams[graph.inputs[0]], out, out_frac)
     check_edges(design, graph)
     check_limits(design)

@@ -3,8 +3,9 @@ a descriptor per layer, the DDR images of weights and parameters, and the
 engine's compile-time sizes and types.
 
 Python decides everything here: which IR nodes become one engine layer
-(padding and the requantization that follows are fused into a convolution
-or pooling), where every feature map lives in DDR and in how many bytes,
+(a convolution or pooling with the padding and the requantization the
+passes fused into it, gen/passes/fusion.py), where every feature map lives
+in DDR and in how many bytes,
 the tiling (gen/arch/tiled/roofline.py's search against the board) and every type's
 width; the header only executes the table.
 """
@@ -17,9 +18,11 @@ import numpy as np
 
 from hlsgen.arch.dataflow.cost import SHELL_BRAM18
 from hlsgen.errors import HlsgenError
-from hlsgen.arch.dataflow.design import _Mapper as _DataflowMapper, _image
+from hlsgen.arch.dataflow.design import _image
 from hlsgen.ir.intmath import ROUND_MODES
 from hlsgen.ir.graph import Graph, Node
+from hlsgen.passes import ensure_passes
+from hlsgen.passes.fusion import fused_requant, input_padding, is_absorbed, is_fused
 from hlsgen.ir.qtype import QType, bits_for_range
 from hlsgen.arch.tiled.roofline import Budget, ConvLayer, DesignPoint, board_budget, evaluate, search
 
@@ -97,10 +100,8 @@ class _Mapper:
         self.g = graph
         self.fmap = 0
         self.stores: dict[str, Store] = {}
-        self.pads: dict[str, tuple[str, int, int]] = {}   # padded tensor -> (source, top, left)
         self.params: list[np.ndarray] = []
         self.n_params = 0
-        self.fused: set[int] = set()
         self.layers: list[EngineLayer] = []
 
     def alloc(self, tensor: str) -> Store:
@@ -120,21 +121,15 @@ class _Mapper:
         self.n_params += a.size
         return self.n_params - a.size
 
-    def source(self, tensor: str) -> tuple[Store, int, int]:
-        """(storage, top padding, left padding) of a layer's input."""
-        top = left = 0
-        while tensor in self.pads:
-            tensor, t, l = self.pads[tensor]
-            top, left = top + t, left + l
+    def source(self, node: Node) -> tuple[Store, int, int]:
+        """(storage, top padding, left padding) of a layer's input: the
+        unpadded tensor, where the passes absorbed the padding into the layer."""
+        tensor, top, left = input_padding(node)
         return self.stores[tensor], top, left
-
-    # The requantization right after a node runs inside it: the dataflow
-    # mapper's rule, so both architectures fuse the same nodes.
-    fused_requant = _DataflowMapper.fused_requant
 
     def map(self) -> None:
         for node in self.g.nodes:
-            if id(node) in self.fused:
+            if is_fused(node):   # runs inside its producer's layer
                 continue
             handler = getattr(self, "_" + node.op, None)
             if handler is None:
@@ -147,37 +142,31 @@ class _Mapper:
         self.alloc(node.outputs[0])
 
     def _alias(self, node: Node) -> None:
-        if node.inputs[0] in self.pads:
-            self.pads[node.outputs[0]] = (node.inputs[0], 0, 0)
-        else:
-            self.stores[node.outputs[0]] = self.stores[node.inputs[0]]
+        self.stores[node.outputs[0]] = self.stores[node.inputs[0]]
 
     _reshape = _rescale = _alias
 
     def _pad(self, node: Node) -> None:
-        for c in self.g.consumers(node.outputs[0]):
-            if c.op not in ("conv", "pool", "pad"):
-                raise HlsgenError(f"padding '{node.name}' feeds '{c.name}' ({c.op}); the tiled "
-                                  "architecture pads only convolutions and pooling; use "
-                                  "--arch dataflow")
-        a = node.attrs
-        self.pads[node.outputs[0]] = (node.inputs[0], a["top"], a["left"])
+        """Only paddings the passes absorbed into the layers reading them."""
+        if is_absorbed(node):
+            return
+        readers = [c for c in self.g.consumers(node.outputs[0])
+                   if c.op not in ("conv", "pool") and not is_absorbed(c)]
+        what = (f"feeds '{readers[0].name}' ({readers[0].op})" if readers
+                else "is an output of the model")
+        raise HlsgenError(f"padding '{node.name}' {what}; the tiled architecture pads only "
+                          "convolutions and pooling; use --arch dataflow")
 
     def _window_fields(self, node: Node, acc: str) -> dict:
-        src, pt, pl = self.source(node.inputs[0])
-        ih, iw, n = _image(tuple(self.g.tensors[self._unpadded(node.inputs[0])].shape))
+        src, pt, pl = self.source(node)
+        ih, iw, n = _image(tuple(self.g.tensors[input_padding(node)[0]].shape))
         oh, ow, m = _image(tuple(self.g.tensors[acc].shape))
         return {"in": src.offset, "in_bytes": src.bytes, "in_signed": int(src.qtype.signed),
                 "ih": ih, "iw": iw, "n": n, "oh": oh, "ow": ow, "m": m, "pt": pt, "pl": pl}
 
-    def _unpadded(self, tensor: str) -> str:
-        while tensor in self.pads:
-            tensor = self.pads[tensor][0]
-        return tensor
-
     def _finish(self, node: Node, desc: dict, acc: str, weights=None) -> tuple[EngineLayer, Store]:
-        """Fuses the following requantization, allocates the output, records the layer."""
-        rq = self.fused_requant(node)
+        """Takes in the requantization fused into it, allocates the output, records the layer."""
+        rq = fused_requant(self.g, node)
         out = self.alloc((rq or node).outputs[0])
         acc_t = self.g.tensors[acc].qtype
         desc.update(out=out.offset, out_bytes=out.bytes, acc_lo=acc_t.lo, acc_hi=acc_t.hi,
@@ -238,13 +227,13 @@ class _Mapper:
                               "architecture does not run; use --arch dataflow")
         d = self._window_fields(node, acc)
         if node.op == "dense":   # one pixel of every input value
-            d.update(ih=1, iw=1, n=self.g.tensors[self._unpadded(node.inputs[0])].size,
+            d.update(ih=1, iw=1, n=self.g.tensors[node.inputs[0]].size,
                      oh=1, ow=1, m=self.g.tensors[acc].size)
         d.update(op=OPS["conv"], kh=kh, kw=kw, sh=sh, sw=sw,
                  b=self.param(node.params["bias"]))
         layer, out = self._finish(node, d, acc, np.asarray(node.params["weights"], dtype=np.int64))
         layer.roof = ConvLayer(node.name, d["m"], d["n"], d["oh"], d["ow"], kh, kw, sh, sw,
-                               self.source(node.inputs[0])[0].qtype.bits, lane_bits(w_type),
+                               self.source(node)[0].qtype.bits, lane_bits(w_type),
                                out.qtype.bits, self.g.tensors[acc].qtype.bits)
 
     def _pool(self, node: Node) -> None:
@@ -265,7 +254,7 @@ class _Mapper:
         self.layers.append(EngineLayer(node.name, d))
 
     def _argmax(self, node: Node) -> None:
-        src, _, _ = self.source(node.inputs[0])
+        src, _, _ = self.source(node)
         out = self.alloc(node.outputs[0])
         d = {"op": OPS["argmax"], "in": src.offset, "in_bytes": src.bytes,
              "in_signed": int(src.qtype.signed), "n": src.count, "out": out.offset,
@@ -308,6 +297,7 @@ def build_tiled(graph: Graph, name: str, board, clock_mhz: float | None = None,
                 budget: Budget | None = None, tiling: tuple | None = None) -> TiledDesign:
     """The engine, its tiling and its DDR images for a lowered graph on a board.
     budget: instead of the board's; tiling: (Tm, Tn, Tr, Tc) instead of the search's."""
+    ensure_passes(graph)
     m = _Mapper(graph)
     m.map()
     convs = [l for l in m.layers if l.roof is not None]
@@ -346,16 +336,16 @@ def build_tiled(graph: Graph, name: str, board, clock_mhz: float | None = None,
     kk_max = max(l.desc["kh"] * l.desc["kw"] for l in convs)
     sizes = {"TM": tm, "TN": tn, "TL": max(tm, tn), "IN_BUF": in_buf, "OUT_BUF": out_buf,
              "KK_MAX": kk_max, "NT_MAX": nt_max}
-    out_frac = None if graph.nodes[-1].op == "argmax" else graph.tensors[out_t].qtype.frac
+    out_frac = None if graph.output_is_label else graph.tensors[out_t].qtype.frac
     return TiledDesign(name, m.layers, point, sizes, types, m.stores[graph.inputs[0]],
-                       m.stores[m._unpadded(out_t)], m.fmap, weights, params, out_frac)
+                       m.stores[out_t], m.fmap, weights, params, out_frac)
 
 
 def _types(graph: Graph, m: _Mapper, convs: list[EngineLayer], params: np.ndarray) -> dict:
     """Bits of the engine's signed lane types: each holds every value it meets."""
-    standalone = [n for n in graph.nodes if n.op == "requant" and id(n) not in m.fused]
+    standalone = [n for n in graph.nodes if n.op == "requant" and not is_fused(n)]
     windowed = [n for n in graph.nodes if n.op in ("conv", "dense", "pool")]
-    loaded = [m.source(n.inputs[0])[0].qtype for n in windowed + standalone]
+    loaded = [m.source(n)[0].qtype for n in windowed + standalone]
     accs = ([graph.tensors[n.outputs[0]].qtype for n in windowed]
             + [graph.tensors[n.inputs[0]].qtype for n in standalone])
     acc_bits = max(lane_bits(q) for q in accs)

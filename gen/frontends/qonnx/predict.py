@@ -55,10 +55,7 @@ def output_to_ir(qm, y: np.ndarray) -> np.ndarray:
 
 def output_frac(qm) -> int:
     g = qm.graph
-    out = g.outputs[0]
-    if g.nodes[-1].op == "argmax":
-        out = g.nodes[-1].inputs[0]
-    qt = g.tensors[out].qtype
+    qt = g.tensors[g.output_scores].qtype
     if qt is None:
         raise HlsgenError("the design's output type is not known yet; run the passes first")
     return qt.frac
