@@ -139,10 +139,17 @@ def _dense(graph: Graph, node: Node) -> None:
                               f"window has {rows} values")
     x_frac = src.qtype.frac
     acc_frac = max(x_frac + node.attrs["w_frac"], node.attrs["b_frac"])
+    x_lo, x_hi = (int(v) for v in src.qtype.arith(np.array([src.lo, src.hi])))
+    w_shift, b_shift = acc_frac - x_frac - node.attrs["w_frac"], acc_frac - node.attrs["b_frac"]
+    # Bounds in int64 only where no product or sum can wrap; else in Python
+    # integers (object arrays), so that a too-wide layer is refused, not wrapped.
+    bound = (int(np.abs(w).max(initial=0)) << w_shift) * max(abs(x_lo), abs(x_hi), 1) * \
+        max(w.shape[0], 1) + (int(np.abs(b).max(initial=0)) << b_shift)
+    if bound >= 2**62:
+        w, b = w.astype(object), b.astype(object)
     # Align weights and bias to the accumulator's binary point, exactly.
-    w = w << (acc_frac - x_frac - node.attrs["w_frac"])
-    b = b << (acc_frac - node.attrs["b_frac"])
-    node.params["weights"], node.params["bias"] = w, b
+    w = w << w_shift
+    b = b << b_shift
     node.attrs.update(w_frac=acc_frac - x_frac, b_frac=acc_frac)
     if np.all(np.abs(w) == 1) and not (node.op == "conv" and node.attrs["depthwise"]):
         # +-1 weights: one bit each; products become (conditional) negations.
@@ -152,7 +159,6 @@ def _dense(graph: Graph, node: Node) -> None:
         node.attrs["w_type"] = type_for_range(min(int(w.min()), 0), max(int(w.max()), 0),
                                               acc_frac - x_frac).to_dict()
 
-    x_lo, x_hi = (int(v) for v in src.qtype.arith(np.array([src.lo, src.hi])))
     p_hi = np.maximum(w * x_hi, w * x_lo)                   # product extremes
     p_lo = np.minimum(w * x_hi, w * x_lo)
     final_hi, final_lo = p_hi.sum(0) + b, p_lo.sum(0) + b
@@ -162,6 +168,8 @@ def _dense(graph: Graph, node: Node) -> None:
     if acc_type.bits > MAX_ACC_BITS:
         raise HlsgenError(f"layer '{node.name}': its accumulator needs {acc_type.bits} bits; "
                           f"reduce the input or weight precision (at most {MAX_ACC_BITS} bits)")
+    # Within MAX_ACC_BITS every weight and bias fits int64 again.
+    node.params["weights"], node.params["bias"] = w.astype(np.int64), b.astype(np.int64)
     dst.qtype, dst.lo, dst.hi = acc_type, int(final_lo.min()), int(final_hi.max())
     # The framework sums in float32: exact while every partial sum fits in
     # float32's 24-bit significand. Recorded so reports can say so per layer.

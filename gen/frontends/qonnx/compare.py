@@ -33,7 +33,7 @@ def explain(qm, x_ir: np.ndarray, fw_ir: np.ndarray) -> dict:
     qt = QType.from_dict(g.meta["input_qtype"])
     codes = np.rint(np.asarray(x_ir, np.float64) * 2.0**qt.frac).astype(np.int64)
     trace = golden.run(g, codes, trace=True)
-    out = g.nodes[-1].inputs[0] if g.nodes[-1].op == "argmax" else g.outputs[0]
+    out = g.output_scores
     n = len(codes)
     gold = trace[out].reshape(n, -1) * 2.0**-g.tensors[out].qtype.frac
     differ = gold != np.asarray(fw_ir, np.float64).reshape(n, -1)
