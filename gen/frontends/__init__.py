@@ -1,6 +1,7 @@
 """Frontends read a framework's model into the IR; they never emit C++.
 
-Every frontend returns an object with this protocol (see qkeras_reader.KerasModel):
+select.py picks the frontend for a path or an in-memory model. Every
+frontend returns an object with this protocol (see qkeras/reader.py KerasModel):
   framework: str                      e.g. "qkeras", "brevitas"
   to_ir(output_mode) -> Graph         the IR (channels-last tensors)
   predict(x) -> float32 array         the framework's own pre-softmax outputs for
@@ -11,5 +12,5 @@ Every frontend returns an object with this protocol (see qkeras_reader.KerasMode
 
 The QONNX frontend's predict also records, in graph.meta["framework_differences"],
 the output codes where the framework's float32 arithmetic lands on a
-quantization boundary (counted and explained, see qonnx_compare.py).
+quantization boundary (counted and explained, see qonnx/compare.py).
 """
