@@ -1,39 +1,25 @@
-"""Board-side files of a project: the Vivado block design, the PYNQ driver
-and the project Makefile. What both architectures share is here (the PS and
-its ports, control and memory wiring, the Makefile, deploy files), with the
-dataflow IP's AXI DMA and streams; the tiled engine's AXI masters and
-registers are gen/arch/tiled/board.py.
-
-Called by gen/arch/dataflow/render.py and gen/arch/tiled/project.py after the firmware and
-testbench are written. Every fact the files must agree on (instance names,
-DMA widths, alignment, how a stream word sits in memory) is decided here,
-once, and handed to the templates; sim/emulator.py reads the same facts."""
+"""Board-side files of a project that every architecture shares: the PS and
+its ports, control and memory wiring, the Makefile, the deploy files, and
+writing the Vivado block design and PYNQ driver. Each architecture adds its
+own IP's side: the dataflow IP's AXI DMA and streams in
+gen/arch/dataflow/board.py, the tiled engine's AXI masters and registers in
+gen/arch/tiled/board.py. Every fact the files must agree on (instance names,
+widths, alignment) is decided once and handed to the templates; the board
+emulator (sim/emulator.py) reads the same facts."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-
-from hlsgen.errors import HlsgenError
-from hlsgen.arch.dataflow.folding import AXIS_MAX_BITS
 from hlsgen.project.paths import template_env
 
-# Block-design cell names: the PYNQ Overlay exposes each IP under its cell name.
-DMA_CELL = "axi_dma"
-# AXI DMA in simple mode with a 26-bit length register: at most 64 MiB - 1 per transfer.
-DMA_LENGTH_BITS = 26
-# Vitis HLS renames ports that are HDL keywords: `in` and `out` become in_r and out_r.
-IP_IN_PORT, IP_OUT_PORT = "in_r", "out_r"
 # Control register of an ap_ctrl_hs s_axilite block: bit 0 ap_start, bit 7 auto_restart.
 AP_CTRL = 0x00
 # build_prj.tcl steps (-tclargs) per build stage. Vitis HLS starts each run from a
 # fresh solution (open_project -reset), so later stages repeat the synthesis.
 HLS_STEPS = {"csim": ("csim",), "synth": ("synth",), "cosim": ("synth", "cosim"),
              "ip": ("synth", "export"), "bitstream": ("synth", "export")}
-# Receive buffers of consecutive frames start on this many bytes (a cache line),
-# at least the DMA's memory-mapped width, as a DMA without realignment needs.
-MIN_RECV_ALIGN = 64
 
 
 def ip_cell(name: str) -> str:
@@ -43,74 +29,6 @@ def ip_cell(name: str) -> str:
 def vlnv(name: str) -> str:
     """The IP as build_prj.tcl exports it (export_design -vendor/-library/-version)."""
     return f"hlsgen.org:hlsgen:{name}:1.0"
-
-
-def _pow2_at_least(bits: int) -> int:
-    p = 8
-    while p < bits:
-        p *= 2
-    return p
-
-
-@dataclass(frozen=True)
-class StreamPort:
-    """One AXI-Stream direction between the DMA and the IP."""
-
-    word_bytes: int     # the IP's word: whole bytes, lane 0 in the low bits
-    words: int          # words per frame
-    dma_bits: int       # the DMA's stream width: a power of two, 8..1024 (PG021)
-
-    @property
-    def needs_converter(self) -> bool:
-        # Bytes keep their order through a width converter, so memory holds the
-        # IP's words back to back either way.
-        return self.dma_bits != self.word_bytes * 8
-
-    @property
-    def mm_bits(self) -> int:
-        # The DMA's memory-mapped side must be at least as wide as its stream.
-        return max(32, self.dma_bits)
-
-
-def stream_port(word_bits: int, words: int) -> StreamPort:
-    """gen/arch/dataflow/design.py splits the IP's input and output into words of at most
-    AXIS_MAX_BITS, so the DMA connects directly (PG021: at most 1024 bits)
-    and no width converter is ever asked for more than PG085's 512 bytes."""
-    if word_bits % 8:
-        raise HlsgenError(f"AXI-Stream word of {word_bits} bits is not whole bytes; this is a bug "
-                          "in hlsgen, please report it with the model")
-    if word_bits > AXIS_MAX_BITS:
-        raise HlsgenError(f"AXI-Stream word of {word_bits} bits is wider than the AXI DMA's "
-                          f"{AXIS_MAX_BITS} (PG021); this is a bug in hlsgen, please report it "
-                          "with the model")
-    return StreamPort(word_bits // 8, words, min(AXIS_MAX_BITS, _pow2_at_least(word_bits)))
-
-
-@dataclass(frozen=True)
-class BoardIO:
-    """What the block design, the driver and the emulator agree on."""
-
-    inp: StreamPort
-    out: StreamPort
-
-    @property
-    def recv_align(self) -> int:
-        return max(MIN_RECV_ALIGN, self.out.mm_bits // 8)
-
-    @property
-    def max_transfer(self) -> int:
-        return (1 << DMA_LENGTH_BITS) - 1
-
-
-def board_io_of_words(in_bits: int, in_words: int, out_bits: int, out_words: int) -> BoardIO:
-    """From the IP's AXI-Stream word widths and words per frame alone, so that
-    the emulator, reading them from the compiled IP, derives the same DMA."""
-    return BoardIO(stream_port(in_bits, in_words), stream_port(out_bits, out_words))
-
-
-def board_io(design, values: dict) -> BoardIO:
-    return board_io_of_words(values["in_word_bits"], design.inp.words,
-                             values["out_word_bits"], design.out.words)
 
 
 def deploy_files(project: Path, name: str, extra=()) -> list[tuple[Path, str]]:
@@ -174,24 +92,6 @@ def ps_settings(board, clock_mhz: float, hp_ports: list[int]) -> dict:
     return ps
 
 
-def _streams(io: BoardIO, ip: str) -> list[dict]:
-    """The two stream paths, each with a width converter where the DMA's
-    power-of-two width differs from the IP's word."""
-    paths = []
-    for what, port, source, sink, conv in (
-            ("input stream", io.inp, f"{DMA_CELL}/M_AXIS_MM2S", f"{ip}/{IP_IN_PORT}", "in_width"),
-            ("output stream", io.out, f"{ip}/{IP_OUT_PORT}", f"{DMA_CELL}/S_AXIS_S2MM",
-             "out_width")):
-        dma_bytes = port.dma_bits // 8
-        to_ip = source.startswith(DMA_CELL)
-        paths.append({"what": what, "source": source, "sink": sink, "word_bytes": port.word_bytes,
-                      "dma_bits": port.dma_bits,
-                      "converter": conv if port.needs_converter else None,
-                      "from_bytes": dma_bytes if to_ip else port.word_bytes,
-                      "to_bytes": port.word_bytes if to_ip else dma_bytes})
-    return paths
-
-
 @dataclass(frozen=True)
 class MemPath:
     """AXI masters that reach PS memory through one high-performance port, by
@@ -205,18 +105,16 @@ class MemPath:
 
 
 def wiring(ps: dict, ip: str, streams: list[dict], memory: list[MemPath],
-            control: list[str]) -> dict:
+            control: list[str], clocks_of: tuple = (), resets_of: tuple = ()) -> dict:
     """Block-design nets every design has: control slaves on the PS master,
-    memory paths into the HP ports, one clock and its resets."""
+    memory paths into the HP ports, one clock and its resets; clocks_of and
+    resets_of: the pins of the architecture's own cells (the dataflow DMA)."""
     convs = [s["converter"] for s in streams if s["converter"]]
-    dma = [f"{DMA_CELL}/s_axi_lite_aclk", f"{DMA_CELL}/m_axi_mm2s_aclk",
-           f"{DMA_CELL}/m_axi_s2mm_aclk"] if streams else []
     ics = ["ctrl_ic"] + [m.cell for m in memory]
     clocks = ([f"ps/{ps['master_clk']}"] + [f"ps/{ps['hp'][m.hp]['clk']}" for m in memory]
-              + ["rst_pl/slowest_sync_clk"] + dma + [f"{ip}/ap_clk"] + [f"{c}/aclk" for c in ics]
-              + [f"{c}/aclk" for c in convs])
-    resets = ([f"{DMA_CELL}/axi_resetn"] if streams else []) + [f"{ip}/ap_rst_n"] + [
-        f"{c}/aresetn" for c in convs]
+              + ["rst_pl/slowest_sync_clk"] + list(clocks_of) + [f"{ip}/ap_clk"]
+              + [f"{c}/aclk" for c in ics] + [f"{c}/aclk" for c in convs])
+    resets = list(resets_of) + [f"{ip}/ap_rst_n"] + [f"{c}/aresetn" for c in convs]
     return {"memory": memory, "control": control, "interconnects": ics,
             "clock_pins": clocks, "reset_pins": resets}
 
@@ -251,24 +149,3 @@ def write_board_files(folder: Path, ctx: dict, driver_template: str) -> None:
     driver = folder / "driver" / f"{ctx['name']}_driver.py"
     driver.write_text(env.get_template(driver_template).render(ctx))
     driver.chmod(0o755)
-
-
-def render_board_files(design, folder: Path, values: dict) -> None:
-    """Writes the board-side files of the dataflow `design` into `folder`.
-    `values` is the context the project templates were rendered with (board,
-    clock, ...)."""
-    d, board = design, values["board"]
-    if d.out.qtype.bits > 64:
-        raise HlsgenError(f"output values of {d.out.qtype.bits} bits do not fit the driver's int64 "
-                          "codes; narrow the last layer's output quantizer")
-    io = board_io(d, values)
-    ctx = common_context(values, d.name, "dataflow", folder, d.inp.count)
-    ctx.update(io=io, dma_cell=DMA_CELL, dma_length_bits=DMA_LENGTH_BITS)
-    if ctx["block_design"]:
-        ps = ps_settings(board, values["clock_mhz"], [0])
-        streams = _streams(io, ctx["ip_cell"])
-        memory = [MemPath("mem_ic", "both DMA channels", (f"{DMA_CELL}/M_AXI_MM2S",
-                                                          f"{DMA_CELL}/M_AXI_S2MM"), 0)]
-        control = [f"{DMA_CELL}/S_AXI_LITE", f"{ctx['ip_cell']}/s_axi_control"]
-        ctx.update(ps=ps, streams=streams, **wiring(ps, ctx["ip_cell"], streams, memory, control))
-    write_board_files(folder, ctx, "driver.py.j2")

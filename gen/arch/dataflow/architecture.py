@@ -11,7 +11,7 @@ from hlsgen.arch.dataflow.budget import design_within_budget
 from hlsgen.arch.dataflow.render import render_project
 from hlsgen.arch.dataflow.report import (MODEL_NOTE, estimates_json, format_table, plot_png,
                                          report_json, report_markdown, report_project)
-from hlsgen.platform.board_files import DMA_CELL, board_io_of_words
+from hlsgen.arch.dataflow.board import DMA_CELL, board_io_of_words
 from hlsgen.project.paths import template_env
 from hlsgen.project.tables import table
 from hlsgen.version import __version__

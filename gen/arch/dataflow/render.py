@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from hlsgen.version import __version__
-from hlsgen.platform.board_files import render_board_files
+from hlsgen.arch.dataflow.board import render_board_files
 from hlsgen.project.paths import data_dir, template_env
 from hlsgen.arch.dataflow.cost import pack_factor
 from hlsgen.arch.dataflow.design import Design, Kernel
