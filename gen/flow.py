@@ -20,7 +20,7 @@ from hlsgen.arch.base import DesignRequest
 from hlsgen.arch.select import resolve_arch
 from hlsgen.errors import HlsgenError
 from hlsgen.frontends.select import Source, load_frontend
-from hlsgen.ir import golden
+from hlsgen.ir import golden, host_tail
 from hlsgen.ir.graph import Graph
 from hlsgen.ir.qtype import QType, parse_type
 from hlsgen.lint import lint_project
@@ -64,6 +64,10 @@ def generate(model, out: str | Path, options: Options | None = None, *,
     qt, qt_origin = _input_type(graph, opt.input_type)
     graph.meta["input_qtype"] = qt.to_dict()
     run_passes(graph)
+    if getattr(fe, "host_tail", None):
+        # Float operations after the last integer tensor: tabulated on the
+        # codes the passes bound (hlsgen/ir/host_tail.py).
+        graph.meta["host_tail"] = fe.host_tail(graph)
 
     name = cpp_ident(out.name) or "model"
     clock = opt.clock_mhz or board.clock_mhz
@@ -84,7 +88,10 @@ def generate(model, out: str | Path, options: Options | None = None, *,
                "board": board, "clock_mhz": clock, "n_vectors": len(codes),
                "softmax_dropped": fe.softmax_dropped, "out_hint": shlex.quote(str(out)),
                "framework_layout": graph.meta.get("framework_layout"),
-               "output_scale": graph.meta.get("output_scale", 1)}
+               "output_scale": graph.meta.get("output_scale", 1),
+               "host_tail": graph.meta.get("host_tail"),
+               "host_tail_line": (host_tail.describe(graph.meta["host_tail"])
+                                  if graph.meta.get("host_tail") else "")}
     with staged_folder(out, opt.force) as tmp:
         arch.render(built, tmp, context)
         codes.astype("<i8").tofile(tmp / "tb" / "inputs.bin")
@@ -95,6 +102,10 @@ def generate(model, out: str | Path, options: Options | None = None, *,
         graph.save(tmp / "ir")
         report = arch.report(built, exact, fw.size)
         report["arch"], report["arch_reason"] = arch.name, arch_reason
+        if graph.meta.get("host_tail"):
+            report["host_tail"] = {"ops": graph.meta["host_tail"]["ops"],
+                                   "runs_on": "host (driver, hlsgen csim, Project.predict)",
+                                   "detail": context["host_tail_line"]}
         (tmp / MANIFEST).write_text(json.dumps({
             "hlsgen": __version__, "made_by": made_by, "name": name,
             "source_model": source.path or source.name, "source_sha256": source.sha256,

@@ -27,6 +27,7 @@ TIER_NAMES = ("unit", "e2e", "board")
 TIERS = {
     # unit
     "test_boards": "unit",
+    "test_host_tail": "unit",
     "test_cost": "unit",
     "test_cost_calibration": "unit",
     "test_cost_cnv": "unit",

@@ -30,6 +30,8 @@ def cmd_generate(args) -> int:
     if args.arch != DEFAULT_ARCH or report.get("arch") != DEFAULT_ARCH:
         print(f"architecture: {report['arch']} ({report['arch_reason']})")
     print(project.architecture.summary(report))
+    if report.get("host_tail"):
+        print(f"on the host: {report['host_tail']['detail']}")
     pct = 100.0 * res.exact_values / max(res.total_values, 1)
     print(f"golden executor vs framework on {res.n_vectors} test vectors: "
           f"{res.exact_values}/{res.total_values} output values equal ({pct:.2f}%)")

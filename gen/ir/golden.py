@@ -12,6 +12,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from hlsgen.ir.intmath import apply_requant
+from hlsgen.ir import host_tail
 from hlsgen.ir.graph import Graph
 
 # float64 matrix products are exact while every partial sum is below 2**53,
@@ -122,7 +123,10 @@ _OPS = {"dense": _dense, "conv": _conv, "pool": _pool, "pad": _pad, "add": _add,
 
 
 def output_values(graph: Graph, codes: np.ndarray) -> np.ndarray:
-    """Output codes -> the real values they stand for (float64)."""
+    """Output codes -> the real values they stand for (float64); with a host
+    float tail, the framework's float32 values of those codes."""
     if graph.output_is_label:
         return codes.astype(np.float64)
+    if graph.meta.get("host_tail"):
+        return host_tail.apply(graph.meta["host_tail"], codes).astype(np.float64)
     return graph.tensors[graph.outputs[0]].qtype.values(codes)
