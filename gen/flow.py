@@ -64,10 +64,11 @@ def generate(model, out: str | Path, options: Options | None = None, *,
     qt, qt_origin = _input_type(graph, opt.input_type)
     graph.meta["input_qtype"] = qt.to_dict()
     run_passes(graph)
-    if getattr(fe, "host_tail", None):
-        # Float operations after the last integer tensor: tabulated on the
-        # codes the passes bound (hlsgen/ir/host_tail.py).
-        graph.meta["host_tail"] = fe.host_tail(graph)
+    # Float operations after the last integer tensor (a frontend may hand them
+    # over): tabulated on the codes the passes bound (hlsgen/ir/host_tail.py).
+    tail = fe.host_tail(graph) if hasattr(fe, "host_tail") else None
+    if tail:
+        graph.meta["host_tail"] = tail
 
     name = cpp_ident(out.name) or "model"
     clock = opt.clock_mhz or board.clock_mhz

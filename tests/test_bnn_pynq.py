@@ -32,15 +32,16 @@ def spec_file(tmp_path_factory):
     return folder
 
 
-def _calibrated_checkpoint(folder, name):
+def _calibrated_checkpoint(folder, name, shape=None):
     import torch
+    shape = shape or SHAPES[name]
     from brevitas_examples.bnn_pynq.models import model_with_cfg
     torch.manual_seed(0)
     model = model_with_cfg(name, pretrained=False)[0]
     model.train()
     with torch.no_grad():
         for _ in range(4):
-            model(torch.rand((64,) + SHAPES[name][1:]) * 2 - 1)
+            model(torch.rand((64,) + shape[1:]) * 2 - 1)
     model.eval()
     path = folder / f"{name}.pt"
     torch.save(model.state_dict(), path)
@@ -84,3 +85,38 @@ def test_bnn_pynq_topology_exact(spec_file, tmp_path, name, frames, synthesis_fr
         # The issue's target: the synthesis branch builds with g++ -O1 in
         # under 2 minutes (about 10 s here; it did not finish in 15 before).
         assert sim.synthesis.build_cached or sim.synthesis.build_seconds < 120
+
+
+LOGIT_SHAPES = {"tfc_1w1a": (1, 1, 28, 28), "tfc_1w2a": (1, 1, 28, 28),
+                "tfc_2w2a": (1, 1, 28, 28), "cnv_1w1a": (1, 3, 32, 32)}
+
+
+@pytest.fixture(scope="module")
+def logit_spec_file(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bnn_pynq_logits")
+    lines = [SPEC] + [f"\n\ndef {n}():\n    return build('{n}')\n" for n in LOGIT_SHAPES]
+    (folder / "spec.py").write_text("".join(lines))
+    return folder
+
+
+@pytest.mark.parametrize("name, frames", [("tfc_1w1a", 60), ("tfc_1w2a", 60), ("tfc_2w2a", 60),
+                                          ("cnv_1w1a", 6)])
+def test_bnn_pynq_logits_through_the_host_tail(logit_spec_file, tmp_path, name, frames):
+    """The default logits output: the TensorNorm after the last layer runs on
+    the host (the IP outputs the integer accumulators); csim's logits equal
+    Brevitas's on every output, and the project says what runs on the host."""
+    import json
+    from hlsgen.flow import generate
+    from hlsgen.sim.csim import csim
+    ckpt = _calibrated_checkpoint(logit_spec_file, name, LOGIT_SHAPES[name])
+    gen = generate(f"{logit_spec_file / 'spec.py'}:{name}", tmp_path / name, checkpoint=str(ckpt),
+                   input_shape=LOGIT_SHAPES[name], n_vectors=frames)
+    tail = gen.graph.meta["host_tail"]
+    assert tail["ops"]                                   # the TensorNorm's operations
+    sim = csim(gen.out, synthesis_frames=min(frames, 8))
+    fw = assert_exact(sim)                               # both branches equal golden
+    assert fw["equal_values"] == fw["values"] == frames * 10   # logits equal Brevitas's
+    assert len(np.unique(sim.golden_values)) > 10        # live float logits, not a constant
+    report = json.loads((gen.out / "report.json").read_text())
+    assert report["host_tail"]["ops"] == tail["ops"]
+    assert "On the host:" in (gen.out / "README.md").read_text()
