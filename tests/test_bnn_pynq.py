@@ -10,7 +10,7 @@ import re
 import numpy as np
 import pytest
 
-from conftest import assert_exact
+from conftest import assert_exact, board_folder, board_predict
 from weight_headers import weight_memories
 
 SPEC = '''
@@ -120,3 +120,12 @@ def test_bnn_pynq_logits_through_the_host_tail(logit_spec_file, tmp_path, name, 
     report = json.loads((gen.out / "report.json").read_text())
     assert report["host_tail"]["ops"] == tail["ops"]
     assert "On the host:" in (gen.out / "README.md").read_text()
+    if name == "tfc_1w1a":
+        # The generated PYNQ driver, on the emulated board, applies the same
+        # tail: its predict() equals Brevitas's logits.
+        from hlsgen.sim.emulator import install_overlay
+        install_overlay(gen.out)
+        folder = board_folder(gen.out, tmp_path / "board")
+        pred, _ = board_predict(folder, gen.out.name, 16)
+        assert pred.dtype == np.float64
+        assert np.array_equal(pred, np.load(gen.out / "tb" / "framework.npy"))
