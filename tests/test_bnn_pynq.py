@@ -87,8 +87,10 @@ def test_bnn_pynq_topology_exact(spec_file, tmp_path, name, frames, synthesis_fr
         assert sim.synthesis.build_cached or sim.synthesis.build_seconds < 120
 
 
-LOGIT_SHAPES = {"tfc_1w1a": (1, 1, 28, 28), "tfc_1w2a": (1, 1, 28, 28),
-                "tfc_2w2a": (1, 1, 28, 28), "cnv_1w1a": (1, 3, 32, 32)}
+# Every BNN-PYNQ configuration Brevitas ships (LFC has no W2A2: see the last test).
+LOGIT_SHAPES = {**{f"{net}_{wa}": (1, 1, 28, 28) for net in ("tfc", "sfc", "lfc")
+                   for wa in ("1w1a", "1w2a", "2w2a") if f"{net}_{wa}" != "lfc_2w2a"},
+                **{f"cnv_{wa}": (1, 3, 32, 32) for wa in ("1w1a", "1w2a", "2w2a")}}
 
 
 @pytest.fixture(scope="module")
@@ -99,8 +101,8 @@ def logit_spec_file(tmp_path_factory):
     return folder
 
 
-@pytest.mark.parametrize("name, frames", [("tfc_1w1a", 60), ("tfc_1w2a", 60), ("tfc_2w2a", 60),
-                                          ("cnv_1w1a", 6)])
+@pytest.mark.parametrize("name, frames", [(n, 6 if n.startswith("cnv") else 30)
+                                          for n in LOGIT_SHAPES])
 def test_bnn_pynq_logits_through_the_host_tail(logit_spec_file, tmp_path, name, frames):
     """The default logits output: the TensorNorm after the last layer runs on
     the host (the IP outputs the integer accumulators); csim's logits equal
@@ -129,3 +131,16 @@ def test_bnn_pynq_logits_through_the_host_tail(logit_spec_file, tmp_path, name, 
         pred, _ = board_predict(folder, gen.out.name, 16)
         assert pred.dtype == np.float64
         assert np.array_equal(pred, np.load(gen.out / "tb" / "framework.npy"))
+
+
+def test_the_logit_tests_cover_every_shipped_configuration():
+    """Establishes which BNN-PYNQ configurations brevitas_examples ships, so
+    that the list above cannot silently miss one."""
+    from importlib.util import find_spec
+    from pathlib import Path
+    spec = find_spec("brevitas_examples")
+    cfg = Path(list(spec.submodule_search_locations)[0]) / "bnn_pynq" / "cfg"
+    shipped = {p.stem for p in cfg.glob("*.ini") if p.stem.split("_")[0] in ("tfc", "sfc", "lfc",
+                                                                               "cnv")}
+    assert shipped == set(LOGIT_SHAPES)
+
