@@ -144,3 +144,24 @@ def test_the_logit_tests_cover_every_shipped_configuration():
                                                                                "cnv")}
     assert shipped == set(LOGIT_SHAPES)
 
+
+
+def test_host_tail_from_a_qonnx_file(tmp_path):
+    """A BNN-PYNQ network exported to a QONNX file (no PyTorch module at hand):
+    the tail runs the exported float nodes as the qonnx executor does, and
+    the logits equal the executor's on every output."""
+    import torch
+    from brevitas.export import export_qonnx
+    from brevitas_examples.bnn_pynq.models import model_with_cfg
+    from hlsgen.flow import generate
+    from hlsgen.sim.csim import csim
+    model = model_with_cfg("sfc_1w1a", pretrained=False)[0]
+    state = torch.load(_calibrated_checkpoint(tmp_path, "sfc_1w1a", (1, 1, 28, 28)))
+    model.load_state_dict(state)
+    model.eval()
+    path = tmp_path / "sfc.onnx"
+    export_qonnx(model, torch.zeros(1, 1, 28, 28), export_path=str(path))
+    gen = generate(str(path), tmp_path / "sfc", n_vectors=20)
+    assert gen.graph.meta["host_tail"]["ops"]
+    fw = assert_exact(csim(gen.out, synthesis_frames=4))
+    assert fw["equal_values"] == fw["values"] == 200
