@@ -27,6 +27,9 @@ class Act:
     frac: int | None             # binary point of the codes, when known (not for the input)
     ops: list = field(default_factory=list)
     perm: np.ndarray | None = None   # flattened channels-first data: IR index -> ONNX index
+    # The ONNX tensor is channels-last (a Transpose to NHWC inside the graph):
+    # `shape` is then (..., C), in the IR's own order.
+    channels_last: bool = False
 
 
 @dataclass

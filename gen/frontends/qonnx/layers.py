@@ -72,6 +72,35 @@ class LayerOps:
             ops[0].bias = (b, self.nodes[-1])
         return Act(t, tuple(out_onnx_shape), np.asarray(acc_scale), frac, ops)
 
+    def _layer_bias(self, node) -> Act | None:
+        """Add(accumulator, quantized bias) right after a MatMul or Conv (qonnx's
+        QKeras converter writes a dense layer so): when the accumulator's scale
+        is a power of two (no residual) and so is the bias's, the sum is an
+        integer on a known grid, and the bias becomes the layer's own integer
+        bias, as for Gemm's. None when it does not apply (the Add then stays a
+        float operation)."""
+        vals = [self.value(i) for i in node.input]
+        if len(vals) != 2 or sum(isinstance(v, Act) for v in vals) != 1:
+            return None
+        i = 0 if isinstance(vals[0], Act) else 1
+        x, c = vals[i], vals[1 - i]
+        if not isinstance(c, QConst) or x.ops or x.perm is not None or x.channels_last:
+            return None
+        layer = next((n for n in reversed(self.nodes) if n.outputs[0] == x.tensor), None)
+        if (layer is None or layer.op not in ("dense", "conv") or np.any(layer.params["bias"])
+                or len(self.model.find_consumers(node.input[i])) != 1
+                or node.input[i] in [o.name for o in self.model.graph.output]):
+            return None
+        if not (np.all(np.asarray(x.scale) == 1) and np.all(split_scale(c.scale)[1] == 1)):
+            return None
+        per = np.broadcast_to(self.channel_const(c.values, x, node).reshape(-1),
+                              (layer.params["bias"].shape[0],)).astype(np.float64)
+        b_frac = exact_frac(per)
+        layer.params["bias"] = np.round(per * 2.0**b_frac).astype(np.int64)
+        layer.attrs["b_frac"] = b_frac
+        frac = None if x.frac is None else max(x.frac, b_frac)
+        return Act(x.tensor, x.shape, x.scale, frac)
+
     def _Gemm(self, node):
         a = attrs_of(node)
         if a.get("transA", 0) or a.get("alpha", 1.0) != 1.0 or a.get("beta", 1.0) != 1.0:

@@ -67,22 +67,27 @@ class QuantOps:
         """+-1 times a scale (sign(0) = +1, as Brevitas' binary quantizers):
         weights become codes +-1 with the scale carried on; activations
         become bipolar codes (1 bit in hardware), their scale carried on."""
-        x = self.value(node.input[0])
         s = self.const(node, 1, "scale").astype(np.float32)
         if not np.all(s > 0) or not np.all(np.isfinite(s)):
             raise HlsgenError(f"{self.where(node)}: BipolarQuant with a scale that is not positive "
                               "and finite is not supported")
+        return self._bipolar(node, self.value(node.input[0]), s, "BipolarQuant")
+
+    def _bipolar(self, node, x, s: np.ndarray, what: str, divide: bool = False):
+        """sign(x) as +-1 codes (+1 at 0) with scale s; `divide`: the sign of
+        x / s in float32, as qonnx's Quant computes it."""
 
         def sign(v):
             v = np.asarray(v, np.float32)
+            v = v / (s.reshape(()) if s.size == 1 else s) if divide else v
             return np.where(v >= 0, 1.0, -1.0).astype(np.float32)
         if not isinstance(x, Act):
             values = np.asarray(x.values if isinstance(x, QConst) else x, np.float32)
             codes = sign(values).astype(np.int64)
             return QConst(codes, s, (codes * s).astype(np.float32), node.name)
         if s.size != 1:
-            raise HlsgenError(f"{self.where(node)}: per-channel activation scales are not "
-                              "supported; use a per-tensor activation quantizer")
+            raise HlsgenError(f"{self.where(node)}: {what} with per-channel activation scales is "
+                              "not supported; use a per-tensor activation quantizer")
         rank = len(x.shape)
 
         def closing(v):
@@ -144,5 +149,15 @@ class QuantOps:
                                  "lut": any(op.smooth for op in ops),
                                  "monotonic": all(op.monotonic for op in ops),
                                  "bipolar": bipolar})
-        self.qm.quant_map[self.nodes[-1].name] = (node.name, x.perm)
-        return Act(t, x.shape, out_scale, out_frac, [], x.perm)
+        self.qm.quant_map[self.nodes[-1].name] = (node.name, nhwc_perm(x.shape) if x.channels_last
+                                                  else x.perm)
+        return Act(t, x.shape, out_scale, out_frac, [], x.perm, x.channels_last)
+
+
+def nhwc_perm(shape: tuple) -> np.ndarray | None:
+    """For channels-last ONNX data of `shape` (..., C): IR index -> index in the
+    layout compare._to_ir makes of it (it moves axis 1 last, as for NCHW data)."""
+    if len(shape) < 2:
+        return None
+    moved = np.arange(int(np.prod(shape))).reshape(tuple(shape[1:]) + (shape[0],))
+    return np.moveaxis(moved, -1, 0).ravel()

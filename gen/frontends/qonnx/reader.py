@@ -37,9 +37,17 @@ from hlsgen.passes.manager import is_lowered
 SUPPORTED_OPS = ["Quant", "BipolarQuant", "Trunc", "Conv (groups 1 or depthwise)", "Gemm", "MatMul",
                  "BatchNormalization", "Relu", "Clip", "Sigmoid/Tanh/HardSigmoid/HardSwish/Elu/"
                  "LeakyRelu/Softplus before a Quant", "MaxPool", "AveragePool", "GlobalAveragePool",
-                 "ReduceMean (spatial)", "Flatten", "Reshape", "Transpose (at the graph boundary)",
+                 "ReduceMean (spatial)", "Flatten", "Reshape",
+                 "Transpose (NCHW <-> NHWC: at the boundary, in cancelling pairs, before a flatten)",
                  "Add", "Mul/Div/Sub by constants", "Pad", "Concat (channels)", "Identity",
                  "Dropout", "a trailing Softmax"]
+
+
+# What may read channels-last data (a Transpose to NHWC inside the graph):
+# operations that do not care about the layout, and the layout changes.
+ON_CHANNELS_LAST = {"Transpose", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Relu", "Clip",
+                    "Trunc", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Elu", "LeakyRelu",
+                    "Softplus", "Add", "Sub", "Mul", "Div"}
 
 
 class QonnxModel:
@@ -170,6 +178,11 @@ class _Reader(QuantOps, LayerOps):
         if not isinstance(v, Act):
             raise HlsgenError(f"{self.where(node)} ({node.op_type}) computes on constants only; "
                               "fold them before export")
+        if v.channels_last and node.op_type not in ON_CHANNELS_LAST:
+            raise HlsgenError(f"{self.where(node)} ({node.op_type}) reads channels-last (NHWC) data "
+                              "made by a Transpose inside the graph; hlsgen reads such data only "
+                              "into a flatten, an element-wise operation or the inverse Transpose: "
+                              "export the model channels-first")
         return v
 
     def channel_const(self, c, act: Act, node) -> np.ndarray:
@@ -178,6 +191,10 @@ class _Reader(QuantOps, LayerOps):
         c = np.asarray(c, dtype=np.float32)
         if c.size == 1:
             return c.reshape(())
+        if act.channels_last:
+            raise HlsgenError(f"{self.where(node)} ({node.op_type}): a constant of shape {c.shape} "
+                              "on channels-last (NHWC) data made by a Transpose inside the graph is "
+                              "not supported; export the model channels-first")
         try:
             full = np.broadcast_to(c, (1,) + tuple(act.shape)) if act.perm is None else None
         except ValueError:
@@ -215,8 +232,11 @@ class _Reader(QuantOps, LayerOps):
             # class and strictly increasing (BNN-PYNQ's TensorNorm, a positive
             # scale): the class index of the codes is the framework's.
             self.qm.boundary["dropped_before_label_select"] = [op.name for op in final.ops]
-            final = Act(final.tensor, final.shape, np.float64(1.0), final.frac, [], final.perm)
+            final = Act(final.tensor, final.shape, np.float64(1.0), final.frac, [], final.perm,
+                        final.channels_last)
         final = self.resolve(final, "the model's output")
+        if final.channels_last:     # a Transpose to NHWC before the output: the IR's order
+            self.qm.boundary["output_channels_last"] = True
         if final.scale.ndim and not np.all(final.scale == final.scale.flat[0]):
             raise HlsgenError(f"the model's output has per-channel float scales (from "
                               f"'{self.nodes[-1].name}'); end the model with a quantizer, e.g. "
@@ -295,7 +315,7 @@ class _Reader(QuantOps, LayerOps):
                 t = self.node("rescale", op.name, [t], shape, {"shift": op.exact[1]},
                               tname=f"{op.name}_rescaled")
                 frac = None if frac is None else frac + op.exact[1]
-        return Act(t, act.shape, act.scale, frac, [], act.perm)
+        return Act(t, act.shape, act.scale, frac, [], act.perm, act.channels_last)
 
     def _fold_bias(self, act: Act, op: FloatOp) -> None:
         """The last layer's quantized bias, when its scale is the accumulator's
@@ -317,7 +337,7 @@ class _Reader(QuantOps, LayerOps):
         fn = self.qm.ops.node_fn(node, kind_inputs, channels_layout(len(x.shape)))
         per_channel = any(np.ndim(c) > 0 and np.size(c) > 1 for c in consts)
         op = FloatOp(layer_name(node), node.op_type, fn, per_channel, nondecreasing, exact)
-        return Act(x.tensor, x.shape, x.scale, x.frac, x.ops + [op], x.perm)
+        return Act(x.tensor, x.shape, x.scale, x.frac, x.ops + [op], x.perm, x.channels_last)
 
     def _smooth(self, node):
         """A smooth activation before a quantizer: the requantization tabulates
@@ -364,7 +384,7 @@ class _Reader(QuantOps, LayerOps):
     def _Add(self, node):
         if all(isinstance(self.value(i), Act) for i in node.input):
             return self._merge(node, "add")
-        return self._const_op(node, lambda c, first: True)
+        return self._layer_bias(node) or self._const_op(node, lambda c, first: True)
 
     def _Sub(self, node):
         return self._const_op(node, lambda c, first: first)
@@ -392,6 +412,10 @@ class _Reader(QuantOps, LayerOps):
                               "power-of-two scales")
         if any(a.perm is not None for a in acts):
             raise HlsgenError(f"{self.where(node)}: {op} of flattened image data is not supported")
+        if any(a.channels_last for a in acts):
+            raise HlsgenError(f"{self.where(node)}: {op} of channels-last (NHWC) data made by a "
+                              "Transpose inside the graph is not supported; export the model "
+                              "channels-first")
         fracs = [a.frac for a in acts]
         frac = None if None in fracs else max(fracs)
         if op == "add":
@@ -426,7 +450,9 @@ class _Reader(QuantOps, LayerOps):
             raise HlsgenError(f"{self.where(node)}: flattening data with per-channel float scales; "
                               "put a quantizer (e.g. QuantIdentity) before it")
         perm = x.perm
-        if perm is None and len(x.shape) > 1 and x.shape[0] > 1 and int(np.prod(x.shape[1:])) > 1:
+        if x.channels_last:
+            perm = None     # NHWC flattened: the IR's own order
+        elif perm is None and len(x.shape) > 1 and x.shape[0] > 1 and int(np.prod(x.shape[1:])) > 1:
             perm = np.moveaxis(np.arange(int(np.prod(x.shape))).reshape(x.shape), 0, -1).ravel()
         t = self.node("reshape", layer_name(node), [x.tensor], tuple(out_shape),
                       {"shape": list(out_shape)})
@@ -457,12 +483,19 @@ class _Reader(QuantOps, LayerOps):
             # NHWC data transposed to NCHW: the IR input is channels-last already.
             shape = (x.shape[-1],) + tuple(x.shape[:-1])
             return Act("input", shape, x.scale, x.frac)
-        outputs = [o.name for o in self.model.graph.output]
-        if node.output[0] in outputs and perm == [0] + list(range(2, r)) + [1]:
-            self.qm.boundary["output_channels_last"] = True
-            return x
+        to_last, to_first = [0] + list(range(2, r)) + [1], [0, r - 1] + list(range(1, r - 1))
+        if r > 2 and perm == to_last and not x.channels_last and x.perm is None:
+            # NCHW -> NHWC: the IR's own layout. The data stay as they are, marked
+            # channels-last; what reads them next decides (see ON_CHANNELS_LAST).
+            shape = tuple(x.shape[1:]) + (x.shape[0],)
+            return Act(x.tensor, shape, x.scale, x.frac, list(x.ops), None, True)
+        if r > 2 and perm == to_first and x.channels_last:
+            # NHWC -> NCHW after NCHW -> NHWC: the pair cancels.
+            shape = (x.shape[-1],) + tuple(x.shape[:-1])
+            return Act(x.tensor, shape, x.scale, x.frac, list(x.ops), None, False)
         raise HlsgenError(f"{self.where(node)}: Transpose {perm} inside the graph is not "
-                          "supported; only NHWC <-> NCHW at the graph's input or output")
+                          "supported; hlsgen takes NCHW <-> NHWC at the graph's input or output, "
+                          "in pairs that cancel, or NCHW -> NHWC before a flatten")
 
     def _Identity(self, node):
         return self.value(node.input[0])
