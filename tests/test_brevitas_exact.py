@@ -149,3 +149,32 @@ def test_qonnx_file_round_trip(trained, digits, tmp_path):
         np.testing.assert_array_equal(np.load(from_file.out / "tb" / name),
                                       np.load(from_module.out / "tb" / name))
     assert from_file.exact_values == from_module.exact_values == from_file.total_values
+
+
+def test_float_bias_at_the_output_runs_on_the_host(tmp_path):
+    """A last QuantLinear with a float bias (no bias quantizer) and no output
+    quantizer: the IP outputs the integer accumulators, the host adds the
+    framework's float32 bias; the logits equal PyTorch's on every output."""
+    from collections import OrderedDict
+
+    import brevitas.nn as qnn
+    import torch.nn as nn
+    from brevitas import quant as bq
+    from hlsgen.flow import generate
+    from hlsgen.sim.csim import csim
+    torch.manual_seed(3)
+    model = nn.Sequential(OrderedDict([
+        ("inq", qnn.QuantIdentity(act_quant=bq.Int8ActPerTensorFixedPoint, return_quant_tensor=True)),
+        ("fc1", qnn.QuantLinear(16, 12, bias=False, weight_quant=bq.Int8WeightPerTensorFixedPoint,
+                                weight_bit_width=4)),
+        ("relu", qnn.QuantReLU(act_quant=bq.Uint8ActPerTensorFixedPoint, bit_width=4,
+                               return_quant_tensor=True)),
+        ("fc2", qnn.QuantLinear(12, 5, bias=True, weight_quant=bq.Int8WeightPerTensorFixedPoint,
+                                weight_bit_width=4))])).eval()
+    with torch.no_grad():
+        model.fc2.bias.copy_(torch.randn(5) * 0.7)          # float values off any grid
+    x = np.random.default_rng(0).uniform(-2, 2, (80, 16)).astype(np.float32)
+    gen = generate(model, tmp_path / "fb", input_shape=(1, 16), test_data=x)
+    assert [op.split(" ")[0] for op in gen.graph.meta["host_tail"]["ops"]] == ["fc2"]
+    fw = assert_exact(csim(gen.out))
+    assert fw["equal_values"] == fw["values"] == 400
