@@ -27,7 +27,8 @@ SHAPES = {"tfc_1w1a": (1, 1, 28, 28), "cnv_1w1a": (1, 3, 32, 32), "cnv_2w2a": (1
 @pytest.fixture(scope="module")
 def spec_file(tmp_path_factory):
     folder = tmp_path_factory.mktemp("bnn_pynq")
-    lines = [SPEC] + [f"\n\ndef {n}():\n    return build('{n}')\n" for n in SHAPES]
+    names = sorted(set(SHAPES) | set(LOGIT_SHAPES))
+    lines = [SPEC] + [f"\n\ndef {n}():\n    return build('{n}')\n" for n in names]
     (folder / "spec.py").write_text("".join(lines))
     return folder
 
@@ -93,25 +94,17 @@ LOGIT_SHAPES = {**{f"{net}_{wa}": (1, 1, 28, 28) for net in ("tfc", "sfc", "lfc"
                 **{f"cnv_{wa}": (1, 3, 32, 32) for wa in ("1w1a", "1w2a", "2w2a")}}
 
 
-@pytest.fixture(scope="module")
-def logit_spec_file(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("bnn_pynq_logits")
-    lines = [SPEC] + [f"\n\ndef {n}():\n    return build('{n}')\n" for n in LOGIT_SHAPES]
-    (folder / "spec.py").write_text("".join(lines))
-    return folder
-
-
 @pytest.mark.parametrize("name, frames", [(n, 6 if n.startswith("cnv") else 30)
                                           for n in LOGIT_SHAPES])
-def test_bnn_pynq_logits_through_the_host_tail(logit_spec_file, tmp_path, name, frames):
+def test_bnn_pynq_logits_through_the_host_tail(spec_file, tmp_path, name, frames):
     """The default logits output: the TensorNorm after the last layer runs on
     the host (the IP outputs the integer accumulators); csim's logits equal
     Brevitas's on every output, and the project says what runs on the host."""
     import json
     from hlsgen.flow import generate
     from hlsgen.sim.csim import csim
-    ckpt = _calibrated_checkpoint(logit_spec_file, name, LOGIT_SHAPES[name])
-    gen = generate(f"{logit_spec_file / 'spec.py'}:{name}", tmp_path / name, checkpoint=str(ckpt),
+    ckpt = _calibrated_checkpoint(spec_file, name, LOGIT_SHAPES[name])
+    gen = generate(f"{spec_file / 'spec.py'}:{name}", tmp_path / name, checkpoint=str(ckpt),
                    input_shape=LOGIT_SHAPES[name], n_vectors=frames)
     tail = gen.graph.meta["host_tail"]
     assert tail["ops"]                                   # the TensorNorm's operations
