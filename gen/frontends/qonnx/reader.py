@@ -32,6 +32,7 @@ from hlsgen.frontends.qonnx.graph import (NAME_KEY, Act, QConst, attrs_of, fresh
 from hlsgen.frontends.qonnx.layers import LayerOps
 from hlsgen.frontends.qonnx.quant import QuantOps
 from hlsgen.ir.graph import Graph, Node, Tensor
+from hlsgen.ir.host_tail import tabulate
 from hlsgen.passes.manager import is_lowered
 
 SUPPORTED_OPS = ["Quant", "BipolarQuant", "Trunc", "Conv (groups 1 or depthwise)", "Gemm", "MatMul",
@@ -66,10 +67,45 @@ class QonnxModel:
         self.graph: Graph | None = None
         self.boundary: dict = {}      # how data crosses the graph boundary (see _Reader)
         self.quant_map: dict = {}     # IR requant node -> (its ONNX node, flattening perm)
+        # Float operations after the last integer tensor that run on the host:
+        # (residual scale, FloatOps, the IR layer before them), see host_tail.
+        self.tail: tuple | None = None
 
     def to_ir(self, output_mode: str = "logits") -> Graph:
         self.graph = _Reader(self).read(output_mode)
         return self.graph
+
+    def host_tail(self, graph: Graph) -> dict | None:
+        """The host tail's table (hlsgen/ir/host_tail.py): the framework's own
+        float operations on every code the lowered output can hold."""
+        if self.tail is None:
+            return None
+        scale, ops, where = self.tail
+        t = graph.tensors[graph.outputs[0]]
+        frac = t.qtype.frac
+
+        def framework(codes):   # value = code * 2**-frac * scale in float32, then the ops
+            y = (codes.astype(np.float64) * 2.0 ** -frac * np.asarray(scale, np.float64))
+            y = y.astype(np.float32)
+            for name, group in _by_layer(ops):
+                module = self._module(name) if name != where else None
+                if module is None:
+                    for op in group:
+                        y = op.run(y)
+                else:   # the framework's own module (e.g. TensorNorm), not its exported nodes
+                    y = _run_module(module, y)
+            return y
+        return tabulate(framework, t.lo, t.hi, t.shape[-1] if t.shape else 1,
+                        [f"{op.name} ({op.kind})" for op in ops], f"layer '{where}'")
+
+    def _module(self, path: str):
+        """The Brevitas model's submodule `path`, when hlsgen has the model."""
+        if self.module is None:
+            return None
+        try:
+            return self.module.get_submodule(path)
+        except AttributeError:
+            return None
 
     def input_to_ir(self, x):
         from hlsgen.frontends.qonnx.predict import input_to_ir
@@ -85,6 +121,33 @@ class QonnxModel:
         if self.graph is not None and is_lowered(self.graph):
             self.graph.meta["framework_differences"] = explain(self, x, y)
         return y.astype(np.float32)
+
+
+def _bias_on_grid(act: Act, op: FloatOp) -> bool:
+    """Whether a layer's quantized bias has the accumulator's scale (Int32Bias:
+    input scale x weight scale), so that it adds exactly as integer codes."""
+    qc, _ = op.bias
+    s_b = np.broadcast_to(np.asarray(qc.scale, np.float64).reshape(-1), act.scale.shape or (1,))
+    unit = None if act.frac is None else act.scale * 2.0**-act.frac
+    return unit is not None and bool(np.all(np.abs(s_b / unit - 1) < 2.0**-20))
+
+
+def _by_layer(ops: list) -> list[tuple[str, list]]:
+    """Consecutive float operations grouped by the layer they come from."""
+    groups: list[tuple[str, list]] = []
+    for op in ops:
+        if groups and groups[-1][0] == op.name:
+            groups[-1][1].append(op)
+        else:
+            groups.append((op.name, [op]))
+    return groups
+
+
+def _run_module(module, y: np.ndarray) -> np.ndarray:
+    import torch
+    with torch.no_grad():
+        out = module(torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32)))
+    return np.asarray(getattr(out, "value", out).detach().numpy(), dtype=np.float32)
 
 
 def opset_of(wrapper) -> int:
@@ -234,6 +297,10 @@ class _Reader(QuantOps, LayerOps):
             self.qm.boundary["dropped_before_label_select"] = [op.name for op in final.ops]
             final = Act(final.tensor, final.shape, np.float64(1.0), final.frac, [], final.perm,
                         final.channels_last)
+        # (Float operations after no layer at all are no tail: nothing would
+        # run on the chip.)
+        if output_mode == "logits" and self._computes() and self._needs_host(final):
+            final = self._to_host(final)
         final = self.resolve(final, "the model's output")
         if final.channels_last:     # a Transpose to NHWC before the output: the IR's order
             self.qm.boundary["output_channels_last"] = True
@@ -274,6 +341,31 @@ class _Reader(QuantOps, LayerOps):
         self.nodes.append(Node("input", "input", [], ["input"]))
         self.names.add("input")
         self.vals[name] = Act("input", shape, np.float64(1.0), None)
+
+    def _computes(self) -> bool:
+        """Whether the graph read so far has a layer (not only quantizers)."""
+        return any(n.op in ("dense", "conv", "pool", "add", "concat") for n in self.nodes)
+
+    def _needs_host(self, act: Act) -> bool:
+        """Whether float operations (or per-channel float scales) after the
+        last integer tensor cannot be made integer: they run on the host. A
+        single bias on the accumulator's grid folds into its layer instead."""
+        foldable = len(act.ops) == 1 and act.ops[0].bias is not None and \
+            _bias_on_grid(act, act.ops[0])
+        uneven = act.scale.ndim and not np.all(act.scale == act.scale.flat[0])
+        return bool(uneven or (act.ops and not foldable and
+                               any(op.exact is None for op in act.ops)))
+
+    def _to_host(self, act: Act) -> Act:
+        """The output's float tail moved to the host: the IP outputs the codes."""
+        names = ", ".join(f"'{op.name}' ({op.kind})" for op in act.ops) or "a per-channel scale"
+        if len(act.shape) != 1 or act.perm is not None:
+            raise HlsgenError(f"{names} computes in floating point on the model's output image "
+                              f"of shape {tuple(act.shape)}; the host runs float operations only "
+                              "on a flat output: end the model with a quantizer or a flatten")
+        self.qm.tail = (np.asarray(act.scale, np.float32), list(act.ops), self.nodes[-1].name)
+        return Act(act.tensor, act.shape, np.float64(1.0), act.frac, [], act.perm,
+                   act.channels_last)
 
     def _order_preserving(self, act: Act) -> bool:
         """Whether the pending float chain (scale, then ops) is one strictly
@@ -322,9 +414,7 @@ class _Reader(QuantOps, LayerOps):
         (Int32Bias: input scale x weight scale), as integer codes in the
         accumulator: the exact sum the framework's float32 addition rounds."""
         qc, ir_node = op.bias
-        s_b = np.broadcast_to(np.asarray(qc.scale, np.float64).reshape(-1), act.scale.shape or (1,))
-        unit = None if act.frac is None else act.scale * 2.0**-act.frac
-        if unit is None or not np.all(np.abs(s_b / unit - 1) < 2.0**-20):
+        if not _bias_on_grid(act, op):
             raise HlsgenError(f"'{op.name}': its bias is added in floating point at the model's "
                               "output; quantize it at the accumulator's scale "
                               "(bias_quant=Int32Bias) or end the model with a QuantIdentity")
