@@ -2,8 +2,8 @@
 (qonnx.converters.from_keras) generate the design their QKeras .h5 generates,
 exactly, with logits (issue 17): the converter's MatMul + Add of a quantized
 bias is read as the IR's dense layer with its bias, its NHWC <-> NCHW
-Transposes as the IR's layout. (QKeras `binary`, a 1-bit signed Quant once
-converted, is still refused: test_qonnx_reader asserts that refusal.)
+Transposes as the IR's layout, its 1-bit signed Quant (QKeras `binary`) as
+bipolar.
 
 The converter: qonnx 1.0 ships without it ("QKeras to QONNX conversion will be
 moved to another repository. Please use the older version qonnx==0.4"). The
@@ -168,7 +168,7 @@ def _inputs(shape, n=200, seed=5):
     return np.random.default_rng(seed).uniform(-2, 2, (n,) + shape).astype(np.float32)
 
 
-@pytest.mark.parametrize("name, shape", [("mlp", (16,)), ("cnn", (8, 8, 3))])
+@pytest.mark.parametrize("name, shape", [("mlp", (16,)), ("cnn", (8, 8, 3)), ("binary", (16,))])
 def test_converted_model_generates_the_h5_design_exactly(converted, tmp_path, name, shape):
     """.onnx and .h5: the same layers (kinds, types, folding, requantization),
     the same outputs from both C-simulation branches, each equal to the golden
@@ -284,6 +284,8 @@ def test_transpose_to_nhwc_at_the_output(tmp_path):
     ([("Transpose", {"perm": [0, 2, 3, 1]}, []), ("Mul", {}, [[1.0, 2.0]])],
      ["mul1", "(Mul): a constant of shape (2,) on channels-last (NHWC) data",
       "export the model channels-first"]),
+    ([("Quant", {"signed": 1, "narrow": 0, "rounding_mode": "ROUND"}, [1.0, 1.0, 1.0])],
+     ["quant0", "1-bit signed Quant (binarized, +-1) with a non-zero zero point", "use zero point 0"]),
 ])
 def test_refusals_name_the_node_and_the_fix(tmp_path, body, words):
     from hlsgen.errors import HlsgenError
@@ -291,3 +293,14 @@ def test_refusals_name_the_node_and_the_fix(tmp_path, body, words):
         _ir_ops(_graph(tmp_path / "bad.onnx", body))
     msg = str(e.value)
     assert "\n" not in msg and all(w in msg for w in words), msg
+
+
+def test_one_bit_signed_quant_is_bipolar(tmp_path):
+    """A 1-bit signed Quant on activations reads as a bipolar requantization
+    (qonnx computes sign(x / scale), +1 at 0, whatever `narrow` says)."""
+    one_bit = ("Quant", {"signed": 1, "narrow": 1, "rounding_mode": "ROUND"}, [0.5, 0.0, 1.0])
+    ops, g = _ir_ops(_graph(tmp_path / "b.onnx", [one_bit]))
+    node = g.nodes[-1]
+    assert node.op == "requant" and node.transient["bipolar"] and node.transient["grid"] == (0, 0, 1)
+    v = np.array([[-1.0, -0.125, 0.0, 0.125, 3.0]])
+    assert node.transient["fn"](v).tolist() == [[-1.0, -1.0, 1.0, 1.0, 1.0]]

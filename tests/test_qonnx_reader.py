@@ -176,7 +176,7 @@ def test_unsupported_op_one_line_exit_2_nothing_written(tmp_path):
 
 @pytest.mark.parametrize("ops, words", [
     ([("BipolarQuant", {}, [-1.0])], ["BipolarQuant", "positive"]),
-    ([("Quant", {"signed": 1, "narrow": 0}, [0.5, 0.0, 1.0])], ["1-bit", "binarized"]),
+    ([("Quant", {"signed": 1, "narrow": 0}, [0.5, 1.0, 1.0])], ["1-bit", "binarized", "zero point"]),
     ([("Mul", {}, [0.3])], ["Mul", "without a quantizer", "QuantIdentity"]),
     ([("Transpose", {"perm": [1, 0]}, [])], ["Transpose", "graph's input or output"]),
     ([("Relu", {}, []), ("Mul", {}, [[1.0, 2.0, 3.0, 4.0]])], ["without a quantizer"]),

@@ -29,9 +29,9 @@ class QuantOps:
             raise HlsgenError(f"{self.where(node)}: Quant with a non-integer zero point is not "
                               "supported")
         signed, narrow = int(a.get("signed", 1)), int(a.get("narrow", 0))
-        if int(bw.flat[0]) == 1 and signed:
-            raise HlsgenError(f"{self.where(node)}: 1-bit signed Quant is binarized (+-1), which "
-                              "the QONNX frontend does not support yet; use 2 or more bits")
+        if int(bw.flat[0]) == 1 and signed and np.any(z != 0):
+            raise HlsgenError(f"{self.where(node)}: 1-bit signed Quant (binarized, +-1) with a "
+                              "non-zero zero point is not supported; use zero point 0")
         mode = a.get("rounding_mode", "ROUND")
         mode = mode.decode() if isinstance(mode, bytes) else mode
         return s, z, bw, signed, narrow, mode
@@ -40,6 +40,10 @@ class QuantOps:
         from qonnx.custom_op.general.quant import max_int, min_int, quant
         x = self.value(node.input[0])
         s, z, bw, signed, narrow, mode = self._quant_params(node)
+        if int(bw.flat[0]) == 1 and signed:
+            # qonnx's quant at 1 signed bit is sign(x) (+1 at 0) times the scale,
+            # whatever `narrow` says: BipolarQuant's function.
+            return self._bipolar(node, x, s, "Quant", divide=True)
 
         def q(v):
             return quant(np.asarray(v, np.float32), s, z, bw, signed, narrow, mode)
