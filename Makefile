@@ -11,16 +11,21 @@ UV := $(VENV)/bin/uv
 # torch is locked at 2.13.0+cpu, a build PyPI does not serve: take it from the
 # wheel folder this kind of machine ships, else from PyTorch's CPU index.
 TORCH_SOURCE ?= $(if $(wildcard /opt/wheels/torch-2.13.0+cpu-*.whl),--find-links /opt/wheels,--extra-index-url https://download.pytorch.org/whl/cpu)
+# qonnx's QKeras converter (qonnx 0.4 + tf2onnx), beside the environment: see the lock's header.
+CONVERTER_LOCK := requirements-converter.lock.txt
+CONVERTER := $(VENV)/qkeras-converter
 UV_RESOLVE := --python-version 3.11 --python-platform x86_64-unknown-linux-gnu --generate-hashes --quiet
 
 .PHONY: demo test test-fast bench clean lock install fuzz
 
-$(STAMP): $(LOCK) $(UV_LOCK) pyproject.toml Makefile
+$(STAMP): $(LOCK) $(UV_LOCK) $(CONVERTER_LOCK) pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	# uv itself, pinned with its hashes; then the lock, exactly (nothing more, nothing less).
 	$(VENV)/bin/pip install -q --disable-pip-version-check --require-hashes -r $(UV_LOCK)
 	$(UV) pip sync -q --python $(VENV)/bin/python $(TORCH_SOURCE) $(LOCK)
 	$(UV) pip install -q --python $(VENV)/bin/python --no-deps -e .
+	rm -rf $(CONVERTER)
+	$(UV) pip install -q --python $(VENV)/bin/python --no-deps --require-hashes --target $(CONVERTER) -r $(CONVERTER_LOCK)
 	touch $(STAMP)
 
 install: $(STAMP)

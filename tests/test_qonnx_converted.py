@@ -8,9 +8,10 @@ bipolar.
 The converter: qonnx 1.0 ships without it ("QKeras to QONNX conversion will be
 moved to another repository. Please use the older version qonnx==0.4"). The
 conversion runs in a subprocess that takes qonnx's converters from the
-installed qonnx if it has them, else from the folder HLSGEN_QKERAS_CONVERTER
-(`pip install --no-deps --target DIR qonnx==0.4.0 tf2onnx==1.17.0`), with the
-installed qonnx core; without either the converted-model tests skip.
+installed qonnx if it has them, else from the folder HLSGEN_QKERAS_CONVERTER,
+by default .venv/qkeras-converter, where `make install` installs
+requirements-converter.lock.txt (qonnx 0.4.0 and tf2onnx 1.17.0, without
+dependencies), with the installed qonnx core; without either they skip.
 """
 
 import importlib.util
@@ -29,6 +30,8 @@ onnx = pytest.importorskip("onnx")
 pytest.importorskip("qonnx")
 
 SIDE_ENV = "HLSGEN_QKERAS_CONVERTER"
+# Where `make install` puts it (requirements-converter.lock.txt).
+REPO_CONVERTER = Path(__file__).resolve().parents[1] / ".venv" / "qkeras-converter"
 Q6 = "quantized_bits(6,0,alpha=1)"
 
 CONVERT = r"""
@@ -57,7 +60,7 @@ def _converter_side() -> str | None:
     HLSGEN_QKERAS_CONVERTER holds it, else None."""
     if importlib.util.find_spec("qonnx.converters") is not None:
         return ""
-    side = os.environ.get(SIDE_ENV, "")
+    side = os.environ.get(SIDE_ENV, "") or str(REPO_CONVERTER)
     if side and (Path(side) / "qonnx" / "converters" / "keras.py").is_file() and (
             Path(side) / "tf2onnx").is_dir():
         return side
