@@ -69,6 +69,7 @@ TIERS = {
     "test_pad_defects::test_check_edges_refuses_disagreeing_stream_types": "unit",
     "test_qonnx_reader": "e2e",
     "test_qonnx_converted": "e2e",
+    "test_qonnx_refusals": "e2e",
     "test_report": "e2e",
     "test_report::test_report_errors_name_the_folder": "unit",
     "test_requant": "e2e",
