@@ -1,7 +1,7 @@
 """Every refusal of the QONNX and Brevitas frontends (issue 17, item 6): each
 `raise HlsgenError(...)` in gen/frontends/qonnx/*.py and
-gen/frontends/brevitas/loader.py is triggered here, or in the test named in
-COVERED, through the public path (hlsgen.flow.generate or the CLI), and its
+gen/frontends/brevitas/loader.py is triggered here, or in the test that REFUSALS
+names, through the public path (hlsgen.flow.generate or the CLI), and its
 message names the node and/or the op, and the fix; nothing is written.
 
 REFUSALS maps the first literal words of each message to the test that
