@@ -91,6 +91,7 @@ def test_branches_of_different_float_scales_are_added_exactly(model, tmp_path):
     assert [layer["multipliers"] for layer in scaled] == [n.attrs["multipliers"] for n in adds]
     sim = csim(gen.out)
     assert sim.mismatches == 0     # both kernel branches equal golden on every output
+    assert sim.synthesis is not None and sim.synthesis.frames == 200
     fw = sim.framework_figures()
     diffs = gen.graph.meta["framework_differences"]
     assert diffs["values"] == fw["values"] - fw["equal_values"]
