@@ -38,6 +38,7 @@ TIERS = {
     "test_lock": "unit",
     "test_passes": "unit",
     "test_roofline": "unit",
+    "test_scaled_adds": "e2e",
     # e2e (with the unit tests they hold)
     "test_api": "e2e",
     "test_api::test_boards_and_errors": "unit",

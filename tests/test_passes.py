@@ -251,3 +251,33 @@ def test_output_is_values_without_argmax():
     assert not g.output_is_label and g.output_scores == "r2"
     frac = g.tensors["r2"].qtype.frac
     np.testing.assert_array_equal(golden.output_values(g, np.array([[4]])), [[4 * 2.0**-frac]])
+
+
+# -- adds of differently scaled branches (issue 17, item 4) ------------------------
+
+def _scaled_add(muls, mfracs) -> Graph:
+    b = _Builder((4,))
+    b.node("add", "sum", ["input", "input"], (4,), {"multipliers": muls, "multiplier_fracs": mfracs})
+    return b.lowered("sum")
+
+
+def test_scaled_add_sums_exactly_on_the_finer_grid():
+    """Codes x (4 bits, frac 2) at scales 3 * 2**-2 and 5 * 2**-5: the sum
+    x*0.75 + x*0.15625 is exact at frac 7, its bounds and type follow, and
+    the framework's float32 products and sum are exact here (recorded)."""
+    g = _scaled_add([3, 5], [2, 5])
+    node, t = _node(g, "sum"), g.tensors["sum"]
+    assert node.attrs["shifts"] == [3, 0] and t.qtype.frac == 7
+    x = np.arange(-8, 8)[:, None].repeat(4, 1)
+    y = golden.run(g, x)["sum"]
+    np.testing.assert_array_equal(y * 2.0**-7, x * 2.0**-2 * 0.75 + x * 2.0**-2 * 0.15625)
+    assert (t.lo, t.hi) == (int(y.min()), int(y.max()))
+    assert t.qtype.lo <= t.lo and t.hi <= t.qtype.hi
+    assert node.attrs["float32_exact"] is True
+    assert _scaled_add([2**23 + 1, 3], [24, 0]).nodes[-1].attrs["float32_exact"] is False
+
+
+def test_scaled_add_wider_than_the_accumulator_limit_is_refused():
+    with pytest.raises(HlsgenError, match=r"layer 'sum' \(add\): its two branches' scales need "
+                                          r"a 66-bit sum .* shared QuantIdentity"):
+        _scaled_add([2**40 + 1, 3], [60, 0])

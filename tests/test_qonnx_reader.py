@@ -233,20 +233,42 @@ def test_smooth_activation_before_a_quantizer(tmp_path):
     assert len({n.attrs["requant"]["kind"] for n in gen.graph.nodes if n.op == "requant"}) >= 1
 
 
-def test_residual_of_two_float_scales_is_refused(tmp_path):
+def test_concat_of_two_float_scales_is_refused(tmp_path):
+    """(An add of two float scales is exact: tests/test_scaled_adds.py.)"""
     import brevitas.nn as qnn
 
     class TwoScales(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            self.a = qnn.QuantIdentity()   # Brevitas itself refuses to add QuantTensors
-            self.b = qnn.QuantIdentity()   # of different scales; plain tensors it adds
+            self.a = qnn.QuantIdentity()
+            self.b = qnn.QuantIdentity()
 
         def forward(self, x):
-            return self.a(x) + self.b(x * 3.0)
+            return torch.cat([self.a(x), self.b(x * 3.0)], 1)
     model = bm.calibrate(TwoScales(), (1, 4))
     msg = _module_error(model, (1, 4), tmp_path)
     assert "different float scales" in msg and "shared QuantIdentity" in msg
+
+
+def test_add_of_per_channel_and_other_float_scales_is_refused(tmp_path):
+    """A convolution's accumulator (per-channel weight scales, no quantizer)
+    added to a differently scaled branch."""
+    import brevitas.nn as qnn
+    from brevitas import quant as bq
+
+    class PerChannel(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inq = qnn.QuantIdentity(act_quant=bq.Int8ActPerTensorFloat)
+            self.conv = qnn.QuantConv2d(3, 3, 1, bias=False, weight_quant=bq.Int8WeightPerChannelFloat)
+            self.out = qnn.QuantIdentity(act_quant=bq.Int8ActPerTensorFloat)
+
+        def forward(self, x):
+            x = self.inq(x)
+            return self.out(self.conv(x) + x)
+    model = bm.calibrate(PerChannel(), (1, 3, 4, 4))
+    msg = _module_error(model, (1, 3, 4, 4), tmp_path)
+    assert "(Add): an input has per-channel float scales" in msg and "QuantIdentity" in msg
 
 
 def test_test_data_in_the_wrong_layout(tmp_path):

@@ -95,7 +95,8 @@ def _pad(node, ins, out_t, graph):
 
 
 def _add(node, ins, out_t, graph):
-    return sum(x << s for x, s in zip(ins, node.attrs["shifts"]))
+    muls = node.attrs.get("multipliers", [1] * len(ins))
+    return sum((x * m) << s for x, m, s in zip(ins, muls, node.attrs["shifts"]))
 
 
 def _concat(node, ins, out_t, graph):

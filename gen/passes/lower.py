@@ -47,6 +47,9 @@ def split_merges(graph: Graph) -> None:
     for node in list(graph.nodes):
         if node.op not in ("add", "concat") or len(node.inputs) <= 2:
             continue
+        if "multipliers" in node.attrs:
+            raise InternalError(f"layer '{node.name}': a scaled add of {len(node.inputs)} tensors; "
+                                "the frontends make scaled adds of two")
         at = graph.nodes.index(node)
         out = graph.tensors[node.outputs[0]]
         acc, chain = node.inputs[0], []
@@ -287,20 +290,39 @@ def _merge(graph: Graph, node: Node) -> None:
         dst.qtype, dst.lo, dst.hi = QType.make_bipolar(), min(t.lo for t in ins), max(t.hi for t in ins)
         return
     _no_bipolar(graph, node, "adding or concatenating")
-    frac = max(t.qtype.frac for t in ins)
-    shifts = [frac - t.qtype.frac for t in ins]
+    muls = node.attrs.get("multipliers", [1] * len(ins))
+    term_fracs = [t.qtype.frac + d for t, d in
+                  zip(ins, node.attrs.get("multiplier_fracs", [0] * len(ins)))]
+    frac = max(term_fracs)
+    shifts = [frac - f for f in term_fracs]
     node.attrs["shifts"] = shifts
     if node.op == "add":
         if len({t.shape for t in ins}) != 1:
             raise HlsgenError(f"layer '{node.name}': adds tensors of shapes "
                               f"{[t.shape for t in ins]}; they must be equal")
-        dst.lo = sum(t.lo << s for t, s in zip(ins, shifts))
-        dst.hi = sum(t.hi << s for t, s in zip(ins, shifts))
+        terms = [(int(t.lo) * m << s, int(t.hi) * m << s) for t, m, s in zip(ins, muls, shifts)]
+        dst.lo, dst.hi = sum(lo for lo, _ in terms), sum(hi for _, hi in terms)
+        if "multipliers" in node.attrs:
+            _scaled_add_limits(node, terms, dst.lo, dst.hi)
     else:
         dst.lo = min(t.lo << s for t, s in zip(ins, shifts))
         dst.hi = max(t.hi << s for t, s in zip(ins, shifts))
         node.attrs["channels"] = [t.shape[-1] for t in ins]
     dst.qtype = type_for_range(min(dst.lo, 0), max(dst.hi, 0), frac)
+
+
+def _scaled_add_limits(node: Node, terms: list, lo: int, hi: int) -> None:
+    """A sum of branches times their scales' integers (multipliers > 0): its
+    width is bounded, and whether the framework's float32 products and sum
+    are exact is recorded (they are when every value fits float32's 24-bit
+    significand), as for the matrix units."""
+    bits = type_for_range(min(lo, 0), max(hi, 0), 0).bits
+    if bits > MAX_ACC_BITS:
+        raise HlsgenError(f"layer '{node.name}' (add): its two branches' scales need a {bits}-bit "
+                          f"sum on a common grid (at most {MAX_ACC_BITS}); quantize both branches "
+                          "with one quantizer (a shared QuantIdentity) or with power-of-two scales")
+    ends = [abs(v) for pair in terms for v in pair] + [abs(lo), abs(hi)]
+    node.attrs["float32_exact"] = bool(max(ends) < 2**24)
 
 
 def _rescale(graph: Graph, node: Node) -> None:

@@ -18,11 +18,22 @@ void fork2(hls::stream<Word> &in, hls::stream<Word> &out_a, hls::stream<Word> &o
     }
 }
 
+// One operand of a sum: its code times the integer of its branch's scale
+// (1 unless the branches' float scales differ), shifted left to the common
+// binary point. Exact: the generator sizes TAcc from the value bounds, and
+// C simulation checks every value fits it (native<>::store).
+template <typename TAcc, long long MUL, int SHIFT, typename T>
+inline TAcc scaled_term(const T &code) {
+#pragma HLS INLINE
+    typedef native<TAcc> acc;
+    return acc::store(acc::of(TAcc(code)) * MUL << SHIFT);
+}
+
 // Elementwise sum of two streams with the same lanes, each operand first
-// shifted left to the common binary point (exact), then requantized.
-template <unsigned N, unsigned LANES, unsigned C, int SHIFT_A, int SHIFT_B, typename TA,
-          typename TB, typename TAcc, typename TOut, typename WordA, typename WordB,
-          typename OutWord, typename Requant>
+// scaled to the common grid (scaled_term), then requantized.
+template <unsigned N, unsigned LANES, unsigned C, int SHIFT_A, int SHIFT_B, long long MUL_A,
+          long long MUL_B, typename TA, typename TB, typename TAcc, typename TOut, typename WordA,
+          typename WordB, typename OutWord, typename Requant>
 void add_streams(hls::stream<WordA> &in_a, hls::stream<WordB> &in_b, hls::stream<OutWord> &out,
                  const Requant &requant) {
     for (unsigned i = 0; i < N / LANES; i++) {
@@ -32,9 +43,11 @@ void add_streams(hls::stream<WordA> &in_a, hls::stream<WordB> &in_b, hls::stream
         OutWord result = 0;
         for (unsigned l = 0; l < LANES; l++) {
 #pragma HLS UNROLL
-            const TAcc a = TAcc(get_lane<TA>(wa, l)) << SHIFT_A;
-            const TAcc b = TAcc(get_lane<TB>(wb, l)) << SHIFT_B;
-            set_lane<TOut>(result, l, requant(TAcc(a + b), (i * LANES + l) % C));
+            const TAcc a = scaled_term<TAcc, MUL_A, SHIFT_A>(get_lane<TA>(wa, l));
+            const TAcc b = scaled_term<TAcc, MUL_B, SHIFT_B>(get_lane<TB>(wb, l));
+            typedef native<TAcc> acc;
+            set_lane<TOut>(result, l, requant(acc::store(acc::of(a) + acc::of(b)),
+                                              (i * LANES + l) % C));
         }
         out.write(result);
     }

@@ -26,6 +26,7 @@ p = product bits (1 for XNOR, wbits+abits otherwise), acc = accumulator bits.
 | DSPs per lane | ceil(max(w,a)/25) * ceil(min(w,a)/18) (dsp class) | DSP48E1 25x18 multiplier, the smallest of the supported families |
 | adder tree LUTs per PE | sum over levels l = 1..ceil(log2 simd) of ceil(simd/2^l) * (p + l) | a binary tree of ripple adders, one LUT per sum bit; widths grow one bit per level |
 | accumulator per PE (mvu) or lane (dwu, pool, global_pool, add) | acc LUTs, acc FFs | one adder or comparator and its register |
+| constant multipliers per lane (add of differently scaled branches) | (digits - 1) * acc LUTs per multiplier | a constant times a code is its nonzero canonical-signed-digit terms shifted and summed |
 | requantization per lane | identity 0; shift 2*acc LUTs; thresholds n*acc + n LUTs; lookup table acc LUTs; multiply: the acc x m multiplier by the MAC rule (DSPs above LUT_MULT_MAX_BITS), acc + m LUTs (bias adder), 2*out LUTs (clamps), x*(acc + out) LUTs (x exceptions) | shift: round adder and clamp; thresholds: one comparator per threshold (one LUT per bit) and a count of the results; table: the index subtraction; multiply: Jacob et al. 2018's M0*2^-n, the shift is wiring, an exception is an equality comparator and an output select |
 | choice of requantization form | among the exact forms of a layer (gen/passes/requant.py), the least LUT + FF/2 + LUTS_PER_DSP*DSP + BRAM18_LUTS*BRAM18 at one lane, memories included | a lane's comparators, multiplier and tables scale alike with the lanes; a DSP slot weighed by its scarcity on the Zynq-7020 (53,200 LUTs / 220 DSPs = 242) |
 | mvu pipeline FFs per PE | tree LUTs + simd*wbits + out_bits | HLS registers every adder-tree level at 100-300 MHz, the weight word read and the output |
@@ -146,6 +147,7 @@ class LayerShape:
     requant_mult_bits: int = 0     # multiply: bits of m, of b, exceptions per channel
     requant_bias_bits: int = 0
     requant_exceptions: int = 0
+    mul_adders: int = 0            # add: adders of its constant multipliers (scaled branches)
     bias: bool = True
     channels: int = 1
     kernel: tuple[int, int] = (1, 1)
@@ -490,7 +492,7 @@ def _fork(s: LayerShape) -> tuple:
 
 def _elementwise(s: LayerShape) -> tuple:
     """requant and add: each lane's (adder and) requantization."""
-    adder = s.accbits if s.kind == "add" else 0
+    adder = s.accbits * (1 + s.mul_adders) if s.kind == "add" else 0
     mems = {"requant": _requant_memory(s, s.simd)}
     lut = s.simd * (adder + requant_luts(s))
     ff = s.simd * (s.accbits + s.out_bits)
@@ -674,6 +676,12 @@ def layer_name(kernel) -> str:
     return kernel.id
 
 
+def _csd_digits(m: int) -> int:
+    """Nonzero digits of m > 0 in canonical signed-digit form: a constant
+    multiplier is that many shifted copies summed (one adder fewer)."""
+    return bin(m ^ (3 * m)).count("1")
+
+
 def _requant_fields(kernel) -> dict:
     rq = kernel.attrs.get("requant") or {"kind": "identity"}
     if rq["kind"] == "multiply":
@@ -726,8 +734,9 @@ def _shape_from_kernel(k) -> LayerShape:
         return LayerShape(name, "pad", channels=int(a.get("cf", 1)) * lanes,
                           count=k.out.count, **common)
     if k.kind in ("requant", "add"):
+        muls = [int(a.get(m, 1)) for m in ("mul_a", "mul_b")] if k.kind == "add" else []
         return LayerShape(name, k.kind, accbits=acc, count=k.out.count, **common,
-                          **_requant_fields(k))
+                          mul_adders=sum(_csd_digits(m) - 1 for m in muls), **_requant_fields(k))
     if k.kind == "resize":
         return LayerShape(name, "resize", abits=abits, simd=lanes, pe=k.out.lanes,
                           count=k.inp.count)

@@ -412,9 +412,11 @@ class _Mapper:
         acc = self.g.tensors[node.outputs[0]]
         out = self.output(node, rq, a.lanes)
         sa, sb = node.attrs["shifts"]
+        ma, mb = node.attrs.get("multipliers", [1, 1])
         k = self.kernel("add", node.name, node.name + (f" + {rq.name}" if rq else ""), [a, b], [out],
                         {"n": acc.size, "c": _image(acc.shape)[2], "shift_a": sa, "shift_b": sb,
-                         "acc_type": acc.qtype})
+                         "mul_a": ma, "mul_b": mb, "acc_type": acc.qtype,
+                         "float32_exact": node.attrs.get("float32_exact", True)})
         _attach_requant(k, rq)
 
     def _concat(self, node: Node) -> None:

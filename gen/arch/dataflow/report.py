@@ -181,6 +181,10 @@ def report_json(d, board, clock: float, exact: int, total: int) -> dict:
                         "weight_type": k.attrs["w_type"].cpp, "acc_type": k.attrs["acc_type"].cpp,
                         "loop_trip_count": k.cycles, "unroll": k.attrs["simd"] * k.attrs["pe"],
                         "float32_exact": k.attrs["float32_exact"]} if k.kind == "mvu" else {}),
+                    # an add of differently scaled branches: each times its scale's integer
+                    **({"multipliers": [k.attrs["mul_a"], k.attrs["mul_b"]],
+                        "acc_type": k.attrs["acc_type"].cpp, "float32_exact": k.attrs["float32_exact"]}
+                       if k.kind == "add" else {}),
                     **({"array_partition": _partition_factors(k)}
                        if k.kind in ("mvu", "dwu") or {"thr", "lut"} & set(k.params) else {}),
                     **({"requant": k.attrs["requant"]} if "requant" in k.attrs else {})}

@@ -20,6 +20,7 @@ reordered here.
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -495,7 +496,8 @@ class _Reader(QuantOps, LayerOps):
         if len(acts) != 2:
             raise HlsgenError(f"{self.where(node)}: {op} of {len(acts)} tensors; hlsgen takes two")
         s0 = acts[0].scale
-        if not all(np.array_equal(a.scale, s0) for a in acts):
+        scaled = not all(np.array_equal(a.scale, s0) for a in acts)
+        if scaled and op != "add":
             raise HlsgenError(f"{self.where(node)}: its inputs have different float scales "
                               f"({', '.join(f'{float(np.ravel(a.scale)[0]):.6g}' for a in acts)}); "
                               "quantize both with one quantizer (a shared QuantIdentity) or with "
@@ -516,9 +518,36 @@ class _Reader(QuantOps, LayerOps):
         else:
             shape = (acts[0].shape[0] + acts[1].shape[0],) + tuple(acts[0].shape[1:])
         name = layer_name(node)
+        if scaled:
+            return self._scaled_add(node, acts, shape)
         t = self.node(op, name, [a.tensor for a in acts], ir_shape(shape),
                       tname=f"{name}_sum" if op == "add" else None)
         return Act(t, shape, s0, frac)
+
+    def _scaled_add(self, node, acts: list, shape: tuple) -> Act:
+        """Branches of different float scales: each branch's codes times the
+        odd integer of its scale's dyadic form m * 2**-d (exact), summed on
+        the finer binary point (gen/passes/lower.py aligns them), so the sum
+        has scale 1. The framework's float32 sum of the two rounded products
+        is left pending: the quantizer after it evaluates the framework's
+        function on the exact sum, and anything else reading it is refused."""
+        muls, dfracs = [], []
+        for a in acts:
+            s = np.ravel(np.asarray(a.scale, np.float64))
+            if not np.all(s == s[0]):
+                raise HlsgenError(f"{self.where(node)} (Add): an input has per-channel float "
+                                  "scales and the other a different scale; put a quantizer "
+                                  "(QuantIdentity) on each branch before the add")
+            m, d = Fraction(float(s[0])).as_integer_ratio()
+            muls.append(int(m))
+            dfracs.append(int(d).bit_length() - 1)
+        name = layer_name(node)
+        t = self.node("add", name, [a.tensor for a in acts], ir_shape(shape),
+                      {"multipliers": muls, "multiplier_fracs": dfracs}, tname=f"{name}_sum")
+        fracs = [a.frac for a in acts]
+        frac = None if None in fracs else max(f + d for f, d in zip(fracs, dfracs))
+        rounding = FloatOp(name, "Add", lambda v: np.asarray(v, np.float32), False, True)
+        return Act(t, shape, np.float64(1.0), frac, [rounding])
 
     def _Concat(self, node):
         x = self.act(node)
