@@ -68,6 +68,8 @@ REFUSALS = {
     "inputs is not supported": "graph[trunc_three_inputs]",
     "Trunc with per-channel scales or a zero point": "graph[trunc_zero_point]",
     # reader.py
+    "Add): an input has per-channel float scales and the other a different scale":
+        "test_qonnx_reader::test_add_of_per_channel_and_other_float_scales_is_refused",
     "model file '": "test_missing_model_file",
     "cannot read '": "test_not_an_onnx_file",
     "qonnx cannot clean up '": "graph[cleanup_fails]",

@@ -38,6 +38,9 @@ class FloatOp:
     bias: object | None = None     # a layer's bias (QConst, node), foldable into it
     smooth: bool = False           # a smooth activation: tabulate it where it fits
     monotonic: bool = True
+    # run is the framework's own function (False: an approximation of it that
+    # only a following quantizer may evaluate, its differences explained)
+    framework: bool = True
 
 
 def channels_layout(rank: int) -> Callable:

@@ -354,6 +354,8 @@ class _Reader(QuantOps, LayerOps):
         foldable = len(act.ops) == 1 and act.ops[0].bias is not None and \
             _bias_on_grid(act, act.ops[0])
         uneven = act.scale.ndim and not np.all(act.scale == act.scale.flat[0])
+        if not all(op.framework for op in act.ops):
+            return False   # not the framework's own function: no exact table of it
         return bool(uneven or (act.ops and not foldable and
                                any(op.exact is None for op in act.ops)))
 
@@ -546,7 +548,8 @@ class _Reader(QuantOps, LayerOps):
                       {"multipliers": muls, "multiplier_fracs": dfracs}, tname=f"{name}_sum")
         fracs = [a.frac for a in acts]
         frac = None if None in fracs else max(f + d for f, d in zip(fracs, dfracs))
-        rounding = FloatOp(name, "Add", lambda v: np.asarray(v, np.float32), False, True)
+        rounding = FloatOp(name, "Add", lambda v: np.asarray(v, np.float32), False, True,
+                           framework=False)
         return Act(t, shape, np.float64(1.0), frac, [rounding])
 
     def _Concat(self, node):
