@@ -53,8 +53,6 @@ REFUSALS = {
     "ReduceMean over axes": "graph[reducemean_channels]",
     # predict.py
     "test data has shape": "test_qonnx_reader::test_test_data_in_the_wrong_layout",
-    "the design's output type is not known yet; run the passes first":
-        "UNREACHABLE (hlsgen's own guard: should be an InternalError)",
     # quant.py
     "Quant with bit width": "graph[quant_fractional_bits]",
     "Quant with a scale that is not positive and finite": "graph[quant_negative_scale]",
@@ -68,6 +66,7 @@ REFUSALS = {
     "inputs is not supported": "graph[trunc_three_inputs]",
     "Trunc with per-channel scales or a zero point": "graph[trunc_zero_point]",
     # reader.py
+    "; export the model with brevitas.export.export_qonnx": "graph[quant_without_bit_width]",
     "Add): an input has per-channel float scales and the other a different scale":
         "test_qonnx_reader::test_add_of_per_channel_and_other_float_scales_is_refused",
     "model file '": "test_missing_model_file",
@@ -387,6 +386,9 @@ GRAPHS = {
                             ["'mean1'", "ReduceMean", "global average pooling"]),
     "quant_fractional_bits": (lambda g: _quant(g, bits=2.5), (1, 4), 13, ["'act_quant'", "bit width"]),
     "quant_negative_scale": (lambda g: _quant(g, scale=-0.5), (1, 4), 13, ["'act_quant'", "positive"]),
+    "quant_without_bit_width": (lambda g: g.node("Quant", ["q", g.c(0.5), g.c(0.0)], name="act_quant",
+                                                 signed=1, narrow=0, rounding_mode="ROUND"),
+                                (1, 4), 13, ["'act_quant'", "Quant", "bit width", "export_qonnx"]),
     "quant_fractional_zero": (lambda g: _quant(g, zero=0.5), (1, 4), 13, ["'act_quant'", "zero point"]),
     "quant_per_channel_act": (lambda g: _quant(g, scale=np.array([[0.5, 0.25, 0.5, 0.5]])), (1, 4), 13,
                               ["'act_quant'", "per-tensor activation quantizer"]),

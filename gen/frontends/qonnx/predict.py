@@ -15,7 +15,7 @@ import copy
 
 import numpy as np
 
-from hlsgen.errors import HlsgenError
+from hlsgen.errors import HlsgenError, InternalError
 
 BATCH = 256
 
@@ -57,7 +57,7 @@ def output_frac(qm) -> int:
     g = qm.graph
     qt = g.tensors[g.output_scores].qtype
     if qt is None:
-        raise HlsgenError("the design's output type is not known yet; run the passes first")
+        raise InternalError("the design's output type was read before the passes typed it")
     return qt.frac
 
 

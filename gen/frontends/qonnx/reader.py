@@ -229,6 +229,9 @@ class _Reader(QuantOps, LayerOps):
         raise HlsgenError(f"tensor '{name}' has no producer; the graph is not a valid QONNX model")
 
     def const(self, node, i: int, what: str) -> np.ndarray:
+        if i >= len(node.input) or not node.input[i]:
+            raise HlsgenError(f"{self.where(node)} ({node.op_type}) has no {what} (input {i}); "
+                              "export the model with brevitas.export.export_qonnx")
         v = self.value(node.input[i])
         if isinstance(v, QConst):
             return v.values
