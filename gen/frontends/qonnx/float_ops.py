@@ -38,6 +38,7 @@ class FloatOp:
     bias: object | None = None     # a layer's bias (QConst, node), foldable into it
     smooth: bool = False           # a smooth activation: tabulate it where it fits
     monotonic: bool = True
+    affine: tuple | None = None    # (a, b): a*x + b per channel, exact rationals (preprocess.py)
 
 
 def channels_layout(rank: int) -> Callable:
