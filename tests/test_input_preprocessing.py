@@ -34,6 +34,7 @@ def _mlp(pre, out_quant=True):
     QuantLinear (one output) [-> QuantIdentity]."""
     import brevitas.nn as qnn
     from brevitas import quant as bq
+    torch.manual_seed(0)
     w = bq.Int8WeightPerTensorFixedPoint
     layers = [("fc1", qnn.QuantLinear(N_IN, 12, bias=False, weight_quant=w, weight_bit_width=2)),
               ("bn", torch.nn.BatchNorm1d(12)),
@@ -42,9 +43,8 @@ def _mlp(pre, out_quant=True):
               ("fc2", qnn.QuantLinear(12, 1, bias=False, weight_quant=w, weight_bit_width=2))]
     if out_quant:
         layers.append(("out", qnn.QuantIdentity(act_quant=bq.Int8ActPerTensorFixedPoint)))
-    torch.manual_seed(0)
     model = _Pre(pre, torch.nn.Sequential(OrderedDict(layers)))
-    return bm.randomize(bm.calibrate(model, (1, N_IN)))
+    return bm.randomize(bm.calibrate(model, (1, N_IN)), positive_gain=True)
 
 
 def _generate(model, out, x, input_type):
@@ -75,7 +75,19 @@ def test_bipolar_input_shifted_to_0_1_is_exact(tmp_path):
     sim = csim(gen.out)
     assert sim.frames == 300
     assert_exact(sim)
-    assert len(np.unique(sim.csim)) > 3
+    assert len(np.unique(sim.csim)) > 3, np.unique(sim.csim)
+    driver = next((gen.out / "driver").glob("*_driver.py")).read_text()
+    assert "IN_BIPOLAR = True" in driver   # the board's driver quantizes +-1 as sign bits
+
+
+def test_bipolar_input_scaled_by_a_power_of_two_is_exact(tmp_path):
+    """x * 2 on +-1 inputs moves only the binary point: the +-1 values become
+    integer codes first."""
+    from hlsgen.sim.csim import csim
+    x = np.where(np.random.default_rng(4).random((100, N_IN)) < 0.5, -1.0, 1.0).astype(np.float32)
+    gen = _generate(_mlp(lambda x: x * 2), tmp_path / "prj", x, "bipolar")
+    assert "rescale" in {n.op for n in gen.graph.nodes}
+    assert_exact(csim(gen.out))
 
 
 def test_shifted_and_scaled_unsigned_input_is_exact(tmp_path):
@@ -90,9 +102,19 @@ def test_shifted_and_scaled_unsigned_input_is_exact(tmp_path):
     assert_exact(csim(gen.out))
 
 
+def test_per_feature_constants_of_either_sign_are_exact(tmp_path):
+    """x * m[i] + 0.5 with power-of-two m of both signs, one per feature, on
+    ap_fixed<6,2>: a per-channel map, decreasing on some channels."""
+    from hlsgen.sim.csim import csim
+    m = torch.tensor([2.0 ** (i % 3 - 1) * (-1) ** i for i in range(N_IN)])
+    model = _mlp(lambda x: x * m + 0.5)
+    x = np.random.default_rng(3).integers(-32, 32, (300, N_IN)) / 16.0
+    gen = _generate(model, tmp_path / "prj", x.astype(np.float32), "ap_fixed<6,2>")
+    assert_exact(csim(gen.out))
+
+
 def test_division_by_three_is_refused_naming_the_node(tmp_path):
     msg = _refusal(_mlp(lambda x: x / 3), tmp_path, "ap_fixed<8,4>")
-    print(msg)
     assert re.match(r"'[^']+' \(Div\) ", msg) and "ap_fixed<8,4>" in msg
     assert "not fixed-point numbers" in msg and "QuantIdentity" in msg
 
@@ -101,13 +123,11 @@ def test_float32_rounding_is_refused_naming_the_node(tmp_path):
     """x * 0.1: the constant is a float32 fixed-point number, but float32
     rounds its products with 8-bit inputs."""
     msg = _refusal(_mlp(lambda x: x * 0.1), tmp_path, "ap_fixed<8,4>")
-    print(msg)
     assert re.match(r"'[^']+' \(Mul\) ", msg) and "rounds" in msg and "QuantIdentity" in msg
 
 
 def test_too_many_input_codes_are_refused(tmp_path):
     msg = _refusal(_mlp(lambda x: x + 0.25), tmp_path, "ap_fixed<18,8>")
-    print(msg)
     assert re.match(r"'[^']+' \(Add\) ", msg) and "262144 codes" in msg and "--input-type" in msg
 
 

@@ -69,7 +69,7 @@ def split_merges(graph: Graph) -> None:
 # Operations whose arithmetic needs integers, not bipolar codes: which inputs.
 def _needs_integers(graph: Graph, node: Node) -> list[int]:
     bip = [graph.tensors[t].qtype.bipolar for t in node.inputs]
-    if node.op in ("add", "pad") or (node.op == "pool" and node.attrs["mode"] == "sum") or (
+    if node.op in ("add", "pad", "rescale") or (node.op == "pool" and node.attrs["mode"] == "sum") or (
             node.op == "conv" and node.attrs["depthwise"]) or (
             node.op == "requant" and node.transient.get("relu")):   # max(x, 0): -1 -> 0
         return [k for k, b in enumerate(bip) if b]
