@@ -135,3 +135,36 @@ def test_bipolar_input_type_spelling():
     from hlsgen.ir.qtype import QType, parse_type
     assert parse_type("bipolar") == QType.make_bipolar()
     assert parse_type(" bipolar ").quantize(np.array([-1.0, 1.0, 0.0])).tolist() == [0, 1, 1]
+
+
+def _qonnx_preprocessed_mlp(path):
+    """A QONNX file as FINN's examples have it: x -> Add 1 -> Div 2 -> MatMul
+    of 2-bit quantized weights (no input quantizer)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    w = np.random.default_rng(5).integers(-2, 2, (N_IN, 4)).astype(np.float32) * 0.5
+    inits = [numpy_helper.from_array(np.asarray(v, np.float32), n) for n, v in
+             (("one", 1.0), ("two", 2.0), ("w", w), ("s", 0.5), ("z", 0.0), ("b", 2.0))]
+    nodes = [helper.make_node("Add", ["x", "one"], ["t1"], name="pre_add"),
+             helper.make_node("Div", ["t1", "two"], ["t2"], name="pre_div"),
+             helper.make_node("Quant", ["w", "s", "z", "b"], ["wq"], domain="qonnx.custom_op.general",
+                              signed=1, narrow=0, rounding_mode="ROUND", name="w_quant"),
+             helper.make_node("MatMul", ["t2", "wq"], ["y"], name="fc")]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT,
+                                                                         (1, N_IN))],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, (1, 4))],
+                              initializer=inits)
+    onnx.save(helper.make_model(graph, opset_imports=[
+        helper.make_opsetid("", 13), helper.make_opsetid("qonnx.custom_op.general", 1)]), str(path))
+    return path
+
+
+def test_qonnx_file_with_preprocessing_before_a_matmul(tmp_path):
+    """The same from a bare QONNX file: the qonnx executor is the reference."""
+    from hlsgen.flow import generate
+    from hlsgen.sim.csim import csim
+    path = _qonnx_preprocessed_mlp(tmp_path / "m.onnx")
+    x = np.where(np.random.default_rng(6).random((100, N_IN)) < 0.5, -1.0, 1.0).astype(np.float32)
+    gen = generate(str(path), tmp_path / "prj", input_type="bipolar", test_data=x)
+    assert gen.exact_values == gen.total_values == 400
+    assert_exact(csim(gen.out))
