@@ -131,6 +131,21 @@ def test_too_many_input_codes_are_refused(tmp_path):
     assert re.match(r"'[^']+' \(Add\) ", msg) and "262144 codes" in msg and "--input-type" in msg
 
 
+def test_codes_wider_than_32_bits_are_refused(tmp_path):
+    """+2**20 on one feature, +2**-20 on another: each exact in float32, but
+    one grid holding both needs 42-bit codes."""
+    c = torch.tensor([2.0**20 if i % 2 else 2.0**-20 for i in range(N_IN)])
+    msg = _refusal(_mlp(lambda x: x + c), tmp_path, "ap_int<4>")
+    assert re.match(r"'[^']+' \(Add\) ", msg) and "42-bit codes" in msg and "quantizer" in msg
+
+
+def test_a_batch_norm_on_the_input_is_refused(tmp_path):
+    """Not an affine operation of constants hlsgen evaluates exactly."""
+    msg = _refusal(_mlp(torch.nn.BatchNorm1d(N_IN)), tmp_path, "ap_fixed<8,4>")
+    assert "(BatchNormalization)" in msg and "on the model's input" in msg
+    assert "QuantIdentity" in msg
+
+
 def test_bipolar_input_type_spelling():
     from hlsgen.ir.qtype import QType, parse_type
     assert parse_type("bipolar") == QType.make_bipolar()

@@ -11,7 +11,9 @@ the next Quant (the residual scale, a float bias, batch-norm, the average's
 division, ReLU, clipping, constant Mul/Div/Add/Sub) are collected and
 evaluated, as the framework computes them, inside that Quant's
 requantization function, from which the requantization pass derives exact
-integer thresholds or a shift.
+integer thresholds or a shift. Float operations on the model's input before its first integer layer
+(input normalisation, e.g. (x + 1) / 2) become one requantization whose
+grid the lowering finds on the declared input type (preprocess.py).
 
 PyTorch tensors are channels-first, the IR channels-last: convolution
 weights, flattened features and the data crossing the graph boundary are
