@@ -23,8 +23,9 @@ class Options:
     board        target board [--board]; `hlsgen.boards()` lists them
     arch         "dataflow" (a pipeline, weights on chip), "tiled" (one engine,
                  weights in DDR) or "auto" (dataflow when it fits) [--arch]
-    input_type   the design's input type, e.g. "ap_fixed<16,6>" (default: the
-                 model's input quantizer, else ap_fixed<16,6>) [--input-type]
+    input_type   the design's input type, e.g. "ap_fixed<16,6>" or "bipolar" (+-1)
+                 (default: the model's input quantizer, else ap_fixed<16,6>)
+                 [--input-type]
     output       "logits" (pre-softmax) or "argmax" (the class index) [--output]
     n_vectors    random test vectors written into tb/ [--vectors]
     test_data    float inputs for the test vectors instead (array or .npy path,

@@ -57,6 +57,7 @@ TIERS = {
     "test_folding_and_names::test_fold_layer_fewest_lanes": "unit",
     "test_folding_and_names::test_cpp_ident_is_safe": "unit",
     "test_fuzz": "e2e",
+    "test_input_preprocessing": "e2e",
     "test_kernel_properties": "e2e",
     "test_limits": "e2e",
     "test_limits::test_the_search_never_proposes_a_word_over_4096_bits": "unit",

@@ -97,8 +97,8 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--out", required=True, help="project folder to create (hls_projects/NAME)")
     g.add_argument("--board", default="pynq-z2", help="target board (see `hlsgen boards`)")
     g.add_argument("--weights", help="weights .h5 for a .json architecture")
-    g.add_argument("--input-type", help="input type, e.g. ap_fixed<16,6> (default: the model's "
-                   "input quantizer, else ap_fixed<16,6>)")
+    g.add_argument("--input-type", help="input type, e.g. ap_fixed<16,6> or bipolar (+-1) "
+                   "(default: the model's input quantizer, else ap_fixed<16,6>)")
     g.add_argument("--output", default="logits", choices=["logits", "argmax"],
                    help="what the design outputs (default: pre-softmax logits)")
     g.add_argument("--test-data", help=".npy of float inputs for the test vectors "

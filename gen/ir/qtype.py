@@ -96,7 +96,9 @@ _INT_RE = re.compile(r"^\s*ap_(u?)int\s*<\s*(\d+)\s*>\s*$")
 
 
 def parse_type(text: str) -> QType:
-    """'ap_fixed<16,6>', 'ap_ufixed<8,0>', 'ap_int<8>' -> QType."""
+    """'ap_fixed<16,6>', 'ap_ufixed<8,0>', 'ap_int<8>', 'bipolar' (+-1) -> QType."""
+    if text.strip() == "bipolar":
+        return QType.make_bipolar()
     m = _FIXED_RE.match(text)
     if m:
         bits, integer = int(m.group(2)), int(m.group(3))
@@ -106,7 +108,7 @@ def parse_type(text: str) -> QType:
         if not m:
             raise HlsgenError(
                 f"input type '{text}' is not understood; write it as ap_fixed<W,I>, "
-                "ap_ufixed<W,I>, ap_int<W> or ap_uint<W>")
+                "ap_ufixed<W,I>, ap_int<W>, ap_uint<W> or bipolar (values +-1)")
         t = QType(int(m.group(2)), m.group(1) != "u", 0)
     if not 1 <= t.bits <= 32:
         raise HlsgenError(f"input type '{text}' has {t.bits} bits; use 1 to 32 bits")

@@ -15,8 +15,8 @@ def drop_identity_requant(graph: Graph) -> bool:
             continue
         rq = node.attrs["requant"]
         src, dst = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
-        if src.qtype.frac != dst.qtype.frac:
-            continue
+        if src.qtype.frac != dst.qtype.frac or src.qtype.bipolar != dst.qtype.bipolar:
+            continue   # +-1 codes to 0/1 codes (or back) change the values they stand for
         if rq["kind"] == "identity" or (
                 rq["kind"] == "shift" and rq["shift"] == 0 and
                 (rq["lo"] is None or rq["lo"] <= src.lo) and (rq["hi"] is None or rq["hi"] >= src.hi)):

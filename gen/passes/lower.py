@@ -14,6 +14,7 @@ import numpy as np
 from hlsgen.errors import HlsgenError, InternalError
 from hlsgen.ir.graph import Graph, Node, Tensor
 from hlsgen.passes.manager import register
+from hlsgen.passes.preprocess import input_grid
 from hlsgen.passes.requant import LUT_MAX_ENTRIES, derive_lut, derive_requant
 from hlsgen.ir.qtype import QType, type_for_range
 
@@ -71,7 +72,7 @@ def split_merges(graph: Graph) -> None:
 # Operations whose arithmetic needs integers, not bipolar codes: which inputs.
 def _needs_integers(graph: Graph, node: Node) -> list[int]:
     bip = [graph.tensors[t].qtype.bipolar for t in node.inputs]
-    if node.op in ("add", "pad") or (node.op == "pool" and node.attrs["mode"] == "sum") or (
+    if node.op in ("add", "pad", "rescale") or (node.op == "pool" and node.attrs["mode"] == "sum") or (
             node.op == "conv" and node.attrs["depthwise"]) or (
             node.op == "requant" and node.transient.get("relu")):   # max(x, 0): -1 -> 0
         return [k for k, b in enumerate(bip) if b]
@@ -183,6 +184,10 @@ def _requant(graph: Graph, node: Node) -> None:
     src, dst = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
     where = f"layer '{node.name}'"
     channels = graph.tensors[node.inputs[0]].shape[-1] if src.shape else 1
+    if node.transient.get("preprocess"):
+        # Input preprocessing: its grid follows from the input type, now known.
+        ch = channels if node.transient.get("per_channel") else 1
+        node.transient["grid"] = input_grid(node.transient["preprocess"], src.qtype, ch)
     if src.qtype.bipolar:
         if node.transient.get("relu"):
             raise HlsgenError(f"{where}: a ReLU on +-1 values is not supported; quantize them first")

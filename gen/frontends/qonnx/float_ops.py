@@ -41,6 +41,7 @@ class FloatOp:
     # run is the framework's own function (False: an approximation of it that
     # only a following quantizer may evaluate, its differences explained)
     framework: bool = True
+    affine: tuple | None = None    # (a, b): a*x + b per channel, exact rationals (preprocess.py)
 
 
 def channels_layout(rank: int) -> Callable:

@@ -11,7 +11,9 @@ the next Quant (the residual scale, a float bias, batch-norm, the average's
 division, ReLU, clipping, constant Mul/Div/Add/Sub) are collected and
 evaluated, as the framework computes them, inside that Quant's
 requantization function, from which the requantization pass derives exact
-integer thresholds or a shift.
+integer thresholds or a shift. Float operations on the model's input before its first integer layer
+(input normalisation, e.g. (x + 1) / 2) become one requantization whose
+grid the lowering finds on the declared input type (preprocess.py).
 
 PyTorch tensors are channels-first, the IR channels-last: convolution
 weights, flattened features and the data crossing the graph boundary are
@@ -31,6 +33,7 @@ from hlsgen.frontends.qonnx.env import import_qonnx, lower_ir_version
 from hlsgen.frontends.qonnx.graph import (NAME_KEY, Act, QConst, attrs_of, fresh, ir_shape,
                                        layer_name, node_name, po2_shift)
 from hlsgen.frontends.qonnx.layers import LayerOps
+from hlsgen.frontends.qonnx.preprocess import PreprocessOps, affine_form
 from hlsgen.frontends.qonnx.quant import QuantOps
 from hlsgen.ir.graph import Graph, Node, Tensor
 from hlsgen.ir.host_tail import tabulate
@@ -195,7 +198,7 @@ def _fix_batch(proto) -> None:
             dims[0].dim_value = 1
 
 
-class _Reader(QuantOps, LayerOps):
+class _Reader(QuantOps, LayerOps, PreprocessOps):
     def __init__(self, qm: QonnxModel):
         self.qm = qm
         self.model = qm.model
@@ -393,6 +396,8 @@ class _Reader(QuantOps, LayerOps):
         operations must be exact on codes (ReLU, power-of-two scaling)."""
         if not act.ops:
             return act
+        if act.tensor == "input" and any(op.exact is None for op in act.ops):
+            return self._preprocess(act, consumer)   # exact on the input type, or refused there
         t, frac = act.tensor, act.frac
         for i, op in enumerate(act.ops):
             if op.bias is not None and i == 0 and consumer == "the model's output" and len(act.ops) == 1:
@@ -429,10 +434,11 @@ class _Reader(QuantOps, LayerOps):
 
     # -- float operations ------------------------------------------------------------
     def _pending(self, node, x: Act, consts: list, kind_inputs: list, nondecreasing: bool,
-                 exact=None) -> Act:
+                 exact=None, affine=None) -> Act:
         fn = self.qm.ops.node_fn(node, kind_inputs, channels_layout(len(x.shape)))
         per_channel = any(np.ndim(c) > 0 and np.size(c) > 1 for c in consts)
-        op = FloatOp(layer_name(node), node.op_type, fn, per_channel, nondecreasing, exact)
+        op = FloatOp(layer_name(node), node.op_type, fn, per_channel, nondecreasing, exact,
+                     affine=affine)
         return Act(x.tensor, x.shape, x.scale, x.frac, x.ops + [op], x.perm, x.channels_last)
 
     def _smooth(self, node):
@@ -475,7 +481,8 @@ class _Reader(QuantOps, LayerOps):
         x, c = (a, b) if first else (b, a)
         c = self.channel_const(c.values if isinstance(c, QConst) else c, x, node)
         return self._pending(node, x, [c], [None, c] if first else [c, None],
-                             nondecreasing(c, first), exact(c, first) if exact else None)
+                             nondecreasing(c, first), exact(c, first) if exact else None,
+                             affine_form(node.op_type, c, first))
 
     def _Add(self, node):
         if all(isinstance(self.value(i), Act) for i in node.input):
