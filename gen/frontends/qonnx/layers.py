@@ -118,7 +118,8 @@ class LayerOps:
                               "not supported; flatten its input first")
         w = self._weights(node, 1)
         if w.codes.ndim != 2:
-            raise HlsgenError(f"{self.where(node)}: weights of shape {w.codes.shape} are not a matrix")
+            raise HlsgenError(f"{self.where(node)}: weights of shape {w.codes.shape} are not a "
+                              "matrix; use a linear layer (2-D weights) after a flatten")
         codes = w.codes.T if trans_b else w.codes          # [in, out]
         scales = self._out_scales(node, w, 0 if trans_b else 1)
         if x.perm is not None:
@@ -132,7 +133,8 @@ class LayerOps:
         w = self._weights(node, 1)
         a = attrs_of(node)
         if len(x.shape) not in (2, 3) or w.codes.ndim != len(x.shape) + 1:
-            raise HlsgenError(f"{self.where(node)}: only 1-D and 2-D convolutions are supported")
+            raise HlsgenError(f"{self.where(node)}: only 1-D and 2-D convolutions are "
+                              "supported; use Conv1d or Conv2d")
         if any(d != 1 for d in a.get("dilations", [1])):
             raise HlsgenError(f"{self.where(node)}: dilation {a['dilations']} is not supported; use 1")
         cin, cout, group = x.shape[0], w.codes.shape[0], int(a.get("group", 1))
@@ -178,7 +180,8 @@ class LayerOps:
         if not any(begin) and not any(end):
             return x
         if min(begin + end) < 0:
-            raise HlsgenError(f"{self.where(node)}: negative padding (cropping) is not supported")
+            raise HlsgenError(f"{self.where(node)}: negative padding (cropping) is not "
+                              "supported; crop the input before the model")
         top, left = (begin if len(begin) == 2 else [0, begin[0]])
         bottom, right = (end if len(end) == 2 else [0, end[0]])
         shape = (x.shape[0],) + tuple(d + b + e for d, b, e in zip(x.shape[1:], begin, end))
@@ -194,18 +197,20 @@ class LayerOps:
         pads = [int(p) for p in (self.const(node, 1, "pads") if len(node.input) > 1 else a["pads"])]
         value = self.const(node, 2, "value") if len(node.input) > 2 and node.input[2] else 0
         if len(node.input) > 3 and node.input[3]:
-            raise HlsgenError(f"{self.where(node)}: Pad with explicit axes is not supported")
+            raise HlsgenError(f"{self.where(node)}: Pad with explicit axes is not "
+                              "supported; export with opset 13 or give pads for every axis")
         r = len(x.shape) + 1
         if mode != "constant" or np.any(np.asarray(value) != 0) or any(
                 pads[i] or pads[i + r] for i in (0, 1)) or len(x.shape) < 2:
             raise HlsgenError(f"{self.where(node)}: only zero padding of the spatial axes is "
-                              "supported")
+                              "supported; pad with zeros (mode constant, value 0) on height/width")
         return self._pad_act(node, x, pads[2:r], pads[r + 2:])
 
     # -- pooling ------------------------------------------------------------------------
     def _pool_geometry(self, node, x: Act, kernel, strides):
         if len(x.shape) not in (2, 3):
-            raise HlsgenError(f"{self.where(node)}: pooling needs a 1-D signal or an image")
+            raise HlsgenError(f"{self.where(node)}: pooling needs a 1-D signal or an image; "
+                              "pool before flattening")
         two_d = len(x.shape) == 3
         kh, kw = kernel if two_d else (1, kernel[0])
         sh, sw = strides if two_d else (1, strides[0])
@@ -220,7 +225,8 @@ class LayerOps:
                               "supported; pad explicitly or use padding=0")
         auto = a.get("auto_pad", b"NOTSET")
         if (auto.decode() if isinstance(auto, bytes) else auto) not in ("NOTSET", "VALID"):
-            raise HlsgenError(f"{self.where(node)}: pooling with auto_pad is not supported")
+            raise HlsgenError(f"{self.where(node)}: pooling with auto_pad is not supported; give "
+                              "explicit pads (or none)")
         return list(a.get("strides", [1] * len(kernel)))
 
     def _MaxPool(self, node):
@@ -233,7 +239,7 @@ class LayerOps:
         (kh, kw, sh, sw), out = self._pool_geometry(node, x, kernel, strides)
         if a.get("ceil_mode", 0) and any((d - k) % s for d, k, s in zip(x.shape[1:], kernel, strides)):
             raise HlsgenError(f"{self.where(node)}: max-pooling with ceil_mode on a size that does "
-                              "not divide is not supported")
+                              "not divide is not supported; use ceil_mode=False or pad the input")
         # A max commutes with non-decreasing float operations: pool the codes, keep the chain.
         t = self.node("pool", layer_name(node), [x.tensor], ir_shape(out),
                       {"mode": "max", "kh": kh, "kw": kw, "sh": sh, "sw": sw})
@@ -261,7 +267,8 @@ class LayerOps:
         strides = self._check_pool_attrs(node, a, kernel)
         if a.get("ceil_mode", 0) and any((d - k) % s for d, k, s in zip(x.shape[1:], kernel, strides)):
             raise HlsgenError(f"{self.where(node)}: average pooling with ceil_mode on a size that "
-                              "does not divide is not supported")
+                              "does not divide is not supported; use ceil_mode=False or pad the "
+                              "input")
         _, out = self._pool_geometry(node, x, kernel, strides)
         return self._sum_pool(node, x, kernel, strides, out, node, [None])
 

@@ -24,10 +24,12 @@ class QuantOps:
                               "supported; use one integer bit width")
         if np.any(~(s > 0)) or not np.all(np.isfinite(s)):
             raise HlsgenError(f"{self.where(node)}: Quant with a scale that is not positive and "
-                              "finite is not supported")
+                              "finite is not supported; check the exported scale (a scale of 0 or "
+                              "NaN comes from an untrained or uncalibrated quantizer)")
         if np.any(z != np.round(z)):
             raise HlsgenError(f"{self.where(node)}: Quant with a non-integer zero point is not "
-                              "supported")
+                              "supported; use an integer zero point (Brevitas: a zero-point "
+                              "quantizer with integer zero points, or none)")
         signed, narrow = int(a.get("signed", 1)), int(a.get("narrow", 0))
         if int(bw.flat[0]) == 1 and signed and np.any(z != 0):
             raise HlsgenError(f"{self.where(node)}: 1-bit signed Quant (binarized, +-1) with a "
@@ -74,7 +76,8 @@ class QuantOps:
         s = self.const(node, 1, "scale").astype(np.float32)
         if not np.all(s > 0) or not np.all(np.isfinite(s)):
             raise HlsgenError(f"{self.where(node)}: BipolarQuant with a scale that is not positive "
-                              "and finite is not supported")
+                              "and finite is not supported; check the exported scale (a scale of "
+                              "0 or NaN comes from an untrained or uncalibrated quantizer)")
         return self._bipolar(node, self.value(node.input[0]), s, "BipolarQuant")
 
     def _bipolar(self, node, x, s: np.ndarray, what: str, divide: bool = False):
@@ -120,10 +123,12 @@ class QuantOps:
             lo, hi = -(2**(as_int(out_bw) - 1)), 2**(as_int(out_bw) - 1) - 1
         else:
             raise HlsgenError(f"{self.where(node)}: Trunc with {len(node.input)} inputs is not "
-                              "supported")
+                              "supported; it takes 4 or 5 (x, scale, zero point, input bit width[, "
+                              "output bit width]): export with brevitas.export.export_qonnx")
         if np.size(out_s) != 1 or np.any(z != 0):
             raise HlsgenError(f"{self.where(node)}: Trunc with per-channel scales or a zero point "
-                              "is not supported")
+                              "is not supported; put a per-tensor quantizer without zero point "
+                              "before it")
         so = np.float64(np.asarray(out_s).flat[0])
         k, r = split_scale(so)
         k = int(k)
