@@ -296,7 +296,8 @@ class _Reader(QuantOps, LayerOps, PreprocessOps):
                 self.vals[node.output[0]] = out
         final = self.value(g.output[0].name)
         if not isinstance(final, Act):
-            raise HlsgenError("the model's output does not depend on its input")
+            raise HlsgenError("the model's output does not depend on its input; export the "
+                              "model with its input connected (brevitas.export.export_qonnx)")
         if output_mode == "argmax" and (final.ops or final.scale.ndim) and self._order_preserving(final):
             # Label select ignores a final transform that is the same on every
             # class and strictly increasing (BNN-PYNQ's TensorNorm, a positive
@@ -465,7 +466,8 @@ class _Reader(QuantOps, LayerOps, PreprocessOps):
     def _BatchNormalization(self, node):
         x = self.act(node)
         if len(x.shape) < 1 or x.perm is not None:
-            raise HlsgenError(f"{self.where(node)}: batch-norm needs a channel axis")
+            raise HlsgenError(f"{self.where(node)}: batch-norm needs a channel axis; apply it "
+                              "to (N, C) or (N, C, ...) data")
         p = [self.const(node, i, "parameter").astype(np.float32) for i in range(1, 5)]
         return self._pending(node, x, p, [None] + p, bool(np.all(p[0] >= 0)))
 
@@ -498,7 +500,8 @@ class _Reader(QuantOps, LayerOps, PreprocessOps):
 
     def _Div(self, node):
         if not isinstance(self.value(node.input[0]), Act):
-            raise HlsgenError(f"{self.where(node)}: only division by a constant is supported")
+            raise HlsgenError(f"{self.where(node)}: only division by a constant is supported; "
+                              "divide by a fixed value, or quantize the result")
         return self._const_op(node, lambda c, first: bool(np.all(c > 0)),
                               lambda c, first: po2_shift(c, 1))
 
@@ -506,7 +509,8 @@ class _Reader(QuantOps, LayerOps, PreprocessOps):
     def _merge(self, node, op: str) -> Act:
         acts = [self.resolve(self.value(i), f"'{layer_name(node)}'") for i in node.input]
         if len(acts) != 2:
-            raise HlsgenError(f"{self.where(node)}: {op} of {len(acts)} tensors; hlsgen takes two")
+            raise HlsgenError(f"{self.where(node)}: {op} of {len(acts)} tensors; hlsgen takes "
+                              "two: chain them pairwise")
         s0 = acts[0].scale
         scaled = not all(np.array_equal(a.scale, s0) for a in acts)
         if scaled and op != "add":
@@ -515,7 +519,8 @@ class _Reader(QuantOps, LayerOps, PreprocessOps):
                               "quantize both with one quantizer (a shared QuantIdentity) or with "
                               "power-of-two scales")
         if any(a.perm is not None for a in acts):
-            raise HlsgenError(f"{self.where(node)}: {op} of flattened image data is not supported")
+            raise HlsgenError(f"{self.where(node)}: {op} of flattened image data is not "
+                              "supported; join the images before flattening")
         if any(a.channels_last for a in acts):
             raise HlsgenError(f"{self.where(node)}: {op} of channels-last (NHWC) data made by a "
                               "Transpose inside the graph is not supported; export the model "
@@ -593,13 +598,15 @@ class _Reader(QuantOps, LayerOps, PreprocessOps):
     def _Flatten(self, node):
         x = self.act(node)
         if int(attrs_of(node).get("axis", 1)) != 1:
-            raise HlsgenError(f"{self.where(node)}: Flatten with axis other than 1 is not supported")
+            raise HlsgenError(f"{self.where(node)}: Flatten with axis other than 1 is not "
+                              "supported; flatten everything after the batch axis (axis=1)")
         return self._reshape_to(node, (int(np.prod(x.shape)),))
 
     def _Reshape(self, node):
         shape = self.model.get_tensor_shape(node.output[0])
         if not shape or shape[0] != 1:
-            raise HlsgenError(f"{self.where(node)}: reshape to {shape} changes the batch axis")
+            raise HlsgenError(f"{self.where(node)}: reshape to {shape} changes the batch axis; "
+                              "keep the batch dimension first, e.g. x.view(x.size(0), -1)")
         return self._reshape_to(node, tuple(int(d) for d in shape[1:]))
 
     def _Squeeze(self, node):
