@@ -162,3 +162,20 @@ def trunc_net():
 
 
 TRUNC_SHAPE = (1, 2, 8, 8)
+
+
+def two_scales(join: str = "add"):
+    """Two QuantIdentity branches of different float scales (x and 3x),
+    joined by an add or a channel concatenation, with nothing after."""
+    torch, nn, qnn, _ = _torch()
+
+    class TwoScales(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = qnn.QuantIdentity()
+            self.b = qnn.QuantIdentity()
+
+        def forward(self, x):
+            a, b = self.a(x), self.b(x * 3.0)
+            return a + b if join == "add" else torch.cat([a, b], 1)
+    return TwoScales()

@@ -25,6 +25,7 @@ import numpy as np
 import pytest
 
 from conftest import assert_exact, qdense_mlp, randomize_biases
+from qonnx_graphs import qonnx_file
 
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("qonnx")
@@ -226,29 +227,11 @@ def test_a_lone_quantizer(converted, tmp_path):
 # -- hand-written QONNX graphs: what the converter does not emit, and refusals --------
 
 
-def _graph(path, body, in_shape=(1, 2, 4, 4), out_shape=None, extra=()):
+def _graph(path, body, in_shape=(1, 2, 4, 4), out_shape=None):
     """x -> Quant(6 bits, scale 1/8) -> body...; body: (op, attrs, consts)
     tuples chained on the previous output, or a Quant given as ("Quant", attrs,
     [scale, zero point, bits])."""
-    from onnx import TensorProto, helper, numpy_helper
-    inits = [numpy_helper.from_array(np.array(v, np.float32), n)
-             for n, v in (("s", 0.125), ("z", 0.0), ("b", 6.0))]
-    nodes = [helper.make_node("Quant", ["x", "s", "z", "b"], ["t0"], domain="qonnx.custom_op.general",
-                              signed=1, narrow=0, rounding_mode="ROUND", name="in_quant")]
-    for i, (op, attrs, consts) in enumerate(body):
-        names = [f"t{i}"]
-        for j, c in enumerate(consts):
-            inits.append(numpy_helper.from_array(np.asarray(c, np.float32), f"c{i}_{j}"))
-            names.append(f"c{i}_{j}")
-        nodes.append(helper.make_node(op, names, [f"t{i + 1}"], name=f"{op.lower()}{i}",
-                                      domain="qonnx.custom_op.general" if op == "Quant" else "",
-                                      **attrs))
-    out = f"t{len(body)}"
-    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, in_shape)],
-                          [helper.make_tensor_value_info(out, TensorProto.FLOAT, out_shape)], inits)
-    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
-    onnx.save(model, str(path))
-    return path
+    return qonnx_file(path, body, in_shape, 6.0, out_shape, lambda op, i: f"{op.lower()}{i}")
 
 
 QUANT4 = ("Quant", {"signed": 1, "narrow": 0, "rounding_mode": "ROUND"}, [0.25, 0.0, 4.0])

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import brevitas_models as bm
+from qonnx_graphs import qonnx_file
 from conftest import assert_exact
 from test_errors import assert_nothing_written, assert_user_error
 
@@ -138,27 +139,7 @@ def test_differences_are_classified(tmp_path, shift_steps, explained):
 
 def _qonnx_file(path, ops, in_shape=(1, 4)):
     """A tiny QONNX graph: x -> Quant -> ops... (each op: (type, attrs, consts))."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
-    inits = [numpy_helper.from_array(np.array(v, np.float32), n)
-             for n, v in (("s", 0.125), ("z", 0.0), ("b", 8.0))]
-    nodes = [helper.make_node("Quant", ["x", "s", "z", "b"], ["t0"], domain="qonnx.custom_op.general",
-                              signed=1, narrow=0, rounding_mode="ROUND", name="in_quant")]
-    for i, (op, attrs, consts) in enumerate(ops):
-        names = [f"t{i}"]
-        for j, c in enumerate(consts):
-            inits.append(numpy_helper.from_array(np.asarray(c, np.float32), f"c{i}_{j}"))
-            names.append(f"c{i}_{j}")
-        domain = "qonnx.custom_op.general" if op in ("Quant", "BipolarQuant") else ""
-        nodes.append(helper.make_node(op, names, [f"t{i + 1}"], name=f"my_{op.lower()}",
-                                      domain=domain, **attrs))
-    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, in_shape)],
-                              [helper.make_tensor_value_info(f"t{len(ops)}", TensorProto.FLOAT, None)],
-                              initializer=inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13),
-                                                    helper.make_opsetid("qonnx.custom_op.general", 1)])
-    onnx.save(model, str(path))
-    return path
+    return qonnx_file(path, ops, in_shape)
 
 
 def _cli(*args, cwd=None):
@@ -235,17 +216,7 @@ def test_smooth_activation_before_a_quantizer(tmp_path):
 
 def test_concat_of_two_float_scales_is_refused(tmp_path):
     """(An add of two float scales is exact: tests/test_scaled_adds.py.)"""
-    import brevitas.nn as qnn
-
-    class TwoScales(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.a = qnn.QuantIdentity()
-            self.b = qnn.QuantIdentity()
-
-        def forward(self, x):
-            return torch.cat([self.a(x), self.b(x * 3.0)], 1)
-    model = bm.calibrate(TwoScales(), (1, 4))
+    model = bm.calibrate(bm.two_scales("concat"), (1, 4))
     msg = _module_error(model, (1, 4), tmp_path)
     assert "different float scales" in msg and "shared QuantIdentity" in msg
 

@@ -106,19 +106,9 @@ def test_branches_of_different_float_scales_are_added_exactly(model, tmp_path):
 def test_scaled_add_reaching_the_output_is_refused(tmp_path):
     """Without a quantizer after it the framework's float32 sum would be the
     output: refused naming the add, with the fix."""
-    import brevitas.nn as qnn
     from hlsgen.errors import HlsgenError
     from hlsgen.flow import generate
-
-    class TwoScales(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.a = qnn.QuantIdentity()
-            self.b = qnn.QuantIdentity()
-
-        def forward(self, x):
-            return self.a(x) + self.b(x * 3.0)
-    m = bm.calibrate(TwoScales(), (1, 4))
+    m = bm.calibrate(bm.two_scales("add"), (1, 4))
     with pytest.raises(HlsgenError, match=r"\(Add\) computes in floating point and its output "
                                           r"reaches the model's output without a quantizer; add a "
                                           r"quantizer after it"):
