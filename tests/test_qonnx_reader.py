@@ -160,7 +160,8 @@ def test_unsupported_op_one_line_exit_2_nothing_written(tmp_path):
     ([("Quant", {"signed": 1, "narrow": 0}, [0.5, 1.0, 1.0])], ["1-bit", "binarized", "zero point"]),
     ([("Mul", {}, [0.3])], ["Mul", "without a quantizer", "QuantIdentity"]),
     ([("Transpose", {"perm": [1, 0]}, [])], ["Transpose", "graph's input or output"]),
-    ([("Relu", {}, []), ("Mul", {}, [[1.0, 2.0, 3.0, 4.0]])], ["without a quantizer"]),
+    # (per-channel 1, 2, 3, 4 would be exact: tests/test_exact_float.py)
+    ([("Relu", {}, []), ("Mul", {}, [[0.1, 0.2, 0.3, 0.4]])], ["without a quantizer"]),
 ])
 def test_graph_errors_name_the_node_and_the_fix(tmp_path, ops, words):
     from hlsgen.errors import HlsgenError
@@ -214,11 +215,19 @@ def test_smooth_activation_before_a_quantizer(tmp_path):
     assert len({n.attrs["requant"]["kind"] for n in gen.graph.nodes if n.op == "requant"}) >= 1
 
 
-def test_concat_of_two_float_scales_is_refused(tmp_path):
-    """(An add of two float scales is exact: tests/test_scaled_adds.py.)"""
+def test_concat_of_two_float_scales_is_exact(tmp_path):
+    """Channels of two float scales side by side carry a per-channel scale;
+    at the output it runs on the host, as the framework computes it. (An add
+    of two float scales: tests/test_scaled_adds.py.)"""
+    from hlsgen.sim.csim import csim
     model = bm.calibrate(bm.two_scales("concat"), (1, 4))
-    msg = _module_error(model, (1, 4), tmp_path)
-    assert "different float scales" in msg and "shared QuantIdentity" in msg
+    scales = [float(model.a.act_quant.scale()), float(model.b.act_quant.scale())]
+    assert scales[0] != scales[1]          # the case this test is about
+    gen = generate_module(model, (1, 4), tmp_path / "prj", bm.random_inputs((1, 4), 100))
+    assert [n.op for n in gen.graph.nodes if n.op == "concat"] == ["concat"]
+    assert gen.graph.meta["host_tail"]["ops"] == ["a per-channel float scale"]
+    assert gen.exact_values == gen.total_values == 800
+    assert_exact(csim(gen.out))
 
 
 def test_add_of_per_channel_and_other_float_scales_is_refused(tmp_path):

@@ -65,7 +65,7 @@ REFUSALS = {
     "with per-channel activation scales is not supported": "graph[bipolar_per_channel]",
     "inputs is not supported": "graph[trunc_three_inputs]",
     "Trunc with per-channel scales or a zero point": "graph[trunc_zero_point]",
-    # preprocess.py
+    # preprocess.py (and gen/passes/exact_float.py: tests/test_exact_float.py)
     "computes in floating point on the model's input and its output reaches":
         "test_input_preprocessing::test_a_batch_norm_on_the_input_is_refused",
     # reader.py
@@ -90,13 +90,10 @@ REFUSALS = {
     "computes in floating point on the model's output image": "graph[float_on_output_image]",
     "computes in floating point and its output reaches":
         "test_qonnx_reader::test_graph_errors_name_the_node_and_the_fix",
-    "its bias is added in floating point at the model's output": "graph[float_bias_at_output]",
     "batch-norm needs a channel axis": "graph[batchnorm_on_scalar]",
     "of two activations is not supported": "graph[mul_of_two_activations]",
     "only division by a constant is supported": "graph[constant_divided_by_activation]",
     "tensors; hlsgen takes two": "graph[concat_of_three]",
-    "its inputs have different float scales":
-        "test_qonnx_reader::test_residual_of_two_float_scales_is_refused",
     "of flattened image data is not supported": "graph[add_of_flattened_images]",
     "of channels-last (NHWC) data made by a Transpose inside the graph is not supported":
         "graph[add_of_nhwc]",
@@ -224,13 +221,15 @@ def _weight_scale_varies_on_input(g):
                   name="fc1")
 
 
-def _per_channel_relu(g, src="q", gains=(0.5, 0.75)):
-    r = g.node("Relu", [src], name="relu1")
-    return g.node("Mul", [r, g.c(np.array(gains).reshape(1, -1, 1, 1))], name="gain1")
+def _two_scales(g):
+    """Channels of two float scales side by side (a concat): a per-channel scale."""
+    branches = [g.node("Quant", ["q", g.c(s), g.c(0.0), g.c(4.0)], name=f"quant_{k}", signed=1,
+                       narrow=0, rounding_mode="ROUND") for k, s in enumerate((0.375, 0.625))]
+    return g.node("Concat", branches, name="cat1", axis=1)
 
 
 def _conv_input_per_channel_scales(g):
-    return g.node("Conv", [_per_channel_relu(g), g.wq(np.ones((2, 2, 1, 1)))], name="conv1",
+    return g.node("Conv", [_two_scales(g), g.wq(np.ones((2, 4, 1, 1)))], name="conv1",
                   kernel_shape=[1, 1])
 
 
@@ -308,7 +307,7 @@ def _output_without_input(g):
 
 
 def _output_per_channel_scales(g):
-    return _per_channel_relu(g)
+    return _two_scales(g)
 
 
 def _float_on_output_image(g):
@@ -350,7 +349,7 @@ def _reshape(g, shape):
 
 
 def _flatten_per_channel_scales(g):
-    return g.node("Flatten", [_per_channel_relu(g)], name="flat1", axis=1)
+    return g.node("Flatten", [_two_scales(g)], name="flat1", axis=1)
 
 
 # name -> (graph builder, input shape, opset, words the message must hold)
@@ -410,10 +409,12 @@ GRAPHS = {
     "constant_varies": (_constant_varies, IMG, 13, ["'scale1'", "Mul", "one value per channel"]),
     "two_outputs": (None, (1, 4), 13, ["one input and one output"]),
     "output_without_input": (_output_without_input, (1, 4), 13, ["does not depend on its input"]),
-    "output_per_channel_scales": (_output_per_channel_scales, IMG, 13, ["'gain1'", "QuantIdentity"]),
+    "output_per_channel_scales": (_output_per_channel_scales, (1, 4), 13, ["'cat1'", "QuantIdentity"]),
     "input_batch_2": (lambda g: g.node("Relu", ["q"], name="relu1"), (2, 4), 13, ["batch", "(1, C, H, W)"]),
     "float_on_output_image": (_float_on_output_image, IMG, 13, ["'scale1'", "quantizer or a flatten"]),
-    "float_bias_at_output": (_float_bias_at_output, (1, 4), 13, ["'fc1'", "its bias is added", "Int32Bias"]),
+    # (gen/passes/exact_float.py's message: the bias is not exact in float32)
+    "float_bias_at_output": (_float_bias_at_output, (1, 4), 13, ["'fc1'", "float bias", "float32 rounds",
+                                                                 "QuantIdentity"]),
     "batchnorm_on_scalar": (_batchnorm_on_scalar, (1,), 13, ["'bn1'", "channel axis"]),
     "mul_of_two_activations": (lambda g: g.node("Mul", [_relu(g), _relu(g)], name="mul1"), (1, 4), 13,
                                ["'mul1'", "Mul", "constant"]),
@@ -433,7 +434,8 @@ GRAPHS = {
 }
 
 
-GEN_KW = {"float_bias_at_output": {"output": "argmax"}}   # logits: the bias runs on the host
+# With logits, the bias and the scales run on the host.
+GEN_KW = {"float_bias_at_output": {"output": "argmax"}, "output_per_channel_scales": {"output": "argmax"}}
 
 
 def _build(tmp_path, name):

@@ -104,13 +104,16 @@ def test_branches_of_different_float_scales_are_added_exactly(model, tmp_path):
 
 
 def test_scaled_add_reaching_the_output_is_refused(tmp_path):
-    """Without a quantizer after it the framework's float32 sum would be the
-    output: refused naming the add, with the fix."""
+    """Without a quantizer after it the framework's float32 sum is the
+    output; with Brevitas' trained float scales (24-bit odd integers) it
+    rounds: refused naming the add, with the fix. (Sums that float32 holds
+    exactly are accepted: tests/test_exact_float.py.)"""
     from hlsgen.errors import HlsgenError
     from hlsgen.flow import generate
     m = bm.calibrate(bm.two_scales("add"), (1, 4))
-    with pytest.raises(HlsgenError, match=r"\(Add\) computes in floating point and its output "
-                                          r"reaches the model's output without a quantizer; add a "
-                                          r"quantizer after it"):
+    with pytest.raises(HlsgenError, match=r"layer '\w+' \(add\): the framework adds its two "
+                                          r"branches in float32, which rounds here .* reaches the "
+                                          r"model's output without a quantizer; put a quantizer "
+                                          r"after the add"):
         generate(m, tmp_path / "prj", input_shape=(1, 4), test_data=bm.random_inputs((1, 4), 4))
     assert not (tmp_path / "prj").exists()

@@ -2,8 +2,9 @@
 and run by the pass manager in stages, each to a fixed point:
 
   lower    type every tensor and bound its values, size accumulators, lower
-           requantization to integers (lower.py, requant.py; preprocess.py
-           finds the exact grid of the input's affine preprocessing)
+           requantization to integers (lower.py, requant.py; exact_float.py
+           proves float operations that no quantizer follows exact on the
+           codes they read and makes them integer)
   cleanup  remove what became a no-op (cleanup.py)
   fuse     mark what runs inside another node's kernel (fusion.py):
            fuse_requant (a requantization inside its producer's kernel),

@@ -14,7 +14,7 @@ import numpy as np
 from hlsgen.errors import HlsgenError, InternalError
 from hlsgen.ir.graph import Graph, Node, Tensor
 from hlsgen.passes.manager import register
-from hlsgen.passes.preprocess import input_grid
+from hlsgen.passes.exact_float import chain_requant, input_grid
 from hlsgen.passes.requant import LUT_MAX_ENTRIES, derive_lut, derive_requant
 from hlsgen.ir.qtype import QType, type_for_range
 
@@ -188,6 +188,18 @@ def _requant(graph: Graph, node: Node) -> None:
         # Input preprocessing: its grid follows from the input type, now known.
         ch = channels if node.transient.get("per_channel") else 1
         node.transient["grid"] = input_grid(node.transient["preprocess"], src.qtype, ch)
+    if node.transient.get("exact_chain"):
+        # Float operations proven exact on src's codes: one integer multiply-add.
+        ch = channels if node.transient.get("per_channel") else 1
+        rq, thr, (out_frac, lo, hi) = chain_requant(node.transient["exact_chain"], src.qtype,
+                                                    src.lo, src.hi, ch, where,
+                                                    node.transient["consumer"])
+        node.transient.clear()
+        node.attrs["requant"] = rq
+        if thr is not None:
+            node.params["thresholds"] = thr
+        dst.qtype, dst.lo, dst.hi = type_for_range(min(lo, 0), max(hi, 0), out_frac), lo, hi
+        return
     if src.qtype.bipolar:
         if node.transient.get("relu"):
             raise HlsgenError(f"{where}: a ReLU on +-1 values is not supported; quantize them first")
@@ -328,6 +340,16 @@ def _scaled_add_limits(node: Node, terms: list, lo: int, hi: int) -> None:
                           "with one quantizer (a shared QuantIdentity) or with power-of-two scales")
     ends = [abs(v) for pair in terms for v in pair] + [abs(lo), abs(hi)]
     node.attrs["float32_exact"] = bool(max(ends) < 2**24)
+    consumer = node.attrs.pop("exact_sum_for", None)
+    if consumer is not None and not node.attrs["float32_exact"]:
+        # The frontend left no quantizer after the sum: the framework's
+        # float32 sum must be the exact one.
+        raise HlsgenError(f"layer '{node.name}' (add): the framework adds its two branches in "
+                          f"float32, which rounds here (the sum on their common grid needs "
+                          f"{type_for_range(min(lo, 0), max(hi, 0), 0).bits} bits, float32 holds "
+                          f"24), and the sum reaches {consumer} without a quantizer; put a "
+                          "quantizer after the add (QuantIdentity), or quantize both branches "
+                          "with one quantizer")
 
 
 def _rescale(graph: Graph, node: Node) -> None:

@@ -113,8 +113,8 @@ def derive_requant(fn: Callable, acc_frac: int, acc_lo: int, acc_hi: int,
     rq = {"kind": "thresholds", "base": base, "lo": out_lo, "hi": out_hi}
     if negate.any():
         rq["negate"] = [bool(v) for v in negate]
-    bits = _signed_bits(acc_lo, acc_hi)
-    out_bits = _signed_bits(out_lo, out_hi)
+    bits = signed_bits(acc_lo, acc_hi)
+    out_bits = signed_bits(out_lo, out_hi)
     cost_thr = requant_form_cost("thresholds", bits, out_bits, thr.shape[0], thresholds=thr.shape[1])
     if cost_thr > requant_form_cost("multiply", bits, out_bits, thr.shape[0], mult_bits=2, bias_bits=2):
         mul = fit_multiply(base, thr, negate, acc_lo, acc_hi, out_lo, out_hi)
@@ -128,7 +128,7 @@ def derive_requant(fn: Callable, acc_frac: int, acc_lo: int, acc_hi: int,
     return rq, thr
 
 
-def _signed_bits(lo: int, hi: int) -> int:
+def signed_bits(lo: int, hi: int) -> int:
     """Bits of the narrowest two's-complement integer holding [lo, hi]."""
     return max(int(lo).bit_length() if lo >= 0 else int(~lo).bit_length(),
                int(hi).bit_length() if hi >= 0 else int(~hi).bit_length()) + 1
@@ -334,14 +334,14 @@ def fit_multiply(base: int, thr: np.ndarray, negate: np.ndarray, lo: int, hi: in
         xs[c] += [pad] * (nx - len(xs[c]))
         ys[c] += [own] * (nx - len(ys[c]))
     rq = {"kind": "multiply", "shift": n, "lo": out_lo, "hi": out_hi, "m": ms, "b": bs,
-          "x": xs, "y": ys, "exceptions": exceptions, "m_bits": max(_signed_bits(m, m) for m in ms),
-          "b_bits": max(_signed_bits(b, b) for b in bs)}
-    return rq if _multiply_width(rq, lo, hi) <= MULTIPLY_MAX_BITS else None
+          "x": xs, "y": ys, "exceptions": exceptions, "m_bits": max(signed_bits(m, m) for m in ms),
+          "b_bits": max(signed_bits(b, b) for b in bs)}
+    return rq if multiply_width(rq, lo, hi) <= MULTIPLY_MAX_BITS else None
 
 
-def _multiply_width(rq: dict, lo: int, hi: int) -> int:
+def multiply_width(rq: dict, lo: int, hi: int) -> int:
     """Bits of acc * m + b (hlsgen_requant.h RequantMultiply's WIDTH)."""
-    return max(_signed_bits(lo, hi) + rq["m_bits"], rq["b_bits"]) + 1
+    return max(signed_bits(lo, hi) + rq["m_bits"], rq["b_bits"]) + 1
 
 
 def check_multiply(rq: dict, base: int, thr: np.ndarray, negate, lo: int, hi: int, where: str) -> None:
@@ -351,7 +351,7 @@ def check_multiply(rq: dict, base: int, thr: np.ndarray, negate, lo: int, hi: in
     them), so they are compared at every breakpoint; and the arithmetic stays
     within MULTIPLY_MAX_BITS."""
     ch = thr.shape[0]
-    width = _multiply_width(rq, lo, hi)
+    width = multiply_width(rq, lo, hi)
     if width > MULTIPLY_MAX_BITS:
         raise HlsgenError(f"{where}: internal error: a {width}-bit multiplier form; please report it")
     for c in range(ch):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Callable
 
 import numpy as np
@@ -41,7 +42,24 @@ class FloatOp:
     # run is the framework's own function (False: an approximation of it that
     # only a following quantizer may evaluate, its differences explained)
     framework: bool = True
-    affine: tuple | None = None    # (a, b): a*x + b per channel, exact rationals (preprocess.py)
+    affine: tuple | None = None    # (a, b): a*x + b per channel, exact rationals (affine_form)
+
+
+def affine_form(kind: str, c, var_first: bool) -> tuple | None:
+    """(a, b) with op(x) = a*x + b per channel, exact rationals of the float32
+    constant (object arrays); None when the operation is not affine in x."""
+    f = np.array([Fraction(float(v)) for v in np.asarray(c, np.float32).reshape(-1)], dtype=object)
+    one = np.array([Fraction(1)] * len(f), dtype=object)
+    zero = np.array([Fraction(0)] * len(f), dtype=object)
+    if kind == "Add":
+        return one, f
+    if kind == "Sub":
+        return (one, -f) if var_first else (-one, f)
+    if kind == "Mul":
+        return f, zero
+    if kind == "Div" and var_first and all(v != 0 for v in f):
+        return np.array([1 / v for v in f], dtype=object), zero
+    return None
 
 
 def channels_layout(rank: int) -> Callable:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 NAME_KEY = "hlsgen.node_name"
+SAME_INPUTS_KEY = "hlsgen.same_inputs"   # "j:i,...": input j is input i
 # Module-path components Brevitas adds inside a layer; a node's layer name is
 # the deepest scope without them.
 _BREVITAS_INTERNAL = {"act_quant", "weight_quant", "bias_quant", "input_quant", "output_quant",
@@ -23,7 +24,9 @@ class Act:
     then the float operations `ops` not yet applied."""
     tensor: str                  # IR tensor holding the codes
     shape: tuple                 # ONNX shape without the batch axis (channels first)
-    scale: np.ndarray            # residual scale, shape () or (C,)
+    # residual scale, shape () or (C,): exact dyadic numbers (gen/ir/dyadic.py)
+    # in float64, at most a product of two float32 scales (exact_product)
+    scale: np.ndarray
     frac: int | None             # binary point of the codes, when known (not for the input)
     ops: list = field(default_factory=list)
     perm: np.ndarray | None = None   # flattened channels-first data: IR index -> ONNX index

@@ -10,8 +10,9 @@ import math
 import numpy as np
 
 from hlsgen.errors import HlsgenError
-from hlsgen.frontends.qonnx.float_ops import FloatOp, channels_layout, window_layout
+from hlsgen.frontends.qonnx.float_ops import FloatOp, affine_form, channels_layout, window_layout
 from hlsgen.frontends.qonnx.graph import Act, QConst, attrs_of, ir_shape, layer_name, split_scale
+from hlsgen.ir.dyadic import exact_product
 from hlsgen.ir.qtype import exact_frac
 
 
@@ -47,7 +48,7 @@ class LayerOps:
             w_res = np.float64(r[0])
         else:
             w_res = w_scales * 2.0**w_frac
-        acc_scale = np.float64(x.scale.flat[0]) * w_res
+        acc_scale = exact_product(x.scale.flat[0], w_res)   # an exact dyadic number
         frac = None if x.frac is None else x.frac + w_frac
         name = layer_name(node)
         bias = np.zeros(codes.shape[1], np.int64)
@@ -64,7 +65,8 @@ class LayerOps:
                 rank = len(out_onnx_shape)
                 add = self.qm.ops.node_fn(_AddNode, [None, values.reshape((-1,) + (1,) * (rank - 1))],
                                           channels_layout(rank))
-                ops.append(FloatOp(name, "float bias", add, True, True))
+                ops.append(FloatOp(name, "float bias", add, True, True,
+                                   affine=affine_form("Add", values, True)))
         t = self.node(op, name, [x.tensor], ir_shape(out_onnx_shape),
                       {**attrs, "w_frac": w_frac, "b_frac": b_frac},
                       {"weights": codes.astype(np.int64), "bias": bias}, tname=f"{name}_acc")

@@ -11,9 +11,12 @@ the next Quant (the residual scale, a float bias, batch-norm, the average's
 division, ReLU, clipping, constant Mul/Div/Add/Sub) are collected and
 evaluated, as the framework computes them, inside that Quant's
 requantization function, from which the requantization pass derives exact
-integer thresholds or a shift. Float operations on the model's input before its first integer layer
-(input normalisation, e.g. (x + 1) / 2) become one requantization whose
-grid the lowering finds on the declared input type (preprocess.py).
+integer thresholds or a shift. Float operations that no quantizer follows
+become one requantization the lowering proves exact or refuses
+(preprocess.py, gen/passes/exact_float.py): on the model's input (e.g.
+(x + 1) / 2) on every code of the declared input type, elsewhere on the codes
+the passes bound; at the output, those with trained constants run on the host
+(host_tail).
 
 PyTorch tensors are channels-first, the IR channels-last: convolution
 weights, flattened features and the data crossing the graph boundary are
@@ -22,19 +25,19 @@ reordered here.
 
 from __future__ import annotations
 
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
 from hlsgen.errors import HlsgenError
-from hlsgen.frontends.qonnx.float_ops import FloatOp, OnnxOps, channels_layout
+from hlsgen.frontends.qonnx.float_ops import FloatOp, OnnxOps, affine_form, channels_layout
 from hlsgen.frontends.qonnx.env import import_qonnx, lower_ir_version
-from hlsgen.frontends.qonnx.graph import (NAME_KEY, Act, QConst, attrs_of, fresh, ir_shape,
-                                       layer_name, node_name, po2_shift)
+from hlsgen.frontends.qonnx.graph import (NAME_KEY, SAME_INPUTS_KEY, Act, QConst, attrs_of,
+                                          fresh, ir_shape, layer_name, node_name, po2_shift)
 from hlsgen.frontends.qonnx.layers import LayerOps
-from hlsgen.frontends.qonnx.preprocess import PreprocessOps, affine_form
+from hlsgen.frontends.qonnx.preprocess import PreprocessOps, chain_steps
 from hlsgen.frontends.qonnx.quant import QuantOps
+from hlsgen.ir.dyadic import odd_form, short
 from hlsgen.ir.graph import Graph, Node, Tensor
 from hlsgen.ir.host_tail import tabulate
 from hlsgen.passes.manager import is_lowered
@@ -53,6 +56,11 @@ SUPPORTED_OPS = ["Quant", "BipolarQuant", "Trunc", "Conv (groups 1 or depthwise)
 ON_CHANNELS_LAST = {"Transpose", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Relu", "Clip",
                     "Trunc", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Elu", "LeakyRelu",
                     "Softplus", "Add", "Sub", "Mul", "Div"}
+
+
+# Output float operations whose constants' odd integers are this short run
+# on the chip as exact integer arithmetic; longer ones on the host.
+SHORT_CONSTANT_BITS = 12
 
 
 class QonnxModel:
@@ -100,7 +108,8 @@ class QonnxModel:
                     y = _run_module(module, y)
             return y
         return tabulate(framework, t.lo, t.hi, t.shape[-1] if t.shape else 1,
-                        [f"{op.name} ({op.kind})" for op in ops], f"layer '{where}'")
+                        [f"{op.name} ({op.kind})" for op in ops] or ["a per-channel float scale"],
+                        f"layer '{where}'")
 
     def _module(self, path: str):
         """The Brevitas model's submodule `path`, when hlsgen has the model."""
@@ -182,12 +191,25 @@ def clean_model(source):
     for node in proto.graph.node:   # qonnx renames nodes; messages use the user's names
         if node.name:
             node.metadata_props.add(key=NAME_KEY, value=node.name)
+        # qonnx renames only the first of a node's repeated inputs (Mul(x, x)):
+        # which inputs repeat which is noted here and restored after.
+        same = [f"{j}:{list(node.input).index(t)}" for j, t in enumerate(node.input)
+                if t and list(node.input).index(t) != j]
+        if same:
+            node.metadata_props.add(key=SAME_INPUTS_KEY, value=",".join(same))
     try:
-        return cleanup_model(ModelWrapper(proto))
+        model = cleanup_model(ModelWrapper(proto))
     except Exception as e:  # qonnx's transformations raise many types
         raise HlsgenError(f"qonnx cannot clean up '{getattr(source, 'name', source)}' "
                           f"({str(e).splitlines()[0][:160] if str(e) else type(e).__name__}); "
                           "export the model with brevitas.export.export_qonnx")
+    for node in model.graph.node:
+        for p in node.metadata_props:
+            if p.key == SAME_INPUTS_KEY:
+                for pair in p.value.split(","):
+                    j, i = (int(v) for v in pair.split(":"))
+                    node.input[j] = node.input[i]
+    return model
 
 
 def _fix_batch(proto) -> None:
@@ -298,6 +320,7 @@ class _Reader(QuantOps, LayerOps, PreprocessOps):
         if not isinstance(final, Act):
             raise HlsgenError("the model's output does not depend on its input; export the "
                               "model with its input connected (brevitas.export.export_qonnx)")
+        final = self._exact_sum(final, "the model's output")
         if output_mode == "argmax" and (final.ops or final.scale.ndim) and self._order_preserving(final):
             # Label select ignores a final transform that is the same on every
             # class and strictly increasing (BNN-PYNQ's TensorNorm, a positive
@@ -363,8 +386,21 @@ class _Reader(QuantOps, LayerOps, PreprocessOps):
         uneven = act.scale.ndim and not np.all(act.scale == act.scale.flat[0])
         if not all(op.framework for op in act.ops):
             return False   # not the framework's own function: no exact table of it
+        if not uneven and self._exact_on_chip(act):
+            return False
         return bool(uneven or (act.ops and not foldable and
                                any(op.exact is None for op in act.ops)))
+
+    @staticmethod
+    def _exact_on_chip(act: Act) -> bool:
+        """Whether the output's float operations are a chain of constants
+        short enough (0.75, 2, a bias on the grid) that the lowering can
+        prove them exact and make them integer on the chip; trained
+        constants (a batch-norm's) are 24-bit and stay on the host."""
+        steps = chain_steps(act)
+        return steps is not None and all(
+            short(np.asarray(v, np.float64), SHORT_CONSTANT_BITS)
+            for s in steps if s["affine"] is not None for v in s["affine"])
 
     def _to_host(self, act: Act) -> Act:
         """The output's float tail moved to the host: the IP outputs the codes."""
@@ -395,13 +431,19 @@ class _Reader(QuantOps, LayerOps, PreprocessOps):
     def resolve(self, act: Act, consumer: str) -> Act:
         """The codes a consumer other than a quantizer reads: pending float
         operations must be exact on codes (ReLU, power-of-two scaling)."""
+        act = self._exact_sum(act, consumer)
         if not act.ops:
             return act
         if act.tensor == "input" and any(op.exact is None for op in act.ops):
             return self._preprocess(act, consumer)   # exact on the input type, or refused there
+        foldable = consumer == "the model's output" and len(act.ops) == 1 and \
+            act.ops[0].bias is not None and _bias_on_grid(act, act.ops[0])
+        steps = chain_steps(act)
+        if not foldable and steps is not None and any(op.exact is None for op in act.ops):
+            return self._exact_chain(act, steps, consumer)   # proven in the lowering, or refused
         t, frac = act.tensor, act.frac
         for i, op in enumerate(act.ops):
-            if op.bias is not None and i == 0 and consumer == "the model's output" and len(act.ops) == 1:
+            if foldable:
                 self._fold_bias(act, op)
                 continue
             if op.exact is None:
@@ -421,15 +463,23 @@ class _Reader(QuantOps, LayerOps, PreprocessOps):
                 frac = None if frac is None else frac + op.exact[1]
         return Act(t, act.shape, act.scale, frac, [], act.perm, act.channels_last)
 
+    def _exact_sum(self, act: Act, consumer: str) -> Act:
+        """A scaled add's sum read by something other than a quantizer: the
+        lowering requires the framework's float32 products and sum to be
+        exact (every value within float32's significand), else refuses."""
+        if not act.ops or act.ops[0].framework or act.ops[0].kind != "Add":
+            return act
+        add = next(n for n in self.nodes if n.outputs[0] == act.tensor)
+        add.attrs["exact_sum_for"] = consumer
+        return Act(act.tensor, act.shape, act.scale, act.frac, act.ops[1:], act.perm,
+                   act.channels_last)
+
     def _fold_bias(self, act: Act, op: FloatOp) -> None:
         """The last layer's quantized bias, when its scale is the accumulator's
         (Int32Bias: input scale x weight scale), as integer codes in the
-        accumulator: the exact sum the framework's float32 addition rounds."""
+        accumulator: the exact sum the framework's float32 addition rounds
+        (resolve checked _bias_on_grid)."""
         qc, ir_node = op.bias
-        if not _bias_on_grid(act, op):
-            raise HlsgenError(f"'{op.name}': its bias is added in floating point at the model's "
-                              "output; quantize it at the accumulator's scale "
-                              "(bias_quant=Int32Bias) or end the model with a QuantIdentity")
         ir_node.params["bias"] = qc.codes.reshape(-1).astype(np.int64)
         ir_node.attrs["b_frac"] = act.frac
 
@@ -513,11 +563,6 @@ class _Reader(QuantOps, LayerOps, PreprocessOps):
                               "two: chain them pairwise")
         s0 = acts[0].scale
         scaled = not all(np.array_equal(a.scale, s0) for a in acts)
-        if scaled and op != "add":
-            raise HlsgenError(f"{self.where(node)}: its inputs have different float scales "
-                              f"({', '.join(f'{float(np.ravel(a.scale)[0]):.6g}' for a in acts)}); "
-                              "quantize both with one quantizer (a shared QuantIdentity) or with "
-                              "power-of-two scales")
         if any(a.perm is not None for a in acts):
             raise HlsgenError(f"{self.where(node)}: {op} of flattened image data is not "
                               "supported; join the images before flattening")
@@ -535,8 +580,11 @@ class _Reader(QuantOps, LayerOps, PreprocessOps):
         else:
             shape = (acts[0].shape[0] + acts[1].shape[0],) + tuple(acts[0].shape[1:])
         name = layer_name(node)
-        if scaled:
+        if scaled and op == "add":
             return self._scaled_add(node, acts, shape)
+        if scaled:   # channels of different scales side by side: a per-channel scale
+            s0 = np.concatenate([np.broadcast_to(np.ravel(np.asarray(a.scale, np.float64)),
+                                                 (a.shape[0],)) for a in acts])
         t = self.node(op, name, [a.tensor for a in acts], ir_shape(shape),
                       tname=f"{name}_sum" if op == "add" else None)
         return Act(t, shape, s0, frac)
@@ -547,7 +595,8 @@ class _Reader(QuantOps, LayerOps, PreprocessOps):
         the finer binary point (gen/passes/lower.py aligns them), so the sum
         has scale 1. The framework's float32 sum of the two rounded products
         is left pending: the quantizer after it evaluates the framework's
-        function on the exact sum, and anything else reading it is refused."""
+        function on the exact sum; anything else reading it (_exact_sum)
+        needs the lowering to prove the float32 products and sum exact."""
         muls, dfracs = [], []
         for a in acts:
             s = np.ravel(np.asarray(a.scale, np.float64))
@@ -555,9 +604,9 @@ class _Reader(QuantOps, LayerOps, PreprocessOps):
                 raise HlsgenError(f"{self.where(node)} (Add): an input has per-channel float "
                                   "scales and the other a different scale; put a quantizer "
                                   "(QuantIdentity) on each branch before the add")
-            m, d = Fraction(float(s[0])).as_integer_ratio()
-            muls.append(int(m))
-            dfracs.append(int(d).bit_length() - 1)
+            m, d = odd_form(s[0])
+            muls.append(m << max(0, -d))   # an integer scale: its own multiplier
+            dfracs.append(max(0, d))
         name = layer_name(node)
         t = self.node("add", name, [a.tensor for a in acts], ir_shape(shape),
                       {"multipliers": muls, "multiplier_fracs": dfracs}, tname=f"{name}_sum")
