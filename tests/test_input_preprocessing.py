@@ -91,15 +91,36 @@ def test_bipolar_input_scaled_by_a_power_of_two_is_exact(tmp_path):
 
 
 def test_shifted_and_scaled_unsigned_input_is_exact(tmp_path):
-    """(x - 0.5) * 4 on ap_ufixed<8,0>: codes k -> k - 128 at 6 fraction bits."""
+    """(x - 0.5) * 4 on ap_ufixed<8,0>: codes k -> k - 128 at 6 fraction bits,
+    folded into the first layer: it reads the input codes with the same
+    weights, and its bias holds -128 * (each neuron's weight sum)."""
+    from hlsgen.flow import generate
     from hlsgen.sim.csim import csim
     model = _mlp(lambda x: (x - 0.5) * 4)
     x = np.random.default_rng(2).integers(0, 256, (300, N_IN)) / 256.0
     gen = _generate(model, tmp_path / "prj", x.astype(np.float32), "ap_ufixed<8,0>")
-    pre = next(n for n in gen.graph.nodes if "input preprocessing" in n.attrs.get("source", ""))
-    t = gen.graph.tensors[pre.outputs[0]]
+    assert not any("input preprocessing" in n.attrs.get("source", "") for n in gen.graph.nodes)
+    fc1 = next(n for n in gen.graph.nodes if n.op == "dense")
+    assert fc1.inputs == gen.graph.inputs and fc1.attrs["preprocessing"].endswith(
+        "(input preprocessing)")
+    assert np.array_equal(fc1.params["bias"], -128 * fc1.params["weights"].sum(0))
+    folded = csim(gen.out)
+    assert_exact(folded)
+    # The stage the fold replaces computes the same: with the fold disabled.
+    import hlsgen.passes as passes
+    stages = [(name, [p for p in names if p != "fold_preprocessing"]) for name, names in passes.PIPELINE]
+    saved, passes.PIPELINE[:] = list(passes.PIPELINE), stages
+    try:
+        kept = generate(model, tmp_path / "kept", input_shape=(1, N_IN), input_type="ap_ufixed<8,0>",
+                        test_data=x.astype(np.float32))
+    finally:
+        passes.PIPELINE[:] = saved
+    pre = next(n for n in kept.graph.nodes if "input preprocessing" in n.attrs.get("source", ""))
+    t = kept.graph.tensors[pre.outputs[0]]
     assert (t.qtype.frac, t.lo, t.hi) == (6, -128, 127)
-    assert_exact(csim(gen.out))
+    staged = csim(kept.out)
+    assert_exact(staged)
+    assert np.array_equal(folded.csim, staged.csim)
 
 
 def test_per_feature_constants_of_either_sign_are_exact(tmp_path):

@@ -42,6 +42,11 @@ class Tensor:
                       QType.from_dict(d["qtype"]) if d["qtype"] else None, d["lo"], d["hi"])
 
 
+# The end of a requant node's "source" when it is the model's input
+# preprocessing (frontends write it; gen/passes/cleanup.py folds such nodes).
+PREPROCESSING = "(input preprocessing)"
+
+
 @dataclass
 class Node:
     op: str                         # input, dense, requant, reshape, argmax

@@ -5,7 +5,8 @@ and run by the pass manager in stages, each to a fixed point:
            requantization to integers (lower.py, requant.py; exact_float.py
            proves float operations that no quantizer follows exact on the
            codes they read and makes them integer)
-  cleanup  remove what became a no-op (cleanup.py)
+  cleanup  remove what became a no-op, fold the input preprocessing into
+           the first layer where it keeps the weights (cleanup.py)
   fuse     mark what runs inside another node's kernel (fusion.py):
            fuse_requant (a requantization inside its producer's kernel),
            absorb_padding (a zero padding inside the convolutions/poolings
@@ -20,7 +21,7 @@ from hlsgen.passes.manager import PASSES, is_lowered, register, run_pipeline  # 
 
 PIPELINE = [
     ("lower", ["lower_types"]),
-    ("cleanup", ["drop_identity_requant", "drop_flat_reshapes"]),
+    ("cleanup", ["drop_identity_requant", "drop_flat_reshapes", "fold_preprocessing"]),
     ("fuse", ["fuse_requant", "absorb_padding"]),
 ]
 

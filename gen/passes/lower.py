@@ -34,7 +34,7 @@ def lower_types(graph: Graph) -> bool:
         # Operations that need integers get +-1 codes for their bipolar
         # inputs (conversion nodes inserted before them, already lowered).
         i += _integer_inputs(graph, node)
-        {"input": _input, "dense": _dense, "conv": _dense, "requant": _requant,
+        {"input": _input, "dense": type_layer, "conv": type_layer, "requant": _requant,
          "reshape": _reshape, "argmax": _argmax, "pad": _pad, "pool": _pool,
          "add": _merge, "concat": _merge, "rescale": _rescale}[node.op](graph, node)
         i += 1
@@ -129,7 +129,9 @@ def _argmax(graph: Graph, node: Node) -> None:
     dst.qtype = type_for_range(0, max(src.size - 1, 1), 0)
 
 
-def _dense(graph: Graph, node: Node) -> None:
+def type_layer(graph: Graph, node: Node) -> None:
+    """A dense or convolution layer: weights and bias aligned to the
+    accumulator's binary point, the accumulator sized for every partial sum."""
     src, dst = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
     w = node.params["weights"].astype(np.int64)          # [in, out] (depthwise: [K*K, C])
     b = node.params["bias"].astype(np.int64)

@@ -16,6 +16,7 @@ import numpy as np
 from hlsgen.errors import HlsgenError
 from hlsgen.frontends.qonnx.graph import Act
 from hlsgen.ir.dyadic import fractions
+from hlsgen.ir.graph import PREPROCESSING
 
 
 def chain_steps(act: Act) -> list | None:
@@ -86,4 +87,4 @@ class PreprocessOps:
                     "quantizer after it (Brevitas: QuantIdentity)")
         steps = [{"name": op.name, "kind": op.kind, "run": op.run, "affine": op.affine}
                  for op in act.ops]
-        return self._chain_node(act, "preprocess", steps, "(input preprocessing)")
+        return self._chain_node(act, "preprocess", steps, PREPROCESSING)
