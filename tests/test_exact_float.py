@@ -213,18 +213,21 @@ def test_a_chain_before_a_layer_is_integer(tmp_path):
     assert_exact(csim(gen.out))
 
 
-@pytest.mark.parametrize("k, words", [
-    (0.1, ["'scale1' (Mul)", "needs", "significant bits", "float32 rounds", "reaches 'fc2' without "
-           "a quantizer", "QuantIdentity"]),
-    (1.0 + 2.0**-20, ["'scale1' (Mul)", "significant bits", "QuantIdentity"])])
-def test_a_chain_that_rounds_is_refused(tmp_path, k, words):
+@pytest.mark.parametrize("op, k, words", [
+    ("Mul", 0.1, ["'scale1' (Mul)", "needs", "significant bits", "float32 rounds",
+                  "reaches 'fc2' without a quantizer", "QuantIdentity"]),
+    ("Mul", 1.0 + 2.0**-20, ["'scale1' (Mul)", "significant bits", "QuantIdentity"]),
+    ("Div", 3.0, ["'scale1' (Div)", "not fixed-point numbers", "reaches 'fc2' without a quantizer",
+                  "0.75"])])
+def test_a_chain_that_rounds_is_refused(tmp_path, op, k, words):
     """0.1 is a float32 with a 24-bit odd integer: its products with the
     accumulator need more bits than float32 has, so the framework's values
-    are not the exact ones: refused naming the node, nothing written."""
+    are not the exact ones; x / 3 is not a binary fraction at all: refused
+    naming the node, nothing written."""
     from hlsgen.errors import HlsgenError
     from hlsgen.flow import generate
     path = _mlp(tmp_path / "m.onnx", [
-        ("Mul", ["acc", "k"], "t1", "scale1", {"k": k}),
+        (op, ["acc", "k"], "t1", "scale1", {"k": k}),
         ("Quant", ["w2", "ws", "z", "b4"], "w2q", "w2_quant", {}),
         ("MatMul", ["t1", "w2q"], "y", "fc2", {})])
     with pytest.raises(HlsgenError) as e:
