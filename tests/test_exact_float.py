@@ -293,3 +293,70 @@ def test_a_node_reading_one_tensor_twice_is_named(tmp_path):
                                           r"supported; hlsgen combines an activation with a constant"):
         generate(str(path), tmp_path / "prj", test_data=_inputs(4))
     assert not (tmp_path / "prj").exists()
+
+
+def test_a_rounding_scaled_add_behind_a_max_pool_is_still_refused(tmp_path):
+    """The float32 sum's check travels with the pending rounding through a
+    max-pool (which commutes with it) to the add that made it."""
+    from hlsgen.errors import HlsgenError
+    from hlsgen.flow import generate
+    consts = {"s": 0.125, "z": 0.0, "b16": 16.0, "sa": 0.1, "sb": 0.3}
+    nodes = [("Quant", ["x", "s", "z", "b16"], "q", {"name": "in_quant"}),
+             ("Quant", ["q", "sa", "z", "b16"], "a", {"name": "quant_a"}),
+             ("Quant", ["q", "sb", "z", "b16"], "b", {"name": "quant_b"}),
+             ("Add", ["a", "b"], "j", {"name": "join1"}),
+             ("MaxPool", ["j"], "y", {"name": "pool1", "kernel_shape": [2, 2], "strides": [2, 2]})]
+    path = qonnx_graph(tmp_path / "m.onnx", nodes, consts, (1, 2, 4, 4), "y")
+    x = np.random.default_rng(0).uniform(-4000, 4000, (8, 2, 4, 4)).astype(np.float32)
+    with pytest.raises(HlsgenError, match=r"layer 'join1' \(add\): the framework adds its two "
+                                          r"branches in float32, which rounds here"):
+        generate(str(path), tmp_path / "prj", test_data=x)
+    assert not (tmp_path / "prj").exists()
+
+
+def test_an_output_chain_float32_rounds_runs_on_the_host(tmp_path):
+    """acc * 2047/2048 (a short constant) on an accumulator whose products
+    need 26 bits: not exact on the chip, so the host takes it, as the
+    framework computes it, instead of a refusal."""
+    from hlsgen.flow import generate
+    from hlsgen.sim.csim import csim
+    consts = {"s": 0.125, "z": 0.0, "b10": 10.0, "b4": 4.0, "ws": 0.25,
+              "w1": np.full((N_IN, 1), -2.0), "k": 2047 / 2048}
+    nodes = [("Quant", ["x", "s", "z", "b10"], "q", {"name": "in_quant"}),
+             ("Quant", ["w1", "ws", "z", "b4"], "w1q", {"name": "w1_quant"}),
+             ("MatMul", ["q", "w1q"], "acc", {"name": "fc1"}),
+             ("Mul", ["acc", "k"], "y", {"name": "scale1"})]
+    path = qonnx_graph(tmp_path / "m.onnx", nodes, consts, (1, N_IN), "y")
+    x = np.random.default_rng(3).uniform(-64, 64, (100, N_IN)).astype(np.float32)
+    gen = generate(str(path), tmp_path / "prj", test_data=x)
+    assert gen.graph.meta["output_chain"] == "host"
+    assert gen.graph.meta["host_tail"]["ops"] == ["scale1 (Mul)"]
+    assert not _exact_chains(gen)
+    assert gen.exact_values == gen.total_values == 100
+    assert_exact(csim(gen.out))
+
+
+@pytest.mark.parametrize("off, input_type", [(-0.5, "ap_ufixed<8,0>"), (64.0, "ap_fixed<6,3>")])
+def test_preprocessing_folded_into_a_convolution(tmp_path, off, input_type):
+    """x + c before a 3x3 convolution and a max-pool: folded into the
+    convolution's bias; the pool after it reads the convolution's new
+    accumulator type (one type per edge); exact in both C branches."""
+    from hlsgen.flow import generate
+    from hlsgen.sim.csim import csim
+    rng = np.random.default_rng(2)
+    consts = {"off": off, "z": 0.0, "b4": 4.0, "ws": 0.25,
+              "w1": rng.integers(-8, 8, (4, 3, 3, 3)) * 0.25}
+    nodes = [("Add", ["x", "off"], "t2", {"name": "offset1"}),
+             ("Quant", ["w1", "ws", "z", "b4"], "w1q", {"name": "w1_quant"}),
+             ("Conv", ["t2", "w1q"], "c", {"name": "conv1", "kernel_shape": [3, 3]}),
+             ("MaxPool", ["c"], "y", {"name": "pool1", "kernel_shape": [2, 2], "strides": [2, 2]})]
+    path = qonnx_graph(tmp_path / "m.onnx", nodes, consts, (1, 3, 6, 6), "y")
+    lo, hi, scale = (0, 256, 256) if off < 0 else (-32, 32, 8)
+    x = (rng.integers(lo, hi, (40, 3, 6, 6)) / scale).astype(np.float32)
+    gen = generate(str(path), tmp_path / "prj", test_data=x, input_type=input_type)
+    conv = next(n for n in gen.graph.nodes if n.op == "conv")
+    pool = next(n for n in gen.graph.nodes if n.op == "pool")
+    assert conv.inputs == gen.graph.inputs and "preprocessing" in conv.attrs
+    assert gen.graph.tensors[pool.outputs[0]].qtype == gen.graph.tensors[conv.outputs[0]].qtype
+    assert gen.exact_values == gen.total_values == 40 * 4 * 2 * 2
+    assert_exact(csim(gen.out))

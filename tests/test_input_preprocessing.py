@@ -121,6 +121,10 @@ def test_shifted_and_scaled_unsigned_input_is_exact(tmp_path):
     staged = csim(kept.out)
     assert_exact(staged)
     assert np.array_equal(folded.csim, staged.csim)
+    # The framework still rounds (or not) as the unfolded layer does, and the
+    # pass-through kernels after the layer read its (new) accumulator type.
+    kept_fc1 = next(n for n in kept.graph.nodes if n.op == "dense")
+    assert fc1.attrs["float32_exact"] == kept_fc1.attrs["float32_exact"]
 
 
 def test_per_feature_constants_of_either_sign_are_exact(tmp_path):

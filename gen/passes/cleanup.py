@@ -86,12 +86,16 @@ def fold_preprocessing(graph: Graph) -> bool:
         layer.params["bias"] = layer.params["bias"] + (w * shift).sum(0)
         layer.params["weights"] = w * sign
         acc = graph.tensors[layer.outputs[0]]
-        old = (acc.lo, acc.hi)
+        old, exact = (acc.lo, acc.hi), layer.attrs["float32_exact"]
         layer.attrs["w_frac"] = layer.attrs["b_frac"] - src.qtype.frac
         layer.attrs["preprocessing"] = pre.attrs["source"]
         graph.remove_node(pre)
         type_layer(graph, layer)
         # The accumulator holds the same integers as before: both bounds hold.
+        # The framework still sums w * (preprocessed x): its float32 rounding
+        # is the unfolded layer's.
         acc.lo, acc.hi = max(acc.lo, old[0]), min(acc.hi, old[1])
+        layer.attrs["float32_exact"] = exact
+        retype_consumers(graph, acc.name)
         return True
     return False

@@ -73,10 +73,10 @@ def input_grid(steps: list, qt: QType, channels: int) -> tuple[int, int, int]:
     return frac, lo, hi
 
 
-def _common_shift(ints: np.ndarray, frac: int) -> int:
+def _common_shift(ints, frac: int) -> int:
     """How many trailing binary zeros every code has (at most frac): the
     binary places the grid does not need."""
-    g = math.gcd(*(int(v) for v in ints.flat))
+    g = math.gcd(*(int(v) for v in np.ravel(ints) if v is not None))
     tz = (g & -g).bit_length() - 1 if g else frac
     return max(0, min(frac, tz))
 
@@ -162,8 +162,10 @@ def chain_requant(steps: list, qt: QType, lo: int, hi: int, channels: int, where
     if qt.bipolar or (hi - lo + 1) * channels > FULL_EVAL_LIMIT or grid[2] - grid[1] > MAX_LEVELS:
         s = steps[-1]
         raise HlsgenError(f"'{s['name']}' ({s['kind']}) clamps each channel at a different "
-                          f"value after its float operations, and its output reaches {consumer} "
-                          f"without a quantizer; {FIX}")
+                          f"value after its float operations (a ReLU before a per-channel "
+                          f"constant), over {grid[2] - grid[1] + 1} output codes, more than the "
+                          f"{MAX_LEVELS} hlsgen steps per channel, and its output reaches "
+                          f"{consumer} without a quantizer; {FIX}")
 
     def fn(v):
         y = np.asarray(v, np.float32)
@@ -223,11 +225,8 @@ def _check_fits(s: dict, A, B, L, H, lo: int, hi: int, what: str, consumer: str)
 
 
 def _trim(frac: int, ints: list) -> tuple[int, list]:
-    """The binary places every integer has as trailing zeros (down to 0)."""
-    import math
-    g = math.gcd(*(v for row in ints for v in row if v is not None))
-    tz = (g & -g).bit_length() - 1 if g else frac
-    t = max(0, min(frac, tz))
+    """Without the binary places every integer has as trailing zeros."""
+    t = _common_shift(np.array([v for row in ints for v in row], dtype=object), frac)
     return frac - t, [[None if v is None else v >> t for v in row] for row in ints]
 
 

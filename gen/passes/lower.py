@@ -193,9 +193,23 @@ def _requant(graph: Graph, node: Node) -> None:
     if node.transient.get("exact_chain"):
         # Float operations proven exact on src's codes: one integer multiply-add.
         ch = channels if node.transient.get("per_channel") else 1
-        rq, thr, (out_frac, lo, hi) = chain_requant(node.transient["exact_chain"], src.qtype,
-                                                    src.lo, src.hi, ch, where,
-                                                    node.transient["consumer"])
+        fallback = node.transient.get("host_fallback", False)
+        try:
+            rq, thr, (out_frac, lo, hi) = chain_requant(node.transient["exact_chain"], src.qtype,
+                                                        src.lo, src.hi, ch, where,
+                                                        node.transient["consumer"])
+        except HlsgenError:
+            if not fallback:
+                raise
+            # Not exact on these codes: the output's float operations run on
+            # the host (the frontend's tail), this node passes codes through.
+            graph.meta["output_chain"] = "host"
+            node.transient.clear()
+            node.attrs["requant"] = {"kind": "identity"}
+            dst.qtype, dst.lo, dst.hi = src.qtype, src.lo, src.hi
+            return
+        if fallback:
+            graph.meta["output_chain"] = "chip"
         node.transient.clear()
         node.attrs["requant"] = rq
         if thr is not None:
@@ -347,9 +361,9 @@ def _scaled_add_limits(node: Node, terms: list, lo: int, hi: int) -> None:
         # The frontend left no quantizer after the sum: the framework's
         # float32 sum must be the exact one.
         raise HlsgenError(f"layer '{node.name}' (add): the framework adds its two branches in "
-                          f"float32, which rounds here (the sum on their common grid needs "
-                          f"{type_for_range(min(lo, 0), max(hi, 0), 0).bits} bits, float32 holds "
-                          f"24), and the sum reaches {consumer} without a quantizer; put a "
+                          f"float32, which rounds here (a value on their common grid needs "
+                          f"{max(ends).bit_length()} significant bits, float32 holds 24), and the "
+                          f"sum reaches {consumer} without a quantizer; put a "
                           "quantizer after the add (QuantIdentity), or quantize both branches "
                           "with one quantizer")
 

@@ -43,6 +43,7 @@ class FloatOp:
     # only a following quantizer may evaluate, its differences explained)
     framework: bool = True
     affine: tuple | None = None    # (a, b): a*x + b per channel, exact rationals (affine_form)
+    join: object | None = None     # a scaled add's IR node, whose float32 sum this rounds
 
 
 def affine_form(kind: str, c, var_first: bool) -> tuple | None:

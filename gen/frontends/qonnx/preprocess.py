@@ -74,7 +74,6 @@ class PreprocessOps:
                       tname=f"{name}_codes")
         return Act(t, act.shape, np.float64(1.0), None, [], act.perm, act.channels_last)
 
-
     def _preprocess(self, act: Act, consumer: str) -> Act:
         """The model's input preprocessing: the lowering evaluates it on
         every code of the declared input type (input_grid)."""

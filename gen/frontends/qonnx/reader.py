@@ -90,8 +90,8 @@ class QonnxModel:
     def host_tail(self, graph: Graph) -> dict | None:
         """The host tail's table (hlsgen/ir/host_tail.py): the framework's own
         float operations on every code the lowered output can hold."""
-        if self.tail is None:
-            return None
+        if self.tail is None or graph.meta.get("output_chain") == "chip":
+            return None   # no tail, or the lowering proved it exact on the chip
         scale, ops, where = self.tail
         t = graph.tensors[graph.outputs[0]]
         frac = t.qtype.frac
@@ -331,7 +331,16 @@ class _Reader(QuantOps, LayerOps, PreprocessOps):
         # (Float operations after no layer at all are no tail: nothing would
         # run on the chip.)
         if output_mode == "logits" and self._computes() and self._needs_host(final):
-            final = self._to_host(final)
+            if self._exact_on_chip(final):
+                # Integer on the chip if the lowering proves it exact on the
+                # codes it bounds; the host otherwise (when it can take it).
+                tail = self._host_tail_of(final) if self._host_can_take(final) else None
+                final = self.resolve(final, "the model's output")
+                if tail is not None:
+                    self.nodes[-1].transient["host_fallback"] = True
+                    self.qm.tail = tail
+            else:
+                final = self._to_host(final)
         final = self.resolve(final, "the model's output")
         if final.channels_last:     # a Transpose to NHWC before the output: the IR's order
             self.qm.boundary["output_channels_last"] = True
@@ -386,8 +395,6 @@ class _Reader(QuantOps, LayerOps, PreprocessOps):
         uneven = act.scale.ndim and not np.all(act.scale == act.scale.flat[0])
         if not all(op.framework for op in act.ops):
             return False   # not the framework's own function: no exact table of it
-        if not uneven and self._exact_on_chip(act):
-            return False
         return bool(uneven or (act.ops and not foldable and
                                any(op.exact is None for op in act.ops)))
 
@@ -402,14 +409,23 @@ class _Reader(QuantOps, LayerOps, PreprocessOps):
             short(np.asarray(v, np.float64), SHORT_CONSTANT_BITS)
             for s in steps if s["affine"] is not None for v in s["affine"])
 
+    @staticmethod
+    def _host_can_take(act: Act) -> bool:
+        """The host runs float operations only on a flat output."""
+        return len(act.shape) == 1 and act.perm is None
+
+    def _host_tail_of(self, act: Act) -> tuple:
+        """(residual scale, float operations, the IR layer before them)."""
+        return np.asarray(act.scale, np.float32), list(act.ops), self.nodes[-1].name
+
     def _to_host(self, act: Act) -> Act:
         """The output's float tail moved to the host: the IP outputs the codes."""
         names = ", ".join(f"'{op.name}' ({op.kind})" for op in act.ops) or "a per-channel scale"
-        if len(act.shape) != 1 or act.perm is not None:
+        if not self._host_can_take(act):
             raise HlsgenError(f"{names} computes in floating point on the model's output image "
                               f"of shape {tuple(act.shape)}; the host runs float operations only "
                               "on a flat output: end the model with a quantizer or a flatten")
-        self.qm.tail = (np.asarray(act.scale, np.float32), list(act.ops), self.nodes[-1].name)
+        self.qm.tail = self._host_tail_of(act)
         return Act(act.tensor, act.shape, np.float64(1.0), act.frac, [], act.perm,
                    act.channels_last)
 
@@ -467,10 +483,9 @@ class _Reader(QuantOps, LayerOps, PreprocessOps):
         """A scaled add's sum read by something other than a quantizer: the
         lowering requires the framework's float32 products and sum to be
         exact (every value within float32's significand), else refuses."""
-        if not act.ops or act.ops[0].framework or act.ops[0].kind != "Add":
+        if not act.ops or act.ops[0].join is None:
             return act
-        add = next(n for n in self.nodes if n.outputs[0] == act.tensor)
-        add.attrs["exact_sum_for"] = consumer
+        act.ops[0].join.attrs["exact_sum_for"] = consumer
         return Act(act.tensor, act.shape, act.scale, act.frac, act.ops[1:], act.perm,
                    act.channels_last)
 
@@ -613,7 +628,7 @@ class _Reader(QuantOps, LayerOps, PreprocessOps):
         fracs = [a.frac for a in acts]
         frac = None if None in fracs else max(f + d for f, d in zip(fracs, dfracs))
         rounding = FloatOp(name, "Add", lambda v: np.asarray(v, np.float32), False, True,
-                           framework=False)
+                           framework=False, join=self.nodes[-1])
         return Act(t, shape, np.float64(1.0), frac, [rounding])
 
     def _Concat(self, node):
