@@ -27,7 +27,7 @@ FAILING = {"folding": {"conv1": {"simd": 3, "pe": 8}}}   # conv1 has 1 input cha
 GRID = {"fps": [500, 1000, 2000, 5000, 10000, 20000, 40000, 60000, 80000, 100000, 140000],
         "n_vectors": 16, "points": [FAILING]}
 STAGES = "generate,csim"    # generate lints; csim runs both kernel-library branches
-MACHINE = ("seconds", "worker", "project")   # where and how long: not results
+MACHINE = ("seconds", "worker", "project", "evaluated_in")   # where and how long: not results
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +78,9 @@ def test_local_cluster_sweep_records_every_point(local):
     assert (res.out / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     for r in ok:
         assert (Path(r["project"]) / "report.json").is_file()
+    # Points of one design (fps targets below the slowest design's) are simulated once.
+    evaluated = {r["evaluated_in"] for r in ok}
+    assert len(evaluated) == len({r["design"] for r in ok}) < len(ok)
     print(f"\nfirst sweep: 12 points in {seconds:.1f} s")
 
 
@@ -98,7 +101,7 @@ def test_rerun_takes_its_points_from_the_cache(cnn, local):
 @pytest.fixture
 def dask_cluster(tmp_path):
     """A `dask scheduler` and two `dask worker` processes on 127.0.0.1
-    (ephemeral ports); the scheduler's address. Stopped afterwards."""
+    (ephemeral ports); (its address, its scheduler file). Stopped afterwards."""
     dask = Path(sys.executable).parent / "dask"
     sfile = tmp_path / "scheduler.json"
     procs = []
@@ -120,7 +123,7 @@ def dask_cluster(tmp_path):
         from distributed import Client
         with Client(address, timeout="30s") as client:
             client.wait_for_workers(2, timeout=120)
-        yield address
+        yield address, sfile
     finally:
         for p in procs:
             if p.poll() is None:
@@ -134,25 +137,30 @@ def dask_cluster(tmp_path):
 
 
 def test_the_same_sweep_on_a_scheduler_and_two_workers(cnn, local, dask_cluster, tmp_path):
+    address, scheduler_file = dask_cluster
     grid = tmp_path / "grid.yaml"
     grid.write_text(json.dumps(GRID))          # JSON is YAML
     out = tmp_path / "remote"
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     proc = subprocess.run([sys.executable, "-m", "hlsgen.cli", "sweep", str(cnn), "--grid", grid,
-                           "--stages", STAGES, "--out", out, "--scheduler", dask_cluster],
+                           "--stages", STAGES, "--out", out, "--scheduler", address],
                           capture_output=True, text=True, env=env, timeout=600)
     assert proc.returncode == 1, proc.stderr          # one point failed (on purpose)
-    assert f"running on the Dask scheduler at {dask_cluster}" in proc.stdout
+    assert f"running on the Dask scheduler at {address}" in proc.stdout
     assert "12 points: 11 ok, 1 failed; 12 run, 0 from the cache" in proc.stdout
     assert "Traceback" not in proc.stderr
     assert results(out) == results(local[0].out)
     workers = {r["worker"] for r in csv.DictReader(open(out / "results.csv"))}
     assert len(workers) == 2                          # both workers took points
-    # --retry-failed runs the failed point again, and only it.
+    # An interrupted sweep (a point never recorded) resumes; --retry-failed runs the failed
+    # point again; the others come from the cache. The cluster found by its scheduler file.
+    (out / "points" / results(out)[3]["key"] / "point.json").unlink()
     proc = subprocess.run([sys.executable, "-m", "hlsgen.cli", "sweep", str(cnn), "--grid", grid,
-                           "--stages", STAGES, "--out", out, "--scheduler", dask_cluster,
+                           "--stages", STAGES, "--out", out, "--scheduler", scheduler_file,
                            "--retry-failed"], capture_output=True, text=True, env=env, timeout=600)
-    assert "12 points: 11 ok, 1 failed; 1 run, 11 from the cache" in proc.stdout, proc.stderr
+    assert f"running on the Dask scheduler of {scheduler_file} ({address})" in proc.stdout
+    assert "12 points: 11 ok, 1 failed; 2 run, 10 from the cache" in proc.stdout, proc.stderr
+    assert results(out) == results(local[0].out)
 
 
 def test_build_stage_runs_on_the_workers(cnn, tmp_path, monkeypatch):

@@ -4,21 +4,25 @@ one model as Dask tasks (hlsgen/sweeps/)."""
 from __future__ import annotations
 
 
+# The swept flags: (flag, Options name, type, help); one value is fixed, A,B,C is swept.
+LISTS = (("--board", "board", str, "board, or boards A,B (see `hlsgen boards`)"),
+         ("--fps", "fps", float, "folding search targets, e.g. 1000,10000,100000"),
+         ("--max-util", "max_util", float, "folding search budgets (fractions), e.g. 0.25,0.5,1"),
+         ("--clock", "clock_mhz", float, "clocks in MHz, e.g. 100,150"),
+         ("--arch", "arch", str, "architectures, e.g. dataflow,tiled"))
+
+
 def cmd_sweep(args) -> int:
     from hlsgen.api import sweep
     from hlsgen.sweeps.grid import parse_list
-    lists = {"fps": (args.fps, float), "max_util": (args.max_util, float),
-             "clock_mhz": (args.clock, float)}
-    flags = {"fps": "--fps", "max_util": "--max-util", "clock_mhz": "--clock"}
-    values = {k: parse_list(flags[k], text, kind) for k, (text, kind) in lists.items() if text}
-    if args.arch:
-        values["arch"] = [a.strip() for a in args.arch.split(",") if a.strip()]
-    if args.board:
-        values["board"] = [b.strip() for b in args.board.split(",") if b.strip()]
+    values = {}
+    for flag, name, kind, _ in LISTS:
+        text = getattr(args, flag[2:].replace("-", "_"))
+        if text:
+            items = parse_list(flag, text, kind)
+            values[name] = items[0] if len(items) == 1 else items
     if args.vectors is not None:
         values["n_vectors"] = args.vectors
-    # One value is a fixed option, several a swept one.
-    values = {k: v[0] if isinstance(v, list) and len(v) == 1 else v for k, v in values.items()}
     res = sweep(args.model, grid=args.grid, out=args.out, stages=args.stages,
                 scheduler=args.scheduler, workers=args.workers, timeout=args.timeout,
                 force=args.force, retry_failed=args.retry_failed, weights=args.weights,
@@ -44,11 +48,8 @@ def register(sub) -> None:
                    "model there is resumed and extended")
     s.add_argument("--grid", help="YAML/JSON file: option names to values, a list is swept "
                    "(e.g. `fps: [1000, 10000]`), plus an optional `points:` list")
-    s.add_argument("--board", help="board, or boards A,B (see `hlsgen boards`)")
-    s.add_argument("--fps", help="folding search targets, e.g. 1000,10000,100000")
-    s.add_argument("--max-util", help="folding search budgets (fractions), e.g. 0.25,0.5,1")
-    s.add_argument("--clock", help="clocks in MHz, e.g. 100,150")
-    s.add_argument("--arch", help="architectures, e.g. dataflow,tiled")
+    for flag, _, _, text in LISTS:
+        s.add_argument(flag, help=text)
     s.add_argument("--vectors", type=int, help="test vectors per point (default 200)")
     s.add_argument("--stages", default="generate,csim,lint",
                    help="generate, csim, lint and one of synth, cosim, ip, bitstream (`hlsgen "

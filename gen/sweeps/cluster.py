@@ -101,11 +101,13 @@ def _check_workers(client) -> None:
                           "install the same hlsgen on every worker (the point hashes include it)")
 
 
-def dashboard(client) -> str:
-    """The dashboard line to print."""
+def dashboard(client, local: bool) -> str:
+    """The dashboard line to print (local: whether this environment serves it)."""
     link = getattr(client, "dashboard_link", None)
     if not link:
         return "Dask dashboard: not served by this scheduler"
+    if not local:
+        return f"Dask dashboard: {link}"
     try:
         import bokeh  # noqa: F401
         return f"Dask dashboard: {link}"

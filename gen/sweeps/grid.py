@@ -53,7 +53,7 @@ def load_grid(path: str | Path) -> dict:
 
 
 def parse_list(flag: str, text: str, kind=float) -> list:
-    """`--fps 1000,1e4` -> [1000.0, 10000.0]."""
+    """`--fps 1000,1e4` -> [1000.0, 10000.0]; `--arch dataflow,tiled` (kind=str)."""
     items = [t.strip() for t in str(text).split(",") if t.strip()]
     try:
         return [kind(t) for t in items] if items else _empty(flag)

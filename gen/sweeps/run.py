@@ -1,6 +1,7 @@
 """The sweep: its points checked, the output folder checked, the pending
-points submitted as Dask tasks, each row recorded as it arrives, the Pareto
-figure and a summary at the end. `hlsgen.sweep()` and `hlsgen sweep` call
+points submitted as Dask tasks (a generation per point, an evaluation per
+distinct design), each row recorded as it arrives, the Pareto figure and a
+summary at the end. `hlsgen.sweep()` and `hlsgen sweep` call
 `sweep`; nothing is written before every input has been checked."""
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from hlsgen.sweeps.grid import MODEL, expand, load_grid
 from hlsgen.sweeps.plot import write_pareto
 from hlsgen.sweeps.spec import DEFAULT_STAGES, Point, model_sha256, parse_stages
 from hlsgen.sweeps.store import Store
-from hlsgen.sweeps.task import one_line, run_point
+from hlsgen.sweeps.task import evaluate_point, evaluates, generate_point, merge, one_line
 
 PLOT_EVERY = 10.0    # seconds between redraws of pareto.png while points arrive
 
@@ -84,7 +85,9 @@ def sweep(model, board=None, grid=None, *, out, stages=DEFAULT_STAGES, scheduler
     model_options = {k: v if k == "input_shape" else _absolute(str(v))
                      for k, v in model_options.items()}
     sha = model_sha256(model, model_options)
-    points = [Point(model, model_options, o, stages, sha, timeout) for o in points_options]
+    # Options that spell the same design (a default given or not) are one point.
+    points = list({p.key: p for p in (Point(model, model_options, o, stages, sha, timeout)
+                                      for o in points_options)}.values())
 
     store = Store(Path(out), points)
     resume = store.check(force)
@@ -102,7 +105,9 @@ def sweep(model, board=None, grid=None, *, out, stages=DEFAULT_STAGES, scheduler
             store.open(resume, model)
             store.write_tables()
             log(f"running on {cluster}")
-            log(dashboard(client))
+            log(dashboard(client, local=scheduler is None))
+            if not client.scheduler_info().get("workers"):
+                log("no worker has joined the cluster yet: the points wait for workers")
             _run(client, pending, store, progress, log)
     else:
         store.open(resume, model)
@@ -113,26 +118,59 @@ def sweep(model, board=None, grid=None, *, out, stages=DEFAULT_STAGES, scheduler
 
 
 def _run(client, pending: list, store: Store, progress: bool, log) -> None:
-    """Submits every pending point; records each row as it arrives."""
+    """Submits every pending point's generation; then each distinct design's
+    evaluation once (its points share it); records each row as it is done."""
     from distributed import as_completed
     from tqdm import tqdm
-    futures = {client.submit(run_point, p, str(store.folder(p)), key=f"hlsgen-point-{p.key}",
-                             pure=False): p for p in pending}
+    jobs = {}        # future -> ("generate", point) or ("evaluate", design hash)
+    designs = {}     # design hash -> {"waiting": [(point, row)], "done": evaluation row}
+
+    def submit(task, point, kind, what):
+        future = client.submit(task, point, str(store.folder(point)), pure=False,
+                               key=f"hlsgen-{kind}-{point.key}")
+        jobs[future] = (kind, what)
+        return future
+
+    done = as_completed([submit(generate_point, p, "generate", p) for p in pending])
     last_plot = time.monotonic()
-    with tqdm(total=len(futures), unit="point", desc="sweep", disable=not progress) as bar:
-        for future in as_completed(futures):
-            p = futures[future]
-            try:
-                row = future.result()
-            except Exception as e:   # noqa: BLE001: the worker died (KilledWorker), cancelled...
-                row = {"status": "failed", "error": one_line(e)}
-            store.record(p, row)
+    with tqdm(total=len(pending), unit="point", desc="sweep", disable=not progress) as bar:
+        def record(point, row):
+            nonlocal last_plot
+            store.record(point, row)
             bar.update()
             if row.get("status") != "ok":
-                (bar.write if progress else log)(f"failed: {p.label}: {row.get('error')}")
+                (bar.write if progress else log)(f"failed: {point.label}: {row.get('error')}")
             if time.monotonic() - last_plot > PLOT_EVERY:
                 write_pareto(store.ordered(), store.out / "pareto.png")
                 last_plot = time.monotonic()
+
+        for future in done:
+            kind, what = jobs.pop(future)
+            row = _row(future)
+            if kind == "evaluate":
+                design = designs[what]
+                design["done"] = row
+                for point, generated in design.pop("waiting"):
+                    record(point, merge(generated, row))
+            elif row.get("status") != "ok" or not evaluates(what.stages):
+                record(what, row)
+            else:
+                design = designs.setdefault(row["design"], {"waiting": []})
+                if "done" in design:
+                    record(what, merge(row, design["done"]))
+                else:
+                    design["waiting"].append((what, row))
+                    if len(design["waiting"]) == 1:
+                        done.add(submit(evaluate_point, what, "evaluate", row["design"]))
+
+
+def _row(future) -> dict:
+    """A task's row; a task that did not return one (its worker died, it was
+    cancelled) is a failed row."""
+    try:
+        return future.result()
+    except Exception as e:   # noqa: BLE001: KilledWorker, CancelledError...
+        return {"status": "failed", "error": one_line(e)}
 
 
 def _absolute(model: str) -> str:

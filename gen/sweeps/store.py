@@ -2,7 +2,9 @@
 
     sweep.json            what the sweep is: model and its hash, stages, points
     points/<key>/point.json   one point's row: its record and its cache entry
-    points/<key>/project/     the point's generated project (error.txt on failure)
+    points/<key>/project/     the point's generated project (error.txt on failure); points
+                          of one design (the same files) are simulated and built once,
+                          in the project `evaluated_in` names
     results.csv           every recorded point of this sweep, one row each
     results.md            the same as a Markdown table
     pareto.png            frames/s against LUT and BRAM (plot.py)
@@ -30,7 +32,7 @@ LAST = ("status", "error", "notes", "arch", "folding", "est_fps", "est_latency_u
         "est_ff", "est_dsp", "est_bram18", "golden_vs_framework", "exact", "csim_equal",
         "synthesis_branch_equal", "lint_violations", "synth_stage", "synth_lut", "synth_ff",
         "synth_dsp", "synth_bram18", "synth_latency_cycles", "synth_interval_cycles",
-        "synth_clock_ns", "cosim", "seconds", "worker", "project")
+        "synth_clock_ns", "cosim", "design", "seconds", "worker", "project", "evaluated_in")
 # Columns of the Markdown table (the CSV holds them all).
 SHOWN = ("key", "point", "status", "est_fps", "est_lut", "est_bram18", "est_dsp", "exact",
          "lint_violations", "synth_lut", "synth_bram18", "seconds", "error")

@@ -1,11 +1,13 @@
-"""What a worker runs for one design point: generate (estimates and lint
-come with it), C simulation of both kernel-library branches, the lint
-rules with the compilers, and a vendor stage through `hlsgen build`.
-Returns the point's row; a failure is a row too (status "failed", a
-one-line error; the traceback in points/<key>/error.txt)."""
+"""What a worker runs for a design point, as two tasks: generate (estimates
+and lint come with it), then, once per distinct design (points whose
+projects are the same files share it), the evaluation: C simulation of both
+kernel-library branches, the lint rules with the compilers, and a vendor
+stage through `hlsgen build`. Each returns a row; a failure is a row too
+(status "failed", a one-line error; the traceback in points/<key>/error.txt)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -35,18 +37,54 @@ def one_line(e: BaseException) -> str:
     return f"{type(e).__name__}: {text}"[:400]
 
 
+def generate_point(point: Point, folder: str) -> dict:
+    """Task 1: generates the point's project into `folder` (points/<key>);
+    its row: estimates, generate's lint, and the `design` hash."""
+    return _task(point, Path(folder), _generate)
+
+
+def evaluate_point(point: Point, folder: str) -> dict:
+    """Task 2, once per design: the other stages on the project
+    generate_point wrote; the figures they add to the row."""
+    return _task(point, Path(folder), _evaluate)
+
+
 def run_point(point: Point, folder: str) -> dict:
-    """Runs `point` into `folder` (points/<key>); its row of results."""
+    """Both tasks, one after the other: the point's whole row."""
+    row = generate_point(point, folder)
+    if row["status"] == "ok" and evaluates(point.stages):
+        row = merge(row, evaluate_point(point, folder))
+    return row
+
+
+def evaluates(stages) -> bool:
+    """Whether the stages go beyond generate."""
+    return any(s != "generate" for s in stages)
+
+
+def merge(row: dict, evaluation: dict) -> dict:
+    """A point's row with the evaluation of its design (which may have run
+    on another point's project: `evaluated_in`)."""
+    out = dict(row, **{k: v for k, v in evaluation.items()
+                       if k not in ("key", "project", "notes", "seconds")})
+    out["evaluated_in"] = evaluation.get("project", "")
+    out["notes"] = "; ".join(n for n in (row.get("notes"), evaluation.get("notes")) if n)
+    out["seconds"] = round(row.get("seconds", 0) + evaluation.get("seconds", 0), 2)
+    return out
+
+
+def _task(point: Point, folder: Path, body) -> dict:
+    """Runs body(point, project, row, notes, deadline); any failure is the
+    point's, recorded in the row (the traceback in error.txt), never raised."""
     t0 = time.monotonic()
-    folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "error.txt").unlink(missing_ok=True)
     row = {"key": point.key, "status": "ok", "error": "", "notes": "",
-           "worker": f"{socket.gethostname()}:{os.getpid()}"}
+           "worker": f"{socket.gethostname()}:{os.getpid()}", "project": str(folder / PROJECT)}
     notes: list[str] = []
     try:
-        _stages(point, folder / PROJECT, row, notes, _Deadline(point.timeout, t0))
-    except Exception as e:   # noqa: BLE001: any failure is this point's, recorded, never raised
+        body(point, folder / PROJECT, row, notes, _Deadline(point.timeout, t0))
+    except Exception as e:   # noqa: BLE001
         row.update(status="failed", error=one_line(e))
         (folder / "error.txt").write_text(traceback.format_exc())
     row["notes"] = "; ".join(" ".join(n.split()) for n in notes)
@@ -66,21 +104,39 @@ class _Deadline:
             raise PointTimeout(f"timeout: the point ran over {self.seconds:g} s (after {stage})")
 
 
-def _stages(point: Point, project: Path, row: dict, notes: list, deadline: _Deadline) -> None:
+# What makes two projects the same design: every file the stages after
+# generate read (not the manifest's date, the report's budget note, figures).
+DESIGN_FILES = ("firmware", "tb", "build_prj.tcl", "vivado", "driver")
+
+
+def design_hash(project: Path) -> str:
+    h = hashlib.sha256()
+    for top in DESIGN_FILES:
+        path = project / top
+        for f in sorted(path.rglob("*")) if path.is_dir() else [path] if path.is_file() else []:
+            if f.is_file():
+                h.update(str(f.relative_to(project)).encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _generate(point: Point, project: Path, row: dict, notes: list, deadline: _Deadline) -> None:
     from hlsgen.flow import generate
     opts = options(point.options, **point.model_options, force=True)
     res = generate(point.model, project, opts, made_by="hlsgen sweep", log=notes.append)
-    row["project"] = str(project)
     row.update(figures(json.loads((project / "report.json").read_text())),
-               lint_violations=len(res.lint.violations))
+               lint_violations=len(res.lint.violations), design=design_hash(project))
     deadline.check("generate")
+
+
+def _evaluate(point: Point, project: Path, row: dict, notes: list, deadline: _Deadline) -> None:
     if "csim" in point.stages:
         from hlsgen.sim.csim import csim
         c = csim(project)
+        gf = json.loads((project / "report.json").read_text()).get("golden_vs_framework", {})
         row["csim_equal"] = f"{c.values - c.csim_mismatches}/{c.values}"
         row["synthesis_branch_equal"] = f"{c.synthesis.golden.size - c.synthesis.mismatches}/" \
                                         f"{c.synthesis.golden.size}"
-        row["exact"] = c.mismatches == 0 and res.exact_values == res.total_values
+        row["exact"] = c.mismatches == 0 and gf.get("equal_values") == gf.get("values")
         deadline.check("csim")
     if "lint" in point.stages:
         from hlsgen.lint import lint_project
