@@ -154,13 +154,17 @@ def test_the_same_sweep_on_a_scheduler_and_two_workers(cnn, local, dask_cluster,
     assert len(workers) == 2                          # both workers took points
     # An interrupted sweep (a point never recorded) resumes; --retry-failed runs the failed
     # point again; the others come from the cache. The cluster found by its scheduler file.
-    (out / "points" / results(out)[3]["key"] / "point.json").unlink()
+    lost = next(r for r in csv.DictReader(open(out / "results.csv"))
+                if r["status"] == "ok" and r["key"] not in r["evaluated_in"])
+    (out / "points" / lost["key"] / "point.json").unlink()
     proc = subprocess.run([sys.executable, "-m", "hlsgen.cli", "sweep", str(cnn), "--grid", grid,
                            "--stages", STAGES, "--out", out, "--scheduler", scheduler_file,
                            "--retry-failed"], capture_output=True, text=True, env=env, timeout=600)
     assert f"running on the Dask scheduler of {scheduler_file} ({address})" in proc.stdout
     assert "12 points: 11 ok, 1 failed; 2 run, 10 from the cache" in proc.stdout, proc.stderr
     assert results(out) == results(local[0].out)
+    resumed = json.loads((out / "points" / lost["key"] / "point.json").read_text())
+    assert resumed["evaluated_in"] == lost["evaluated_in"]   # its design's evaluation, recorded
 
 
 def test_build_stage_runs_on_the_workers(cnn, tmp_path, monkeypatch):

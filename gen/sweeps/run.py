@@ -18,7 +18,8 @@ from hlsgen.sweeps.grid import MODEL, expand, load_grid
 from hlsgen.sweeps.plot import write_pareto
 from hlsgen.sweeps.spec import DEFAULT_STAGES, Point, model_sha256, parse_stages
 from hlsgen.sweeps.store import Store
-from hlsgen.sweeps.task import evaluate_point, evaluates, generate_point, merge, one_line
+from hlsgen.sweeps.task import (evaluate_point, evaluates, evaluation_of, generate_point, merge,
+                                 one_line)
 
 PLOT_EVERY = 10.0    # seconds between redraws of pareto.png while points arrive
 
@@ -123,7 +124,10 @@ def _run(client, pending: list, store: Store, progress: bool, log) -> None:
     from distributed import as_completed
     from tqdm import tqdm
     jobs = {}        # future -> ("generate", point) or ("evaluate", design hash)
-    designs = {}     # design hash -> {"waiting": [(point, row)], "done": evaluation row}
+    # design hash -> {"waiting": [(point, row)], "done": evaluation row}; the designs
+    # evaluated before (recorded rows of this sweep) are not evaluated again.
+    designs = {r["design"]: {"waiting": [], "done": evaluation_of(r)}
+               for r in store.rows.values() if evaluation_of(r)}
 
     def submit(task, point, kind, what):
         future = client.submit(task, point, str(store.folder(point)), pure=False,

@@ -62,15 +62,32 @@ def evaluates(stages) -> bool:
     return any(s != "generate" for s in stages)
 
 
+# What an evaluation adds to a row (besides figures(), the same for one design).
+EVALUATED = ("status", "error", "worker", "csim_equal", "synthesis_branch_equal", "exact",
+             "lint_violations", "synth_stage", "synth_lut", "synth_ff", "synth_dsp",
+             "synth_bram18", "synth_latency_cycles", "synth_interval_cycles", "synth_clock_ns",
+             "cosim")
+
+
 def merge(row: dict, evaluation: dict) -> dict:
     """A point's row with the evaluation of its design (which may have run
     on another point's project: `evaluated_in`)."""
     out = dict(row, **{k: v for k, v in evaluation.items()
                        if k not in ("key", "project", "notes", "seconds")})
     out["evaluated_in"] = evaluation.get("project", "")
+    out["evaluation_notes"] = evaluation.get("notes", "")     # kept in point.json
     out["notes"] = "; ".join(n for n in (row.get("notes"), evaluation.get("notes")) if n)
     out["seconds"] = round(row.get("seconds", 0) + evaluation.get("seconds", 0), 2)
     return out
+
+
+def evaluation_of(row: dict) -> dict | None:
+    """The evaluation a recorded row holds (for another point of its design),
+    or None when it holds none that succeeded."""
+    if row.get("status") != "ok" or not row.get("evaluated_in") or not row.get("design"):
+        return None
+    return dict({k: row[k] for k in EVALUATED if k in row}, project=row["evaluated_in"],
+                notes=row.get("evaluation_notes", ""), seconds=0)
 
 
 def _task(point: Point, folder: Path, body) -> dict:
