@@ -5,16 +5,17 @@ Brevitas, QONNX) to bit-exact HLS C++ projects for FPGA boards.
     project = hlsgen.convert(model, board="pynq-z2")
     project.csim(); project.predict(x); project.report()
 
-Public API: convert, open, boards, Project, Options, HlsgenError.
+Public API: convert, open, boards, sweep, Project, Options, HlsgenError.
 The package: ir/ (graph, types, golden executor), frontends/, passes/,
 arch/ (dataflow, tiled), platform/ (boards, build, deploy), project/
-(writing a project folder), lint/, sim/ (C simulation), cli/.
+(writing a project folder), lint/, sim/ (C simulation), sweeps/ (design
+space sweeps on Dask), cli/.
 """
 
-from hlsgen.api import Project, Report, boards, convert, open  # noqa: F401,A004
+from hlsgen.api import Project, Report, boards, convert, open, sweep  # noqa: F401,A004
 from hlsgen.errors import HlsgenError, InternalError  # noqa: F401
 from hlsgen.options import Options  # noqa: F401
 from hlsgen.version import __version__  # noqa: F401
 
-__all__ = ["convert", "open", "boards", "Project", "Report", "Options", "HlsgenError",
+__all__ = ["convert", "open", "boards", "sweep", "Project", "Report", "Options", "HlsgenError",
            "InternalError", "__version__"]

@@ -1,5 +1,5 @@
-"""The Python API: `hlsgen.convert`, `hlsgen.open`, `hlsgen.boards` and the
-Project they return. The CLI is a thin layer over it.
+"""The Python API: `hlsgen.convert`, `hlsgen.open`, `hlsgen.boards`, the
+Project they return, and `hlsgen.sweep` (many design points on Dask). The CLI is a thin layer over it.
 
     import hlsgen
     project = hlsgen.convert(model, board="pynq-z2", out="hls_projects/mlp")
@@ -48,6 +48,30 @@ def convert(model, board: str = Options.board, out: str | Path | None = None, *,
 def open(path: str | Path) -> "Project":   # noqa: A001 (hlsgen.open, as a user expects it)
     """A project written earlier (by convert or `hlsgen generate`)."""
     return Project(path)
+
+
+def sweep(model, board: str | list | None = None, grid=None, *, out: str | Path,
+          stages="generate,csim,lint", scheduler: str | None = None, workers: int | None = None,
+          timeout: float | None = None, force: bool = False, retry_failed: bool = False,
+          progress: bool = True, log=print, **values):
+    """Runs many design points of `model` (a file every worker can read) as
+    Dask tasks and returns a SweepResult (`.rows`, `.summary()`).
+
+    The points: every combination of the lists in `grid` (a dict, or a
+    YAML/JSON file: Options names to values, a list is swept) and in the
+    Options given by name (`fps=[1e3, 1e4]`, `arch=["dataflow", "tiled"]`,
+    `board`, a single value is fixed). stages: generate, csim (both
+    branches), lint (with the compilers), and one vendor stage (synth,
+    cosim, ip, bitstream: `hlsgen build`, skipped with a note where the
+    tools are missing). scheduler: tcp://HOST:PORT or a scheduler file
+    (default: a LocalCluster of `workers` processes, one per core). timeout:
+    seconds per point. `out` receives results.csv, results.md, pareto.png
+    and points/<key>/; rerun into it to resume (recorded points are reused;
+    retry_failed runs failed ones again); force replaces it."""
+    from hlsgen.sweeps.run import sweep as run_sweep
+    return run_sweep(model, board, grid, out=out, stages=stages, scheduler=scheduler,
+                     workers=workers, timeout=timeout, force=force, retry_failed=retry_failed,
+                     progress=progress, log=log, **values)
 
 
 def boards() -> list[Board]:

@@ -32,19 +32,17 @@ def randomize_bn(model, seed=0):
     return model
 
 
-def digits_cnn(tf):
-    """8x8x1 digits: conv-bn-relu, pool, conv-bn-relu, pool, dense head."""
+def digits_cnn(tf, convs: int = 2):
+    """8x8x1 digits: conv-bn-relu, pool, conv-bn-relu, pool, dense head
+    (convs=1: the first convolution only)."""
     from qkeras import QActivation, QDense
     inp = tf.keras.Input((8, 8, 1), name="image")
     x = QActivation("quantized_bits(5,1,keep_negative=False)", name="input_quant")(inp)
-    x = _qconv(tf, 8, 3, "conv1", padding="same")(x)
-    x = tf.keras.layers.BatchNormalization(name="bn1")(x)
-    x = QActivation(A6, name="relu1")(x)
-    x = tf.keras.layers.MaxPooling2D(2, name="pool1")(x)
-    x = _qconv(tf, 16, 3, "conv2", padding="same")(x)
-    x = tf.keras.layers.BatchNormalization(name="bn2")(x)
-    x = QActivation(A6, name="relu2")(x)
-    x = tf.keras.layers.MaxPooling2D(2, name="pool2")(x)
+    for i, filters in enumerate((8, 16)[:convs], 1):
+        x = _qconv(tf, filters, 3, f"conv{i}", padding="same")(x)
+        x = tf.keras.layers.BatchNormalization(name=f"bn{i}")(x)
+        x = QActivation(A6, name=f"relu{i}")(x)
+        x = tf.keras.layers.MaxPooling2D(2, name=f"pool{i}")(x)
     x = tf.keras.layers.Flatten(name="flatten")(x)
     x = QDense(10, kernel_quantizer=W6, bias_quantizer=W6, name="fc")(x)
     x = tf.keras.layers.Activation("softmax", name="softmax")(x)

@@ -100,6 +100,12 @@ TIERS = {
     "test_board_driver": "board",
     "test_deploy": "board",
     "test_tcl_scripts": "board",
+    "test_sweep": "e2e",               # Dask clusters; a build with stand-in vendor tools
+    "test_sweep::test_bad_input": "unit",
+    "test_sweep::test_a_users_folder": "unit",
+    "test_sweep::test_grid_points": "unit",
+    "test_sweep::test_point_keys": "unit",
+    "test_sweep::test_pareto_front": "unit",
     "test_tiled_board": "board",
 }
 # Fixtures a unit test may not use: they import TensorFlow or build projects.

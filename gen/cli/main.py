@@ -9,7 +9,7 @@ from pathlib import Path
 
 from hlsgen.arch.registry import ARCHITECTURES, DEFAULT as DEFAULT_ARCH
 from hlsgen.arch.select import AUTO
-from hlsgen.cli import board as cli_board, report as cli_report
+from hlsgen.cli import board as cli_board, report as cli_report, sweep as cli_sweep
 from hlsgen.errors import HlsgenError, InternalError
 from hlsgen.project.tables import table
 from hlsgen.version import __version__
@@ -153,6 +153,7 @@ def parser() -> argparse.ArgumentParser:
 
     cli_board.register(sub)
     cli_report.register(sub)
+    cli_sweep.register(sub)
     return p
 
 

@@ -77,6 +77,11 @@ def _commands(stage: str) -> list[tuple[str, list[str]]]:
     return cmds
 
 
+def tools_of(stage: str) -> list[str]:
+    """The vendor tools `stage` runs, in order (vitis_hls; vivado for a bitstream)."""
+    return list(dict.fromkeys(t for t, _ in _commands(stage)))
+
+
 def _run(tool: Tool, args: list[str], project: Path, log: Path, verbose: bool) -> str:
     """Runs one tool, printing progress lines; returns the log text."""
     print(f"[    0s] {tool.name} {tool.version[0]}.{tool.version[1]}: {' '.join(args)} "
@@ -184,7 +189,7 @@ def build(project: str | Path, stage: str, verbose: bool = False) -> dict:
         raise HlsgenError(f"'{project}' has no vivado/block_design.tcl; regenerate it with this "
                           "hlsgen version")
     cmds = _commands(stage)
-    tools = {t: find_tool(t, stage) for t in dict.fromkeys(t for t, _ in cmds)}
+    tools = {t: find_tool(t, stage) for t in tools_of(stage)}
 
     logs = project / "build" / "logs"
     logs.mkdir(parents=True, exist_ok=True)

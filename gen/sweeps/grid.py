@@ -1,0 +1,143 @@
+"""The design points of a sweep: a grid file (YAML or JSON) and value lists
+-> one option mapping per point, every value checked by Options before
+anything runs.
+
+A grid file is a mapping of Options names to values: a list is swept, a
+single value is fixed; the points are every combination of the lists, in
+file order. An optional `points:` list adds points of its own (each a
+mapping, over the fixed values):
+
+    fps: [1000, 10000, 100000]
+    arch: [dataflow, tiled]
+    clock_mhz: 125
+    points:
+      - {folding: {conv1: {simd: 1, pe: 4}}}
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+from hlsgen.errors import HlsgenError
+from hlsgen.options import Options
+from hlsgen.platform.boards import load_board
+
+# What a point may vary, with the type its value must have.
+SWEPT = {"board": str, "arch": str, "input_type": str, "output": str, "n_vectors": int,
+         "folding": (dict, str), "clock_mhz": float, "fps": float, "max_util": float,
+         "seed": int, "tiling": list}
+# The model's own options: fixed for a whole sweep (they identify the model).
+MODEL = ("weights", "checkpoint", "input_shape")
+EXTRA = "points"
+
+
+def load_grid(path: str | Path) -> dict:
+    """The mapping a grid file holds (YAML, or JSON, which is YAML)."""
+    import yaml
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as e:
+        raise HlsgenError(f"grid '{path}' cannot be read ({e.strerror or e}); check the path")
+    except yaml.YAMLError as e:
+        where = getattr(e, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where else ""
+        raise HlsgenError(f"grid '{path}' is not valid YAML{line}; write one `option: value` "
+                          "or `option: [values]` per line") from None
+    if not isinstance(data, dict):
+        raise HlsgenError(f"grid '{path}' must hold a mapping of option names to values, e.g. "
+                          "`fps: [1000, 10000]`")
+    return data
+
+
+def parse_list(flag: str, text: str, kind=float) -> list:
+    """`--fps 1000,1e4` -> [1000.0, 10000.0]; `--arch dataflow,tiled` (kind=str)."""
+    items = [t.strip() for t in str(text).split(",") if t.strip()]
+    try:
+        return [kind(t) for t in items] if items else _empty(flag)
+    except ValueError:
+        raise HlsgenError(f"{flag} '{text}' must be a comma-separated list of numbers, "
+                          f"e.g. {flag} 1000,10000") from None
+
+
+def _empty(flag):
+    raise HlsgenError(f"{flag} is empty; give one value or a comma-separated list")
+
+
+def expand(axes: dict, where: str = "the sweep") -> list[dict]:
+    """Every point of `axes` (option -> value or list of values, and an
+    optional `points:` list), each checked; duplicates are dropped."""
+    axes = dict(axes)
+    extra = axes.pop(EXTRA, None)
+    _check_names(axes, where)
+    fixed = {k: v for k, v in axes.items() if not isinstance(v, list) or k == "tiling"
+             and v and not isinstance(v[0], list)}
+    swept = {k: v for k, v in axes.items() if k not in fixed}
+    for name, values in swept.items():
+        if not values:
+            raise HlsgenError(f"{where}: '{name}' sweeps an empty list; give at least one value")
+    points = [dict(fixed, **dict(zip(swept, combo)))
+              for combo in itertools.product(*swept.values())] if swept or extra is None else []
+    if extra is not None:
+        if not isinstance(extra, list) or not all(isinstance(p, dict) for p in extra):
+            raise HlsgenError(f"{where}: '{EXTRA}' must be a list of mappings, e.g. "
+                              "`points: [{fps: 1000, arch: tiled}]`")
+        for p in extra:
+            _check_names(p, where)
+        points += [dict(fixed, **p) for p in extra]
+    checked = [check_point(p, where) for p in points]
+    return list({json.dumps(p, sort_keys=True, default=str): p for p in checked}.values())
+
+
+def _check_names(mapping: dict, where: str) -> None:
+    for name in mapping:
+        if name not in SWEPT:
+            known = ", ".join(SWEPT)
+            hint = (" (the model's options are given once, beside the model)" if name in MODEL
+                    else "")
+            raise HlsgenError(f"{where}: unknown option '{name}'{hint}; a sweep varies {known} "
+                              "(see help(hlsgen.Options))")
+
+
+def check_point(point: dict, where: str = "the sweep") -> dict:
+    """`point` with its values of the right types, checked by Options; an
+    HlsgenError naming the point otherwise."""
+    out = {}
+    for name, value in point.items():
+        kind = SWEPT[name]
+        if value is None:
+            out[name] = None
+        elif kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[name] = float(value)
+        elif isinstance(value, kind) and not isinstance(value, bool):
+            out[name] = value
+        else:
+            want = {str: "a name", int: "a whole number", float: "a number",
+                    list: "a list"}.get(kind, "a mapping or a file")
+            raise HlsgenError(f"{where}: {name} {value!r} must be {want}")
+    if isinstance(out.get("tiling"), list):
+        out["tiling"] = [int(t) for t in out["tiling"]]
+    try:
+        options(out)
+        if out.get("board"):
+            load_board(out["board"])
+    except HlsgenError as e:
+        raise HlsgenError(f"{where}, point {label(out)}: {e}") from None
+    return out
+
+
+def options(point: dict, **more) -> Options:
+    """The Options of a point (a checked mapping from expand)."""
+    tiling = point.get("tiling")
+    return Options.of(None, **dict(point, **more, **({"tiling": tuple(tiling)} if tiling else {})))
+
+
+def label(point: dict) -> str:
+    """The point as a short line: `fps=1000 arch=tiled`."""
+    def show(v):
+        if isinstance(v, float):
+            return f"{v:g}"
+        return json.dumps(v, separators=(",", ":")) if isinstance(v, (dict, list)) else str(v)
+    return " ".join(f"{k}={show(v)}" for k, v in point.items()) or "(defaults)"
