@@ -59,6 +59,7 @@ TIERS = {
     "test_fuzz": "e2e",
     "test_input_preprocessing": "e2e",
     "test_exact_float": "e2e",
+    "test_resample": "e2e",
     "test_exact_float::test_dyadic": "unit",
     "test_exact_float::test_scale_products": "unit",
     "test_exact_float::test_fits": "unit",

@@ -76,6 +76,12 @@ REFUSALS = {
     "cannot read '": "test_not_an_onnx_file",
     "qonnx cannot clean up '": "graph[cleanup_fails]",
     "has no producer; the graph is not a valid QONNX model": "graph[no_producer]",
+    # layers.py: transposed convolutions and resizing (tests/test_resample.py for the rest)
+    "only 2-D transposed convolutions are supported": "graph[conv_transpose_1d]",
+    "a transposed convolution with groups, dilation": "graph[conv_transpose_groups]",
+    "is not supported; hlsgen resizes images by whole factors (nearest)": "graph[resize_not_whole]",
+    "Resize that does not repeat each pixel":
+        "test_resample::test_resize_that_is_not_a_repeat_is_refused",
     "is computed at run time; hlsgen needs it constant": "graph[batchnorm_parameter_at_run_time]",
     "computes on constants only; fold them before export": "graph[constants_only]",
     "reads channels-last (NHWC) data made by a Transpose inside the graph":
@@ -431,6 +437,15 @@ GRAPHS = {
     "flatten_axis_2": (lambda g: g.node("Flatten", ["q"], name="flat1", axis=2), IMG, 13,
                        ["'flat1'", "Flatten", "axis"]),
     "reshape_batch": (lambda g: _reshape(g, [2, 2]), (1, 4), 13, ["'reshape1'", "batch axis"]),
+    "conv_transpose_1d": (lambda g: g.node("ConvTranspose", ["q", g.wq(np.ones((2, 3, 3)))],
+                                           name="tconv1", kernel_shape=[3]), (1, 2, 6), 13,
+                          ["'tconv1'", "2-D transposed", "ConvTranspose2d"]),
+    "conv_transpose_groups": (lambda g: g.node("ConvTranspose", ["q", g.wq(np.ones((2, 1, 3, 3)))],
+                                               name="tconv1", kernel_shape=[3, 3], group=2), IMG, 13,
+                              ["'tconv1'", "groups", "explicit pads"]),
+    "resize_not_whole": (lambda g: g.node("Resize", ["q", "", g.c([1.0, 1.0, 1.5, 1.5])],
+                                          name="resize1", mode="nearest"), IMG, 13,
+                         ["'resize1'", "whole factors"]),
 }
 
 

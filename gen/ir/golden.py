@@ -94,6 +94,24 @@ def _pad(node, ins, out_t, graph):
     return np.pad(x, ((0, 0), (a["top"], a["bottom"]), (a["left"], a["right"]), (0, 0)))
 
 
+def _upsample(node, ins, out_t, graph):
+    """Each pixel as an FH x FW block: copies (nearest), or the pixel then
+    zeros (zero insertion, before a transposed convolution)."""
+    a = node.attrs
+    x = _as_image(ins[0])
+    if a["mode"] == "nearest":
+        return x.repeat(a["fh"], axis=1).repeat(a["fw"], axis=2)
+    y = np.zeros((x.shape[0], x.shape[1] * a["fh"], x.shape[2] * a["fw"], x.shape[3]), np.int64)
+    y[:, ::a["fh"], ::a["fw"]] = x
+    return y
+
+
+def _crop(node, ins, out_t, graph):
+    a = node.attrs
+    x = _as_image(ins[0])
+    return x[:, a["top"]:x.shape[1] - a["bottom"], a["left"]:x.shape[2] - a["right"]]
+
+
 def _add(node, ins, out_t, graph):
     muls = node.attrs.get("multipliers", [1] * len(ins))
     return sum((x * m) << s for x, m, s in zip(ins, muls, node.attrs["shifts"]))
@@ -117,7 +135,8 @@ def _argmax(node, ins, out_t, graph):
     return np.argmax(x.reshape(len(x), -1), axis=1).astype(np.int64)
 
 
-_OPS = {"dense": _dense, "conv": _conv, "pool": _pool, "pad": _pad, "add": _add,
+_OPS = {"dense": _dense, "conv": _conv, "pool": _pool, "pad": _pad, "upsample": _upsample,
+        "crop": _crop, "add": _add,
         "concat": _concat, "requant": _requant, "argmax": _argmax,
         "reshape": lambda node, ins, out_t, graph: ins[0],
         "rescale": lambda node, ins, out_t, graph: ins[0]}

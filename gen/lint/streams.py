@@ -164,7 +164,7 @@ def rule_streams(p: Project, out: list[Violation]) -> str:
 
 
 # Kernels that read and write one word type (codes pass through).
-_PASS_THROUGH = ("pad", "swg", "fork", "resize")
+_PASS_THROUGH = ("pad", "swg", "fork", "resize", "upsample", "crop")
 
 
 def _lane_bits(cpp: str) -> int | None:

@@ -36,6 +36,7 @@ def lower_types(graph: Graph) -> bool:
         i += _integer_inputs(graph, node)
         {"input": _input, "dense": type_layer, "conv": type_layer, "requant": _requant,
          "reshape": _reshape, "argmax": _argmax, "pad": _pad, "pool": _pool,
+         "upsample": _upsample, "crop": _crop,
          "add": _merge, "concat": _merge, "rescale": _rescale}[node.op](graph, node)
         i += 1
     return True
@@ -73,6 +74,7 @@ def split_merges(graph: Graph) -> None:
 def _needs_integers(graph: Graph, node: Node) -> list[int]:
     bip = [graph.tensors[t].qtype.bipolar for t in node.inputs]
     if node.op in ("add", "pad", "rescale") or (node.op == "pool" and node.attrs["mode"] == "sum") or (
+            node.op == "upsample" and node.attrs["mode"] == "zeros") or (
             node.op == "conv" and node.attrs["depthwise"]) or (
             node.op == "requant" and node.transient.get("relu")):   # max(x, 0): -1 -> 0
         return [k for k, b in enumerate(bip) if b]
@@ -300,6 +302,20 @@ def _pad(graph: Graph, node: Node) -> None:
         dst.qtype = type_for_range(min(src.qtype.lo, 0), max(src.qtype.hi, 0), src.qtype.frac)
 
 
+def _upsample(graph: Graph, node: Node) -> None:
+    """Nearest-neighbour copies pass codes through; zero insertion adds the
+    code of 0, as zero padding does."""
+    if node.attrs["mode"] == "zeros":
+        _pad(graph, node)
+        return
+    _crop(graph, node)
+
+
+def _crop(graph: Graph, node: Node) -> None:
+    src, dst = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
+    dst.qtype, dst.lo, dst.hi = src.qtype, src.lo, src.hi
+
+
 def _pool(graph: Graph, node: Node) -> None:
     src, dst = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
     if node.attrs["mode"] == "max":
@@ -378,7 +394,8 @@ def _rescale(graph: Graph, node: Node) -> None:
 
 # Operations whose output type follows from their input's type alone (codes
 # pass through): their kernels read and write the same lane type.
-_PASS_THROUGH = {"pad": _pad, "reshape": _reshape, "rescale": _rescale}
+_PASS_THROUGH = {"pad": _pad, "reshape": _reshape, "rescale": _rescale, "upsample": _upsample,
+                 "crop": _crop}
 
 
 def retype_consumers(graph: Graph, tensor: str) -> None:

@@ -98,7 +98,7 @@ SHELL_BRAM18 = 6
 
 UNITS = ("mvu", "dwu")          # the kernels a folding names (PE x SIMD)
 KINDS = UNITS + ("swg", "pad", "pool", "global_pool", "requant", "add", "concat", "fork",
-                 "resize", "fifo", "argmax")
+                 "resize", "fifo", "argmax", "upsample", "crop")
 REQUANT_KINDS = ("identity", "shift", "thresholds", "lut", "multiply")
 LUTS_PER_DSP = 242         # choosing a requantization form: a DSP slot weighs this many LUTs
 BRAM18_LUTS = 600          # ... and a BRAM18 this many
@@ -106,7 +106,7 @@ RESOURCES = ("lut", "ff", "dsp", "bram18")
 
 # (depth, width) aspect ratios of a RAMB18 in simple dual-port mode.
 _BRAM18_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36))
-_PER_CHANNEL = ("dwu", "swg", "pad", "pool", "global_pool")   # lanes divide `channels`
+_PER_CHANNEL = ("dwu", "swg", "pad", "pool", "global_pool", "upsample", "crop")   # lanes divide `channels`
 _OUT_BITS = ("mvu", "dwu", "pool", "global_pool", "requant", "add", "argmax")
 
 
@@ -481,9 +481,16 @@ def _swg(s: LayerShape) -> tuple:
 
 
 def _select(s: LayerShape) -> tuple:
-    """pad and concat: a word select per cycle."""
+    """pad, crop and concat: a word select per cycle."""
     word = s.simd * s.abits
     return s.count // s.simd, PIPE_DEPTH, word, word, 0, {}, _lanes(s.simd)
+
+
+def _upsample(s: LayerShape) -> tuple:
+    """A word per cycle out; one input row held to repeat it."""
+    cf, word = s.channels // s.simd, s.simd * s.abits
+    mems = {"row buffer": memory(s.in_dim[1] * cf, word, 1)}
+    return s.count // s.simd, PIPE_DEPTH, word, 2 * word, 0, mems, _lanes(s.simd)
 
 
 def _fork(s: LayerShape) -> tuple:
@@ -523,7 +530,7 @@ def _argmax(s: LayerShape) -> tuple:
 _KERNELS = {"mvu": _mvu, "dwu": _dwu, "swg": _swg, "pad": _select, "pool": _channel_lanes,
             "global_pool": _channel_lanes, "requant": _elementwise, "add": _elementwise,
             "concat": _select, "fork": _fork, "resize": _resize, "fifo": _fifo,
-            "argmax": _argmax}
+            "argmax": _argmax, "upsample": _upsample, "crop": _select}
 
 
 def layer_cost(s: LayerShape) -> LayerCost:
@@ -733,6 +740,9 @@ def _shape_from_kernel(k) -> LayerShape:
     if k.kind == "pad":
         return LayerShape(name, "pad", channels=int(a.get("cf", 1)) * lanes,
                           count=k.out.count, **common)
+    if k.kind in ("upsample", "crop"):   # count: the words it writes (upsample) or reads (crop)
+        return LayerShape(name, k.kind, channels=int(a["cf"]) * lanes, in_dim=(a["ih"], a["iw"]),
+                          count=(k.out if k.kind == "upsample" else k.inp).count, **common)
     if k.kind in ("requant", "add"):
         muls = [int(a.get(m, 1)) for m in ("mul_a", "mul_b")] if k.kind == "add" else []
         return LayerShape(name, k.kind, accbits=acc, count=k.out.count, **common,

@@ -359,6 +359,27 @@ class _Mapper:
                     {"ih": ih, "iw": iw, "cf": c // lanes, "t": a["top"], "b": a["bottom"],
                      "l": a["left"], "r": a["right"]})
 
+    def _resample(self, node: Node, attrs: dict) -> None:
+        """upsample / crop: codes pass through, on the producer's lanes."""
+        ih, iw, c = _image(self.g.tensors[node.inputs[0]].shape)
+        producer = self.streams.get(node.inputs[0])
+        lanes = math.gcd(producer.lanes, c) if producer else 1
+        inp = self.take(node.inputs[0], lanes)
+        t = self.g.tensors[node.outputs[0]]
+        out = self.new_stream(inp.qtype, lanes, t.size)
+        out.tensor = t.name
+        self.streams[t.name] = out
+        self.kernel(node.op, node.name, node.name, [inp], [out],
+                    {"ih": ih, "iw": iw, "cf": c // lanes, **attrs})
+
+    def _upsample(self, node: Node) -> None:
+        a = node.attrs
+        self._resample(node, {"fh": a["fh"], "fw": a["fw"], "zeros": a["mode"] == "zeros"})
+
+    def _crop(self, node: Node) -> None:
+        a = node.attrs
+        self._resample(node, {"t": a["top"], "b": a["bottom"], "l": a["left"], "r": a["right"]})
+
     def _consumer_lanes(self, tensor: str, c: int) -> int:
         """Lanes a padding should produce: what its (single) convolution wants,
         else what its producer gives; always a divisor of its C channels (a
@@ -460,7 +481,7 @@ def build_design(graph: Graph, name: str, folding: dict | None = None) -> Design
 
 
 # Kernels whose C++ reads and writes one word type (codes pass through).
-PASS_THROUGH = ("pad", "swg", "fork", "resize")
+PASS_THROUGH = ("pad", "swg", "fork", "resize", "upsample", "crop")
 
 
 def edge_problems(design: Design, graph: Graph | None = None) -> list[str]:
@@ -601,8 +622,9 @@ def _lookahead_rows(path: list[Kernel]) -> int | None:
                 return None
             rows += max(a["kh"] - 1 - top, 0)
             top = 0
-        elif k.kind in ("global_pool", "argmax") or (k.kind == "mvu" and a["pixels"] == 1):
-            return None
+        elif k.kind in ("global_pool", "argmax", "upsample", "crop") or (
+                k.kind == "mvu" and a["pixels"] == 1):
+            return None   # not a few rows ahead (or rows of another size): a whole frame
     return rows
 
 

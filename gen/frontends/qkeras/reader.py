@@ -23,6 +23,7 @@ import numpy as np
 
 from hlsgen.errors import HlsgenError
 from hlsgen.frontends.qkeras.env import import_qkeras
+from hlsgen.frontends.transposed import around_zero_inserted, keras_cuts, turned_kernel
 from hlsgen.ir.graph import Graph, Node, Tensor
 from hlsgen.ir.qtype import exact_frac
 
@@ -30,8 +31,9 @@ SUPPORTED_LAYERS = [
     "InputLayer", "QDense", "QConv2D", "QConv1D", "QDepthwiseConv2D", "QSeparableConv2D",
     "QConv2DBatchnorm", "QActivation", "Activation (relu, linear)", "BatchNormalization",
     "QBatchNormalization", "MaxPooling2D/1D", "AveragePooling2D/1D", "GlobalAveragePooling2D/1D",
-    "GlobalMaxPooling2D/1D", "ZeroPadding2D/1D", "Add", "Concatenate (channels)", "Dropout",
-    "Flatten", "Reshape", "a trailing softmax"]
+    "GlobalMaxPooling2D/1D", "ZeroPadding2D/1D", "UpSampling2D/1D (nearest)", "Cropping2D/1D",
+    "QConv2DTranspose", "Add", "Concatenate (channels)", "Dropout", "Flatten", "Reshape",
+    "a trailing softmax"]
 SUPPORTED_ACTIVATION_QUANTIZERS = ["quantized_relu(bits, integer)",
                                    "quantized_bits(bits, integer, keep_negative, symmetric, alpha=1)",
                                    "quantized_tanh(bits)", "quantized_sigmoid(bits)",
@@ -620,6 +622,74 @@ class _Reader:
         src = self.resolve(*srcs[0], layer.name)
         left, right = layer.padding
         return self._pad_node(layer.name, src, (0, 0, left, right)), Pending()
+
+    def _upsample_node(self, name, src, fh, fw, mode) -> str:
+        ih, iw, c = self._geometry(src, None)
+        shape3 = (ih * fh, iw * fw, c)
+        shape = shape3 if len(self.tensors[src].shape) == 3 else shape3[1:]
+        return self.node("upsample", name, [src], shape, {"fh": fh, "fw": fw, "mode": mode})
+
+    def _crop_node(self, name, src, crops) -> str:
+        ih, iw, c = self._geometry(src, None)
+        top, bottom, left, right = crops
+        shape3 = (ih - top - bottom, iw - left - right, c)
+        shape = shape3 if len(self.tensors[src].shape) == 3 else shape3[1:]
+        return self.node("crop", name, [src], shape, {"top": top, "bottom": bottom, "left": left,
+                                                      "right": right})
+
+    def _UpSampling2D(self, layer, srcs):
+        if getattr(layer, "interpolation", "nearest") != "nearest":
+            raise HlsgenError(f"layer '{layer.name}': interpolation '{layer.interpolation}' is not "
+                              "supported; use interpolation='nearest'")
+        src = self.resolve(*srcs[0], layer.name)
+        fh, fw = (int(v) for v in layer.size)
+        return self._upsample_node(layer.name, src, fh, fw, "nearest"), Pending()
+
+    def _UpSampling1D(self, layer, srcs):
+        src = self.resolve(*srcs[0], layer.name)
+        return self._upsample_node(layer.name, src, 1, int(layer.size), "nearest"), Pending()
+
+    def _Cropping2D(self, layer, srcs):
+        src = self.resolve(*srcs[0], layer.name)
+        (top, bottom), (left, right) = layer.cropping
+        return self._crop_node(layer.name, src, (top, bottom, left, right)), Pending()
+
+    def _Cropping1D(self, layer, srcs):
+        src = self.resolve(*srcs[0], layer.name)
+        left, right = layer.cropping
+        return self._crop_node(layer.name, src, (0, 0, left, right)), Pending()
+
+    def _QConv2DTranspose(self, layer, srcs):
+        """As an ordinary convolution on the zero-inserted input
+        (gen/frontends/transposed.py)."""
+        src = self.resolve(*srcs[0], layer.name)
+        # (QConv2DTranspose drops output_padding itself; Keras allows only
+        # 'valid' and 'same'.)
+        if any(d != 1 for d in np.atleast_1d(layer.dilation_rate)):
+            raise HlsgenError(f"layer '{layer.name}': dilation {layer.dilation_rate} is not "
+                              "supported on a transposed convolution; leave it at 1")
+        (kh, kw), (sh, sw) = layer.kernel_size, layer.strides
+        w, w_frac = _weight_codes(layer, "kernel", layer.kernel_quantizer_internal, layer.kernel)
+        w = turned_kernel(w)
+        b, b_frac = self._bias(layer, w.shape[-1])
+        t = src
+        if sh > 1 or sw > 1:
+            t = self._upsample_node(layer.name + "_zeros", t, sh, sw, "zeros")
+        (top, bottom), (left, right) = (
+            around_zero_inserted(k, s, *keras_cuts(k, s, layer.padding))
+            for k, s in ((kh, sh), (kw, sw)))
+        t = self._around(layer.name, t, top, bottom, left, right)
+        t = self._conv_node(layer, t, w, w_frac, b, b_frac, kh, kw, 1, 1, False)
+        return self._with_activation(layer, t)
+
+    def _around(self, name, src, top, bottom, left, right) -> str:
+        """Zero padding where the margins are positive, cropping where negative."""
+        margins = (top, bottom, left, right)
+        if min(margins) < 0:
+            src = self._crop_node(name + "_crop", src, tuple(max(-m, 0) for m in margins))
+        if max(margins) > 0:
+            src = self._pad_node(name + "_pad", src, tuple(max(m, 0) for m in margins))
+        return src
 
     def _Add(self, layer, srcs):
         ins = [self.resolve(t, p, layer.name) for t, p in srcs]

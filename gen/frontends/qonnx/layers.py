@@ -10,8 +10,10 @@ import math
 import numpy as np
 
 from hlsgen.errors import HlsgenError
+from hlsgen.frontends.qonnx.env import import_onnx, max_ir_version, session
 from hlsgen.frontends.qonnx.float_ops import FloatOp, affine_form, channels_layout, window_layout
 from hlsgen.frontends.qonnx.graph import Act, QConst, attrs_of, ir_shape, layer_name, split_scale
+from hlsgen.frontends.transposed import around_zero_inserted, turned_kernel
 from hlsgen.ir.dyadic import exact_product
 from hlsgen.ir.qtype import exact_frac
 
@@ -161,6 +163,73 @@ class LayerOps:
                                    {"kh": kh, "kw": kw, "sh": sh, "sw": sw, "depthwise": depthwise},
                                    out)
 
+    def _ConvTranspose(self, node):
+        """As an ordinary convolution on the zero-inserted input
+        (gen/frontends/transposed.py)."""
+        x = self.resolve(self.act(node), f"'{layer_name(node)}'")
+        w = self._weights(node, 1)
+        a = attrs_of(node)
+        if len(x.shape) != 3 or w.codes.ndim != 4:
+            raise HlsgenError(f"{self.where(node)}: only 2-D transposed convolutions are "
+                              "supported; use ConvTranspose2d on an image")
+        auto = a.get("auto_pad", b"NOTSET")
+        if int(a.get("group", 1)) != 1 or any(d != 1 for d in a.get("dilations", [1])) or any(
+                a.get("output_padding", [0])) or "output_shape" in a or (
+                auto.decode() if isinstance(auto, bytes) else auto) != "NOTSET":
+            raise HlsgenError(f"{self.where(node)}: a transposed convolution with groups, "
+                              "dilation, output_padding, output_shape or auto_pad is not "
+                              "supported; give explicit pads and leave the others at their "
+                              "defaults")
+        (kh, kw), (sh, sw) = w.codes.shape[2:], list(a.get("strides", [1, 1]))
+        pt, pl, pb, pr = (list(a.get("pads", [0, 0, 0, 0])) + [0, 0, 0, 0])[:4]
+        codes = turned_kernel(np.transpose(w.codes, (2, 3, 1, 0)))   # [Cin, Cout, kh, kw] -> Keras'
+        cout = codes.shape[1]
+        name = layer_name(node)
+        if sh > 1 or sw > 1:
+            shape = (x.shape[0], x.shape[1] * sh, x.shape[2] * sw)
+            t = self.node("upsample", f"{name}_zeros", [x.tensor], ir_shape(shape),
+                          {"fh": sh, "fw": sw, "mode": "zeros"})
+            x = Act(t, shape, x.scale, x.frac)
+        top, bottom = around_zero_inserted(kh, sh, pt, pb)
+        left, right = around_zero_inserted(kw, sw, pl, pr)
+        if min(top, bottom, left, right) < 0:
+            x = self._crop_act(node, x, [max(-top, 0), max(-left, 0)], [max(-bottom, 0), max(-right, 0)])
+        x = self._pad_act(node, x, [max(top, 0), max(left, 0)], [max(bottom, 0), max(right, 0)])
+        oh, ow = x.shape[1] - kh + 1, x.shape[2] - kw + 1
+        return self._integer_layer(node, x, "conv", codes, self._out_scales(node, w, 1), 2,
+                                   {"kh": kh, "kw": kw, "sh": 1, "sw": 1, "depthwise": False},
+                                   (cout, oh, ow))
+
+    def _crop_act(self, node, x: Act, begin: list, end: list) -> Act:
+        top, left = begin
+        bottom, right = end
+        shape = (x.shape[0], x.shape[1] - top - bottom, x.shape[2] - left - right)
+        t = self.node("crop", f"{layer_name(node)}_crop", [x.tensor], ir_shape(shape),
+                      {"top": top, "bottom": bottom, "left": left, "right": right})
+        return Act(t, shape, x.scale, x.frac)
+
+    def _Resize(self, node):
+        """Resize by whole factors whose mapping (found by running the node
+        itself on pixel indices) repeats each pixel: nearest-neighbour
+        upsampling."""
+        x = self.act(node)   # pending per-channel float operations commute with copying
+        out_shape = tuple(int(d) for d in self.model.get_tensor_shape(node.output[0])[1:])
+        rank = len(x.shape)
+        if rank not in (2, 3) or len(out_shape) != rank or out_shape[0] != x.shape[0] or any(
+                o % i for o, i in zip(out_shape[1:], x.shape[1:])):
+            raise HlsgenError(f"{self.where(node)}: Resize from {x.shape} to {out_shape} is not "
+                              "supported; hlsgen resizes images by whole factors (nearest)")
+        factors = [o // i for o, i in zip(out_shape[1:], x.shape[1:])]
+        fh, fw = factors if rank == 3 else (1, factors[0])
+        if not _repeats(self.qm.ops, node, self, x.shape, out_shape, factors):
+            raise HlsgenError(f"{self.where(node)}: Resize that does not repeat each pixel "
+                              f"(mode {attrs_of(node).get('mode', b'nearest')!r}) is not "
+                              "supported; use nearest-neighbour upsampling by whole factors "
+                              "(nn.Upsample(scale_factor=2), mode='nearest')")
+        t = self.node("upsample", layer_name(node), [x.tensor], ir_shape(out_shape),
+                      {"fh": fh, "fw": fw, "mode": "nearest"})
+        return Act(t, out_shape, x.scale, x.frac, list(x.ops), x.perm, x.channels_last)
+
     def _padded(self, node, x: Act, a: dict, kernel: tuple, strides: list) -> Act:
         """ONNX pads / auto_pad as an explicit zero-padding node."""
         n = len(kernel)
@@ -303,3 +372,34 @@ class _AddNode:
     attribute = ()
     metadata_props = ()
     name = "bias"
+
+
+def _repeats(ops, node, reader, in_shape: tuple, out_shape: tuple, factors: list) -> bool:
+    """Whether the Resize node maps output pixel (y, x) to input pixel
+    (y // fh, x // fw): run on an image whose values are the pixel indices."""
+    _, _ = import_onnx()
+    from onnx import TensorProto, helper, numpy_helper
+    inputs, inits = ["x"], []
+    for i, name in enumerate(node.input[1:], 1):
+        if not name:
+            inputs.append("")
+            continue
+        inits.append(numpy_helper.from_array(np.asarray(reader.value(name)), f"c{i}"))
+        inputs.append(f"c{i}")
+    one = helper.make_node("Resize", inputs, ["y"])
+    one.attribute.extend(node.attribute)
+    graph = helper.make_graph([one], "resize", [helper.make_tensor_value_info(
+        "x", TensorProto.FLOAT, (1,) + tuple(in_shape))], [helper.make_tensor_value_info(
+            "y", TensorProto.FLOAT, None)], initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", ops.opset)])
+    model.ir_version = max_ir_version()
+    index = np.arange(int(np.prod(in_shape[1:])), dtype=np.float32).reshape(in_shape[1:])
+    x = np.broadcast_to(index, tuple(in_shape)).astype(np.float32)[None]
+    try:
+        y = session(model).run(None, {"x": x})[0][0]
+    except Exception:   # onnxruntime refuses the node: not something hlsgen can map
+        return False
+    want = index
+    for axis, f in enumerate(factors):
+        want = want.repeat(f, axis=axis)
+    return y.shape == tuple(out_shape) and np.array_equal(y, np.broadcast_to(want, y.shape))

@@ -48,6 +48,7 @@ SUPPORTED_OPS = ["Quant", "BipolarQuant", "Trunc", "Conv (groups 1 or depthwise)
                  "ReduceMean (spatial)", "Flatten", "Reshape",
                  "Transpose (NCHW <-> NHWC: at the boundary, in cancelling pairs, before a flatten)",
                  "Add", "Mul/Div/Sub by constants", "Pad", "Concat (channels)", "Identity",
+                 "ConvTranspose (2-D)", "Resize (nearest, whole factors)",
                  "Dropout", "a trailing Softmax"]
 
 
