@@ -406,7 +406,7 @@ class _Reader(QuantOps, LayerOps, PreprocessOps):
         prove them exact and make them integer on the chip; trained
         constants (a batch-norm's) are 24-bit and stay on the host."""
         steps = chain_steps(act)
-        return steps is not None and all(
+        return bool(act.ops) and steps is not None and all(
             short(np.asarray(v, np.float64), SHORT_CONSTANT_BITS)
             for s in steps if s["affine"] is not None for v in s["affine"])
 
