@@ -7,6 +7,7 @@ stage through `hlsgen build`. Each returns a row; a failure is a row too
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
@@ -22,8 +23,10 @@ from pathlib import Path
 from hlsgen.errors import HlsgenError
 from hlsgen.sweeps.grid import options
 from hlsgen.sweeps.spec import VENDOR, Point
+from hlsgen.version import __version__
 
 PROJECT = "project"    # points/<key>/project: the point's generated project
+SKIPPED = "skipped"    # a point's status when its vendor stage was skipped (no tools)
 
 
 class PointTimeout(Exception):
@@ -32,7 +35,7 @@ class PointTimeout(Exception):
 
 def one_line(e: BaseException) -> str:
     text = " ".join(str(e).split())
-    if isinstance(e, (HlsgenError, PointTimeout)):
+    if isinstance(e, (HlsgenError, PointTimeout, PointCancelled)):
         return text[:400]
     return f"{type(e).__name__}: {text}"[:400]
 
@@ -97,7 +100,8 @@ def _task(point: Point, folder: Path, body) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "error.txt").unlink(missing_ok=True)
     row = {"key": point.key, "status": "ok", "error": "", "notes": "",
-           "worker": f"{socket.gethostname()}:{os.getpid()}", "project": str(folder / PROJECT)}
+           "worker": f"{socket.gethostname()}:{os.getpid()}", "project": str(folder / PROJECT),
+           "hlsgen": __version__}
     notes: list[str] = []
     try:
         body(point, folder / PROJECT, row, notes, _Deadline(point.timeout, t0))
@@ -161,34 +165,114 @@ def _evaluate(point: Point, project: Path, row: dict, notes: list, deadline: _De
         row["lint_violations"] = len(rep.violations)
         deadline.check("lint")
     vendor = next((s for s in point.stages if s in VENDOR), None)
-    if vendor and _vendor_stage(project, vendor, notes, deadline):
-        row.update(figures(json.loads((project / "report.json").read_text())))
+    if vendor:
+        if _vendor_stage(project, vendor, notes, deadline):
+            row.update(figures(json.loads((project / "report.json").read_text())))
+        else:
+            row["status"] = SKIPPED    # not cached as done: a later run with the tools runs it
 
 
 def _vendor_stage(project: Path, stage: str, notes: list, deadline: _Deadline) -> bool:
-    """`hlsgen build --stage STAGE` in its own process group (a timeout ends
-    the vendor tools too); skipped with a note without the tools (False)."""
+    """`hlsgen build --stage STAGE` under hlsgen.sweeps.guard, in its own
+    process group, which is ended whenever the stage does not finish: a
+    timeout, the task cancelled (the client interrupted), the worker shutting
+    down (atexit) or killed (the guard sees it gone). Skipped with a note
+    without the tools (False)."""
     from hlsgen.platform.build import tools_of
     missing = [t for t in tools_of(stage) if shutil.which(t) is None]
     if missing:
         notes.append(f"{stage} skipped: {' and '.join(missing)} not on PATH on "
                      f"{socket.gethostname()}")
         return False
-    cmd = [sys.executable, "-m", "hlsgen.cli", "build", str(project), "--stage", stage]
+    cmd = [sys.executable, "-m", "hlsgen.sweeps.guard", str(os.getpid()),
+           sys.executable, "-m", "hlsgen.cli", "build", str(project), "--stage", stage]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             errors="replace", start_new_session=True)
+    _RUNNING.add(proc)
     try:
-        out, _ = proc.communicate(timeout=deadline.left())
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        raise PointTimeout(f"timeout: {stage} ran over the point's {deadline.seconds:g} s; "
-                           f"its log is in {project / 'build' / 'logs'}") from None
+        while True:
+            left = deadline.left()
+            try:
+                out, _ = proc.communicate(timeout=POLL if left is None else max(0, min(POLL, left)))
+                break
+            except subprocess.TimeoutExpired:
+                if deadline.left() is not None and deadline.left() <= 0:
+                    raise PointTimeout(f"timeout: {stage} ran over the point's "
+                                       f"{deadline.seconds:g} s; its log is in "
+                                       f"{project / 'build' / 'logs'}") from None
+                if _cancelled():
+                    raise PointCancelled(f"cancelled during {stage} (the sweep was "
+                                         "interrupted); its vendor tools were stopped") from None
+    finally:
+        _RUNNING.discard(proc)
+        if proc.returncode is None:
+            _kill(proc)
     if proc.returncode != 0:
         errors = [l[len("error: "):] for l in out.splitlines() if l.startswith("error: ")]
         raise HlsgenError(f"hlsgen build --stage {stage}: "
                           f"{errors[-1] if errors else f'exit code {proc.returncode}'}")
     return True
+
+
+POLL = 1.0          # seconds between checks for a timeout or a cancelled task
+_RUNNING: set = set()  # this worker's vendor stages still running (their process groups)
+
+
+class PointCancelled(Exception):
+    """The point's task was cancelled while a vendor stage ran."""
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    """Ends proc's whole process group (the build and its vendor tools)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.communicate(timeout=10)
+    except (subprocess.TimeoutExpired, ValueError, OSError):
+        pass
+    _wait_gone(proc.pid)
+
+
+def _wait_gone(group: int, seconds: float = 10.0) -> None:
+    """Waits until no process of `group` runs any more (SIGKILL is delivered
+    asynchronously; on a loaded machine a tool may take a moment to die).
+    Linux (/proc); elsewhere it returns at once."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        alive = False
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            if len(fields) > 2 and fields[2] == str(group) and fields[0] not in ("Z", "X"):
+                alive = True
+                break
+        if not alive:
+            return
+        time.sleep(0.05)
+
+
+@atexit.register
+def _kill_all() -> None:
+    """The worker exits: its vendor stages end with it."""
+    for proc in list(_RUNNING):
+        _kill(proc)
+
+
+def _cancelled() -> bool:
+    """Whether this task was cancelled or its worker is closing (False outside Dask)."""
+    try:
+        from distributed import get_worker
+        worker = get_worker()
+        key = worker.get_current_task()
+    except (ImportError, ValueError, AttributeError, KeyError):
+        return False
+    ts = worker.state.tasks.get(key)
+    return ts is None or ts.state in ("cancelled", "released", "forgotten") \
+        or getattr(worker.status, "name", "running") not in ("running", "paused")
 
 
 def figures(report: dict) -> dict:
