@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 from pathlib import Path
 
 from hlsgen.errors import HlsgenError
@@ -81,12 +82,15 @@ def expand(axes: dict, where: str = "the sweep") -> list[dict]:
     points = [dict(fixed, **dict(zip(swept, combo)))
               for combo in itertools.product(*swept.values())] if swept or extra is None else []
     if extra is not None:
-        if not isinstance(extra, list) or not all(isinstance(p, dict) for p in extra):
-            raise HlsgenError(f"{where}: '{EXTRA}' must be a list of mappings, e.g. "
+        if not isinstance(extra, list) or not extra or not all(isinstance(p, dict)
+                                                              for p in extra):
+            raise HlsgenError(f"{where}: '{EXTRA}' must be a non-empty list of mappings, e.g. "
                               "`points: [{fps: 1000, arch: tiled}]`")
         for p in extra:
             _check_names(p, where)
         points += [dict(fixed, **p) for p in extra]
+    if not points:
+        raise HlsgenError(f"{where} has no design point; give at least one value per option")
     checked = [check_point(p, where) for p in points]
     return list({json.dumps(p, sort_keys=True, default=str): p for p in checked}.values())
 
@@ -111,21 +115,66 @@ def check_point(point: dict, where: str = "the sweep") -> dict:
             out[name] = None
         elif kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
             out[name] = float(value)
+        elif kind is float and isinstance(value, str) and _number(value) is not None:
+            out[name] = _number(value)      # YAML reads 1e3 (no dot) as a string
         elif isinstance(value, kind) and not isinstance(value, bool):
             out[name] = value
         else:
             want = {str: "a name", int: "a whole number", float: "a number",
                     list: "a list"}.get(kind, "a mapping or a file")
             raise HlsgenError(f"{where}: {name} {value!r} must be {want}")
-    if isinstance(out.get("tiling"), list):
-        out["tiling"] = [int(t) for t in out["tiling"]]
     try:
+        _check_values(out)
         options(out)
         if out.get("board"):
             load_board(out["board"])
     except HlsgenError as e:
         raise HlsgenError(f"{where}, point {label(out)}: {e}") from None
     return out
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def board_file(board) -> bool:
+    """Whether a board value names a file (as load_board reads it), not a board."""
+    text = str(board)
+    return isinstance(board, Path) or text.endswith(".json") or "/" in text or "\\" in text
+
+
+def _check_values(out: dict) -> None:
+    """What Options does not check before a run (the flow would, on a worker):
+    the architecture, the input type, the tiling, that a folding file reads.
+    Option files become absolute paths (workers run elsewhere)."""
+    from hlsgen.arch.registry import ARCHITECTURES
+    from hlsgen.flow import _load_folding
+    from hlsgen.ir.qtype import parse_type
+    arch = out.get("arch")
+    if arch is not None and arch != "auto" and arch not in ARCHITECTURES:
+        raise HlsgenError(f"--arch '{arch}' is not known; use {', '.join(ARCHITECTURES)} or auto")
+    if out.get("input_type") is not None:
+        try:
+            parse_type(out["input_type"])
+        except HlsgenError:
+            raise
+        except Exception:   # noqa: BLE001: a parser's ValueError, IndexError...
+            raise HlsgenError(f"input_type '{out['input_type']}' is not a type hlsgen knows; "
+                              "write e.g. ap_fixed<16,6>, ap_int<8> or bipolar") from None
+    tiling = out.get("tiling")
+    if tiling is not None:
+        if (len(tiling) != 4 or not all(isinstance(t, int) and not isinstance(t, bool) and t > 0
+                                        for t in tiling)):
+            raise HlsgenError(f"tiling {tiling!r} must be four positive whole numbers "
+                              "[Tm, Tn, Tr, Tc], e.g. [16, 4, 7, 7]")
+    if isinstance(out.get("folding"), str):
+        out["folding"] = os.path.abspath(out["folding"])
+        _load_folding(out["folding"])
+    if out.get("board") and board_file(out["board"]):
+        out["board"] = os.path.abspath(out["board"])
 
 
 def options(point: dict, **more) -> Options:

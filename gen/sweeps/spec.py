@@ -59,6 +59,33 @@ def model_sha256(model: str, model_options: dict) -> str:
     return h.hexdigest()
 
 
+def option_files(options: dict) -> list[Path]:
+    """The files a point's options name (a folding file, a board file): their
+    bytes are part of the point's identity, not their paths only."""
+    from hlsgen.sweeps.grid import board_file
+    files = []
+    if isinstance(options.get("folding"), (str, Path)):
+        files.append(Path(options["folding"]))
+    if options.get("board") and board_file(options["board"]):
+        files.append(Path(options["board"]))
+    return files
+
+
+def files_sha256(options: dict) -> str:
+    """The hash of the contents of option_files(options) ("" when none)."""
+    files = option_files(options)
+    if not files:
+        return ""
+    h = hashlib.sha256()
+    for path in files:
+        try:
+            h.update(str(path).encode() + b"\0" + path.read_bytes())
+        except OSError as e:
+            raise HlsgenError(f"file '{path}' cannot be read ({e.strerror or e}); check the "
+                              "path") from None
+    return h.hexdigest()
+
+
 @dataclass(frozen=True)
 class Point:
     """What a worker needs to run one design point (picklable)."""
@@ -68,6 +95,7 @@ class Point:
     stages: tuple
     model_sha256: str
     timeout: float | None = None   # seconds; not part of the identity
+    files_sha256: str = ""   # the contents of the option files (folding, board): option_files
 
     @property
     def key(self) -> str:
@@ -76,6 +104,8 @@ class Point:
             full.pop(name)
         ident = {"model": self.model_sha256, "options": full, "stages": list(self.stages),
                  "hlsgen": __version__}
+        if self.files_sha256:
+            ident["files"] = self.files_sha256
         return hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()) \
             .hexdigest()[:16]
 
