@@ -6,6 +6,7 @@ by its scheduler address (tcp://HOST:8786) or scheduler file (as
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import re
@@ -28,19 +29,37 @@ def import_dask():
     return distributed
 
 
-def check_scheduler(scheduler: str | None) -> None:
-    """A bad --scheduler is refused before anything is written."""
-    if scheduler is None or _ADDRESS.match(scheduler) or Path(scheduler).is_file():
-        return
+def check_scheduler(scheduler: str | None) -> str | None:
+    """A bad --scheduler is refused before anything is written; the address
+    to connect to (a scheduler file's `address`)."""
+    if scheduler is None or _ADDRESS.match(scheduler):
+        return scheduler
+    if Path(scheduler).is_file():
+        return _file_address(scheduler)
     raise HlsgenError(f"--scheduler '{scheduler}' is neither a scheduler address such as "
                       "tcp://HOST:8786 nor an existing scheduler file; give the address "
                       "`dask scheduler` prints, or its --scheduler-file")
 
 
+def _file_address(path: str) -> str:
+    """The scheduler address a scheduler file holds (JSON with `address`)."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise HlsgenError(f"--scheduler file '{path}' is not a Dask scheduler file (not JSON: "
+                          f"{' '.join(str(e).split())[:80]}); give the file `dask scheduler "
+                          "--scheduler-file` writes") from None
+    address = data.get("address") if isinstance(data, dict) else None
+    if not isinstance(address, str) or not _ADDRESS.match(address):
+        raise HlsgenError(f"--scheduler file '{path}' holds no scheduler address (`address`: "
+                          f"{address!r}); give the file `dask scheduler --scheduler-file` writes")
+    return address
+
+
 @contextlib.contextmanager
 def connect(scheduler: str | None = None, workers: int | None = None):
     """Yields (client, where): the Client and a line saying which cluster."""
-    check_scheduler(scheduler)
+    address = check_scheduler(scheduler)
     distributed = import_dask()
     cluster = None
     try:
@@ -51,17 +70,16 @@ def connect(scheduler: str | None = None, workers: int | None = None):
                                                silence_logs=logging.ERROR)
             client = distributed.Client(cluster)
             where = f"a LocalCluster of {n} worker processes"
-        elif _ADDRESS.match(scheduler):
-            _probe(scheduler)
-            client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT)
-            where = f"the Dask scheduler at {scheduler}"
         else:
-            client = distributed.Client(scheduler_file=scheduler, timeout=CONNECT_TIMEOUT)
-            where = f"the Dask scheduler of {scheduler} ({client.scheduler.address})"
+            _probe(address)
+            _identify(address)
+            client = distributed.Client(address, timeout=CONNECT_TIMEOUT)
+            where = (f"the Dask scheduler at {scheduler}" if address == scheduler else
+                     f"the Dask scheduler of {scheduler} ({address})")
     except (OSError, TimeoutError, ValueError) as e:
         if cluster is not None:
             cluster.close()
-        raise HlsgenError(f"cannot reach the Dask scheduler {scheduler} "
+        raise HlsgenError(f"cannot reach the Dask scheduler {address} "
                           f"({' '.join(str(e).split())[:160]}); start one with `dask scheduler` "
                           "or check the address") from None
     try:
@@ -80,6 +98,43 @@ def _probe(address: str) -> None:
     host, _, port = address[len("tcp://"):].rstrip("/").rpartition(":")
     with socket.create_connection((host.strip("[]"), int(port)), timeout=10):
         pass
+
+
+IDENTIFY_SECONDS = 10.0
+
+
+def _identify(address: str, seconds: float = IDENTIFY_SECONDS) -> None:
+    """The address answers as a Dask scheduler within `seconds` (an HTTP
+    server, such as the dashboard's port, never does: Client would wait forever).
+    tcp:// only (other protocols need their security settings to ask)."""
+    if not address.startswith("tcp://"):
+        return
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import TimeoutError as Late
+
+    async def ask():
+        from distributed.core import rpc
+        r = rpc(address, timeout=seconds)
+        try:
+            return await asyncio.wait_for(r.identity(), seconds)
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(r.close_rpc(), 2)
+
+    pool = ThreadPoolExecutor(1)     # its own event loop, also under Jupyter's
+    try:
+        info = pool.submit(asyncio.run, ask()).result(timeout=seconds + 5)
+        kind = info.get("type") if isinstance(info, dict) else None
+    except (Exception, Late):   # noqa: BLE001: a timeout, a closed comm, a garbled reply
+        kind = None
+    finally:
+        pool.shutdown(wait=False)
+    if kind != "Scheduler":
+        what = f"a Dask {kind}" if kind else f"no Dask scheduler within {seconds:g} s"
+        raise HlsgenError(f"--scheduler {address} answers, but not as a Dask scheduler ({what}); "
+                          "give the scheduler's own address (port 8786 by default, not the "
+                          "dashboard's 8787), as `dask scheduler` prints it")
 
 
 def _worker_version():
