@@ -38,7 +38,7 @@ def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]
 
 def write_pareto(rows: list[dict], path: Path) -> bool:
     """Writes the figure of the rows done; False when none has figures."""
-    done = [r for r in rows if r.get("status") == "ok" and number(r.get("est_fps"))]
+    done = [r for r in rows if r.get("status") in ("ok", "skipped") and number(r.get("est_fps"))]
     if not done:
         return False
     import matplotlib

@@ -7,6 +7,7 @@ summary at the end. `hlsgen.sweep()` and `hlsgen sweep` call
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,10 +17,12 @@ from hlsgen.project.tables import table
 from hlsgen.sweeps.cluster import check_scheduler, connect, dashboard
 from hlsgen.sweeps.grid import MODEL, expand, load_grid
 from hlsgen.sweeps.plot import write_pareto
-from hlsgen.sweeps.spec import DEFAULT_STAGES, Point, model_sha256, parse_stages
+from hlsgen.sweeps.spec import (DEFAULT_STAGES, Point, files_sha256, model_files, model_sha256,
+                                 option_files, parse_stages)
 from hlsgen.sweeps.store import Store
-from hlsgen.sweeps.task import (evaluate_point, evaluates, evaluation_of, generate_point, merge,
-                                 one_line)
+from hlsgen.sweeps.task import (SKIPPED, evaluate_point, evaluates, evaluation_of,
+                                 generate_point, merge, one_line)
+from hlsgen.version import __version__
 
 PLOT_EVERY = 10.0    # seconds between redraws of pareto.png while points arrive
 
@@ -35,7 +38,12 @@ class SweepResult:
 
     @property
     def failed(self) -> list:
-        return [r for r in self.rows if r.get("status") != "ok"]
+        return [r for r in self.rows if r.get("status") not in ("ok", SKIPPED)]
+
+    @property
+    def skipped(self) -> list:
+        """The points whose vendor stage was skipped (no tools on the worker)."""
+        return [r for r in self.rows if r.get("status") == SKIPPED]
 
     def summary(self) -> str:
         def fmt(v):
@@ -47,7 +55,9 @@ class SweepResult:
                        (r.get("error") or r.get("notes") or "")[:70]) for r in self.rows],
                      ("key", "point", "status", "frames/s", "LUT", "BRAM18", "exact",
                       "error / note"))
-        return (f"{body}\n{len(self.rows)} points: {len(self.rows) - len(self.failed)} ok, "
+        ok = len(self.rows) - len(self.failed) - len(self.skipped)
+        skipped = f"{len(self.skipped)} without their vendor stage, " if self.skipped else ""
+        return (f"{body}\n{len(self.rows)} points: {ok} ok, {skipped}"
                 f"{len(self.failed)} failed; {self.ran} run, {self.cached} from the cache, in "
                 f"{self.seconds:.1f} s; results in {self.out}/results.csv, results.md, pareto.png")
 
@@ -82,16 +92,24 @@ def sweep(model, board=None, grid=None, *, out, stages=DEFAULT_STAGES, scheduler
         raise HlsgenError("--workers sizes the embedded LocalCluster; an existing cluster "
                           "(--scheduler) has its own workers: leave one of the two out")
     check_scheduler(scheduler)
+    out = Path(os.path.abspath(out))      # workers resolve nothing against their own cwd
     model = _absolute(str(model))
     model_options = {k: v if k == "input_shape" else _absolute(str(v))
                      for k, v in model_options.items()}
     sha = model_sha256(model, model_options)
     # Options that spell the same design (a default given or not) are one point.
-    points = list({p.key: p for p in (Point(model, model_options, o, stages, sha, timeout)
+    points = list({p.key: p for p in (Point(model, model_options, o, stages, sha, timeout,
+                                            files_sha256(o))
                                       for o in points_options)}.values())
 
-    store = Store(Path(out), points)
+    store = Store(out, points)
     resume = store.check(force)
+    if force and not resume:
+        inputs = [*model_files(model, model_options), *(f for o in points_options
+                                                        for f in option_files(o))]
+        if isinstance(grid, (str, Path)):
+            inputs.append(Path(grid))
+        _check_outside(out, inputs)
     pending = []
     for p in points:
         row = store.cached(p, retry_failed) if resume else None
@@ -109,7 +127,12 @@ def sweep(model, board=None, grid=None, *, out, stages=DEFAULT_STAGES, scheduler
             log(dashboard(client, local=scheduler is None))
             if not client.scheduler_info().get("workers"):
                 log("no worker has joined the cluster yet: the points wait for workers")
-            _run(client, pending, store, progress, log)
+            try:
+                _run(client, pending, store, progress, log)
+            except KeyboardInterrupt:
+                log(f"interrupted: the pending points are cancelled (their vendor tools "
+                    f"stopped); run the same sweep into {out} again to resume")
+                raise
     else:
         store.open(resume, model)
         store.write_tables()
@@ -122,7 +145,6 @@ def _run(client, pending: list, store: Store, progress: bool, log) -> None:
     """Submits every pending point's generation; then each distinct design's
     evaluation once (its points share it); records each row as it is done."""
     from distributed import as_completed
-    from tqdm import tqdm
     jobs = {}        # future -> ("generate", point) or ("evaluate", design hash)
     # design hash -> {"waiting": [(point, row)], "done": evaluation row}; the designs
     # evaluated before (recorded rows of this sweep) are not evaluated again.
@@ -136,13 +158,22 @@ def _run(client, pending: list, store: Store, progress: bool, log) -> None:
         return future
 
     done = as_completed([submit(generate_point, p, "generate", p) for p in pending])
+    try:
+        _collect(done, jobs, designs, submit, pending, store, progress, log)
+    except BaseException:      # Ctrl-C: no task goes on without the client
+        client.cancel(list(jobs), force=True)
+        raise
+
+
+def _collect(done, jobs, designs, submit, pending, store, progress, log) -> None:
+    from tqdm import tqdm
     last_plot = time.monotonic()
     with tqdm(total=len(pending), unit="point", desc="sweep", disable=not progress) as bar:
         def record(point, row):
             nonlocal last_plot
             store.record(point, row)
             bar.update()
-            if row.get("status") != "ok":
+            if row.get("status") not in ("ok", SKIPPED):
                 (bar.write if progress else log)(f"failed: {point.label}: {row.get('error')}")
             if time.monotonic() - last_plot > PLOT_EVERY:
                 write_pareto(store.ordered(), store.out / "pareto.png")
@@ -170,11 +201,29 @@ def _run(client, pending: list, store: Store, progress: bool, log) -> None:
 
 def _row(future) -> dict:
     """A task's row; a task that did not return one (its worker died, it was
-    cancelled) is a failed row."""
+    cancelled) is a failed row; a row computed by another hlsgen version (a
+    worker that joined after the check at connect) is a failed row that is
+    not recorded in the cache (`uncached`): the next run computes it again."""
     try:
-        return future.result()
+        row = future.result()
     except Exception as e:   # noqa: BLE001: KilledWorker, CancelledError...
         return {"status": "failed", "error": one_line(e)}
+    if row.get("hlsgen") != __version__:
+        return {"status": "failed", "uncached": True, "worker": row.get("worker", ""),
+                "error": f"the Dask worker {row.get('worker', '?')} runs hlsgen "
+                         f"{row.get('hlsgen', '?')}, this is {__version__}: its result is not "
+                         "kept; install the same hlsgen on every worker"}
+    return row
+
+
+def _check_outside(out: Path, inputs) -> None:
+    """--force replaces `out`: refused when it holds the sweep's own inputs."""
+    root = out.resolve()
+    for f in inputs:
+        if Path(f).resolve().is_relative_to(root):
+            raise HlsgenError(f"--force would delete '{f}', an input of this sweep, with the "
+                              f"output folder '{out}'; choose an --out that does not hold the "
+                              "model, the grid or the option files")
 
 
 def _absolute(model: str) -> str:

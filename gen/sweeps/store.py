@@ -82,20 +82,25 @@ class Store:
     # --- rows ------------------------------------------------------------------
 
     def cached(self, point: Point, retry_failed: bool = False) -> dict | None:
-        """The recorded row of `point`, if any (a failed one only without retry_failed)."""
+        """The recorded row of `point`, if any (a failed one only without
+        retry_failed; never one whose vendor stage was skipped: a later run,
+        perhaps on workers with the tools, runs it again)."""
         try:
             row = json.loads((self.folder(point) / "point.json").read_text())
         except (OSError, ValueError):
             return None
-        if retry_failed and row.get("status") != "ok":
+        if row.get("status") == "skipped" or retry_failed and row.get("status") != "ok":
             return None
         return row
 
     def record(self, point: Point, row: dict) -> None:
-        """Keeps `row` (as points/<key>/point.json) and rewrites the tables."""
+        """Keeps `row` (as points/<key>/point.json, unless it is `uncached`:
+        computed by another hlsgen version) and rewrites the tables."""
         row = {"key": point.key, "point": point.label, **point.options, **row}
-        self.folder(point).mkdir(parents=True, exist_ok=True)
-        write_atomic(self.folder(point) / "point.json", json.dumps(row, indent=1, default=str))
+        if not row.get("uncached"):
+            self.folder(point).mkdir(parents=True, exist_ok=True)
+            write_atomic(self.folder(point) / "point.json",
+                         json.dumps(row, indent=1, default=str))
         self.rows[point.key] = row
         self.write_tables()
 
@@ -125,8 +130,10 @@ def cell(value) -> str:
 
 def markdown(rows: list[dict], total: int) -> str:
     done = sum(r.get("status") == "ok" for r in rows)
+    skipped = sum(r.get("status") == "skipped" for r in rows)
     lines = [f"# Sweep results: {done} of {total} points done, "
-             f"{sum(r.get('status') == 'failed' for r in rows)} failed, "
+             + (f"{skipped} without their vendor stage, " if skipped else "")
+             + f"{sum(r.get('status') == 'failed' for r in rows)} failed, "
              f"{total - len(rows)} pending", "",
              "| " + " | ".join(SHOWN) + " |", "|" + "---|" * len(SHOWN)]
     for r in rows:
