@@ -169,12 +169,22 @@ def test_the_same_sweep_on_a_scheduler_and_two_workers(cnn, local, dask_cluster,
 
 def test_build_stage_runs_on_the_workers(cnn, tmp_path, monkeypatch):
     import hlsgen
+    # Without the tools the vendor stage is skipped: recorded as such, not as done.
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:/usr/bin:/bin")
+    res = hlsgen.sweep(cnn, fps=[1000, 100000], n_vectors=8, stages="generate,synth",
+                       out=tmp_path / "built", workers=1, progress=False, log=lambda line: None)
+    assert [r["status"] for r in res.rows] == ["skipped", "skipped"], res.rows
+    assert not res.failed and "2 without their vendor stage, 0 failed" in res.summary()
+    assert all(r["notes"].endswith("synth skipped: vitis_hls not on PATH on " + os.uname()[1])
+               for r in res.rows)
+    # A later run on workers with the tools runs those points again (not from the cache).
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     fake_tool(bin_dir, "vitis_hls", "2023.2", VITIS_OK.format(xml=CSYNTH_XML))
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")   # the workers inherit it
     res = hlsgen.sweep(cnn, fps=[1000, 100000], n_vectors=8, stages="generate,synth",
                        out=tmp_path / "built", workers=1, progress=False, log=lambda line: None)
+    assert (res.ran, res.cached) == (2, 0)
     assert [r["status"] for r in res.rows] == ["ok", "ok"], res.rows
     for r in res.rows:
         assert (r["synth_stage"], r["synth_lut"], r["synth_bram18"]) == ("synth", 4321, 2)
@@ -192,7 +202,7 @@ def test_vendor_stage_without_tools_is_skipped_with_a_note(cnn, tmp_path, monkey
     point = Point(str(cnn), {}, {"n_vectors": 8}, ("generate", "bitstream"),
                   model_sha256(str(cnn), {}))
     row = run_point(point, str(tmp_path / "p"))
-    assert row["status"] == "ok", row
+    assert row["status"] == "skipped", row
     assert row["notes"].startswith("bitstream skipped: vitis_hls and vivado not on PATH on ")
     assert row["est_lut"] and "synth_lut" not in row
 
@@ -211,6 +221,76 @@ def test_timeout_stops_the_vendor_tool(cnn, tmp_path, monkeypatch):
     assert time.monotonic() - t0 < 30
     assert row["status"] == "failed" and row["error"].startswith("timeout: synth ran over"), row
     assert not running(int((bin_dir / "pid").read_text()))   # stopped with the point
+
+
+LEAK = """\
+import os, sys
+import hlsgen
+if __name__ == "__main__":      # the LocalCluster's worker processes import this file
+    os.environ["PATH"] = sys.argv[3] + ":" + os.environ["PATH"]
+    hlsgen.sweep(sys.argv[1], fps=[1000], n_vectors=8, stages="generate,synth",
+                 out=sys.argv[2], workers=1, progress=False)
+"""
+
+
+def test_an_interrupted_sweep_leaves_no_vendor_tool_running(cnn, tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    pids = bin_dir / "pids"       # the stand-in tool's and its parent's (hlsgen build)
+    fake_tool(bin_dir, "vitis_hls", "2023.2", f"echo $$ $PPID >> {pids}\nexec sleep 300\n")
+    script = tmp_path / "leak.py"
+    script.write_text(LEAK)
+    proc = subprocess.Popen([sys.executable, str(script), str(cnn), str(tmp_path / "out"),
+                             str(bin_dir)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    try:
+        deadline = time.monotonic() + 300
+        while not pids.is_file() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert pids.is_file(), proc.stderr.read() if proc.poll() is not None else "no tool ran"
+        time.sleep(1)
+        proc.send_signal(signal.SIGINT)                  # Ctrl-C
+        proc.wait(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    started = [int(p) for p in pids.read_text().split()]
+    deadline = time.monotonic() + 20
+    while any(running(p) for p in started) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    alive = [p for p in started if running(p)]
+    for p in alive:
+        os.kill(p, signal.SIGKILL)
+    assert not alive, f"still running after the interrupt: {alive}"
+
+
+def test_relative_paths_and_option_file_contents(cnn, local, dask_cluster, tmp_path):
+    """Workers in another folder (the cluster's cwd is tmp_path): a relative --out and
+    a relative folding file are the client's; editing the folding file re-runs the point."""
+    address, _ = dask_cluster
+    client_dir = tmp_path / "client"
+    client_dir.mkdir()
+    ok = [json.loads(r["folding"]) for r in local[0].rows if r["status"] == "ok"]
+    folding, changed = ok[0], ok[-1]          # the slowest and the fastest design
+    assert folding != changed
+    (client_dir / "fold.json").write_text(json.dumps(folding))
+    (client_dir / "grid.yaml").write_text("n_vectors: 8\npoints:\n  - {folding: fold.json}\n")
+    args = ("sweep", cnn, "--grid", "grid.yaml", "--stages", "generate", "--out", "rel",
+            "--scheduler", address)
+    proc = run_cli(*args, cwd=client_dir)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "1 run, 0 from the cache" in proc.stdout
+    rows = list(csv.DictReader(open(client_dir / "rel" / "results.csv")))
+    assert rows[0]["status"] == "ok" and json.loads(rows[0]["folding"]) == folding
+    assert Path(rows[0]["project"]).is_relative_to(client_dir / "rel")
+    assert not (tmp_path / "rel").exists()
+    # The same file with other contents is another point: it runs.
+    (client_dir / "fold.json").write_text(json.dumps(changed))
+    proc = run_cli(*args, cwd=client_dir)
+    assert proc.returncode == 0 and "1 run, 0 from the cache" in proc.stdout, proc.stdout
+    rows = list(csv.DictReader(open(client_dir / "rel" / "results.csv")))
+    assert json.loads(rows[0]["folding"]) == changed
 
 
 def running(pid: int) -> bool:
@@ -247,6 +327,84 @@ def test_bad_input_is_one_line_and_writes_nothing(model_file, tmp_path, args, wo
     proc = run_cli("sweep", model_file, "--out", out, *[grid if a == "GRID" else a for a in args])
     assert_user_error(proc, *words)
     assert not out.exists()
+
+
+@pytest.mark.parametrize("grid, words", [
+    ("arch: [dataflw]", ["point arch=dataflw", "--arch 'dataflw' is not known", "dataflow"]),
+    ("input_type: [garbage]", ["input type 'garbage' is not understood"]),
+    ("folding: nosuch.json", ["folding file", "nosuch.json", "cannot be read"]),
+    ("tiling: [a, b, c, d]", ["tiling ['a', 'b', 'c', 'd'] must be four positive whole"]),
+    ("tiling: [4, 4, 0, 7]", ["tiling [4, 4, 0, 7] must be four positive whole"]),
+    ("fps: 1000\npoints: []", ["'points' must be a non-empty list"]),
+    ("fps: [1e3, fast]", ["fps 'fast' must be a number"]),
+    ("board: nosuch/board.json", ["board file", "nosuch/board.json' not found"]),
+])
+def test_bad_input_in_a_grid_is_refused_before_the_run(model_file, tmp_path, grid, words):
+    (tmp_path / "grid.yaml").write_text(grid + "\n")
+    proc = run_cli("sweep", model_file, "--grid", "grid.yaml", "--out", "out", cwd=tmp_path)
+    assert_user_error(proc, *words)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("text, words", [
+    ('{"foo": 1}', ["holds no scheduler address"]),
+    ("not json", ["is not a Dask scheduler file (not JSON"]),
+    ('{"address": "tcp://127.0.0.1:9"}', ["cannot reach the Dask scheduler tcp://127.0.0.1:9"]),
+])
+def test_bad_input_scheduler_files(model_file, tmp_path, text, words):
+    sfile = tmp_path / "scheduler.json"
+    sfile.write_text(text)
+    proc = run_cli("sweep", model_file, "--out", tmp_path / "out", "--scheduler", sfile)
+    assert_user_error(proc, *words)
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_input_a_scheduler_that_is_not_dask(model_file, tmp_path):
+    """An HTTP server (say, the dashboard's port) answers but never as Dask: refused in
+    seconds, not waited for forever."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind",
+                               "127.0.0.1"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        t0 = time.monotonic()
+        proc = run_cli("sweep", model_file, "--out", tmp_path / "out", "--scheduler",
+                       f"tcp://127.0.0.1:{port}")
+        assert time.monotonic() - t0 < 60
+        assert_user_error(proc, f"--scheduler tcp://127.0.0.1:{port} answers, but not as a "
+                          "Dask scheduler", "8786")
+        assert not (tmp_path / "out").exists()
+    finally:
+        server.kill()
+        server.wait()
+
+
+def test_bad_input_force_never_deletes_the_sweeps_inputs(tmp_path):
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "m.h5").write_bytes(b"not read before the checks")
+    (proj / "grid.yaml").write_text("fps: [1000, 2000]\n")
+    (tmp_path / "m.h5").write_bytes(b"model")
+    (proj / "fold.json").write_text('{"fc1": {"simd": 1, "pe": 1}}')
+    for model, grid, words in (("proj/m.h5", "proj/grid.yaml", "m.h5"),
+                               ("m.h5", "proj/grid.yaml", "grid.yaml"),
+                               ("m.h5", None, "fold.json")):
+        extra = ["--grid", grid] if grid else ["--grid", "g.yaml"]
+        if not grid:
+            (tmp_path / "g.yaml").write_text("folding: proj/fold.json\n")
+        proc = run_cli("sweep", model, *extra, "--out", "proj", "--force", cwd=tmp_path)
+        assert_user_error(proc, "--force would delete", words, "an input of this sweep")
+    assert sorted(p.name for p in proj.iterdir()) == ["fold.json", "grid.yaml", "m.h5"]
 
 
 def test_a_users_folder_is_never_overwritten_without_force(model_file, tmp_path):
@@ -291,6 +449,51 @@ def test_point_keys_follow_content_not_spelling():
     assert len({key({}), key({"fps": 1000.0}), key({}, ("generate",)), key({}, sha="b" * 64)}) == 4
     assert parse_stages("csim,generate") == ("generate", "csim")
     assert parse_stages(["lint", "ip"]) == ("generate", "lint", "ip")
+
+
+def test_point_keys_follow_option_file_contents(tmp_path, monkeypatch):
+    from hlsgen.sweeps.grid import expand
+    from hlsgen.sweeps.spec import Point, files_sha256
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "fold.json").write_text('{"fc1": {"simd": 1, "pe": 1}}')
+    [options] = expand({"folding": "fold.json"})
+    assert options["folding"] == str(tmp_path / "fold.json")      # absolute for the workers
+    def key():
+        return Point("/m.h5", {}, options, ("generate",), "a" * 64, None,
+                     files_sha256(options)).key
+    before = key()
+    (tmp_path / "fold.json").write_text('{"fc1": {"simd": 2, "pe": 1}}')
+    assert key() != before
+
+
+def test_point_keys_of_another_version_or_a_skipped_stage_are_not_reused(tmp_path):
+    from hlsgen.sweeps.run import _row
+    from hlsgen.sweeps.spec import Point
+    from hlsgen.sweeps.store import Store
+    from hlsgen.version import __version__
+    point = Point("/m.h5", {}, {"fps": 1000.0}, ("generate", "synth"), "a" * 64)
+    store = Store(tmp_path / "out", [point])
+    store.open(False, "/m.h5")
+
+    class Done:           # a finished future whose row another hlsgen computed
+        def result(self):
+            return {"status": "ok", "hlsgen": "0.0.0-other", "worker": "w:1"}
+    row = _row(Done())
+    assert row["status"] == "failed" and "runs hlsgen 0.0.0-other, this is" in row["error"]
+    store.record(point, row)
+    assert store.ordered()[0]["status"] == "failed"
+    assert store.cached(point) is None           # not kept: the next run computes it
+    store.record(point, {"status": "skipped", "hlsgen": __version__,
+                         "notes": "synth skipped: vitis_hls not on PATH on w"})
+    assert json.loads((store.folder(point) / "point.json").read_text())["status"] == "skipped"
+    assert store.cached(point) is None           # recorded, but run again
+    store.record(point, {"status": "ok", "hlsgen": __version__})
+    assert store.cached(point)["status"] == "ok"
+
+
+def test_grid_points_read_numbers_yaml_leaves_as_text():
+    from hlsgen.sweeps.grid import expand
+    assert expand({"fps": ["1e3", 1e4]}) == [{"fps": 1000.0}, {"fps": 10000.0}]
 
 
 def test_pareto_front():

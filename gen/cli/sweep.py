@@ -62,7 +62,8 @@ def register(sub) -> None:
     s.add_argument("--timeout", type=float, help="seconds per point; a point over it is recorded "
                    "as failed (a vendor tool run over it is stopped)")
     s.add_argument("--retry-failed", action="store_true", help="resuming: run the points that "
-                   "failed before again (default: keep their record)")
+                   "failed before again (default: keep their record; points whose vendor stage "
+                   "was skipped always run again)")
     s.add_argument("--force", action="store_true", help="replace OUT (another sweep's or any "
                    "other folder) and start afresh")
     s.add_argument("--weights", help="weights .h5 for a .json architecture")
