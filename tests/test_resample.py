@@ -17,14 +17,8 @@ B6 = "quantized_bits(6,2,alpha=1)"
 
 @pytest.fixture(scope="module")
 def qkeras_tconv(tf):
-    """qkeras' QConv2DTranspose calls tensorflow's array_ops.stack, which
-    TensorFlow 2.19 moved to array_ops_stack; where it is missing, give it
-    back (the same function), so QKeras' own layer runs."""
-    import qkeras.qconvolutional as qc
-    if not hasattr(qc.array_ops, "stack"):
-        qc.array_ops.stack = tf.stack
-    from qkeras import QConv2DTranspose
-    return QConv2DTranspose
+    from fuzz.qkeras_models import qconv2d_transpose
+    return qconv2d_transpose(tf)
 
 
 def _randomize(model, seed=0):

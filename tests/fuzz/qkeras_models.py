@@ -1,6 +1,7 @@
 """Random but valid QKeras models from a seed: stacks of dense, 1-D and 2-D
 convolutions, depthwise and separable convolutions, pooling, batch-norm,
-zero padding, residual adds and concatenations, with random quantizers of 1
+zero padding, upsampling, cropping, transposed convolutions, residual adds
+and concatenations, with random quantizers of 1
 to 16 bits (alpha 1 or auto_po2, po2, binary, ternary) and smooth
 activations. Each model comes with a short description that reproduces it
 (the seed) and says what it holds."""
@@ -10,6 +11,17 @@ from __future__ import annotations
 import random
 
 import numpy as np
+
+
+def qconv2d_transpose(tf):
+    """qkeras' QConv2DTranspose. It calls tensorflow's array_ops.stack, which
+    TensorFlow 2.19 moved to array_ops_stack; where it is missing it is given
+    back (the same function), so that QKeras' own layer runs."""
+    import qkeras.qconvolutional as qc
+    if not hasattr(qc.array_ops, "stack"):
+        qc.array_ops.stack = tf.stack
+    from qkeras import QConv2DTranspose
+    return QConv2DTranspose
 
 
 def weight_quantizer(r: random.Random) -> str:
@@ -118,9 +130,7 @@ class _Builder:
             x = self.pool(x, rank)
             return self.act(x) if r.random() < 0.5 else x
         if kind == "pad":
-            self.parts.append("zeropad")
-            cls = layers.ZeroPadding1D if rank == 1 else layers.ZeroPadding2D
-            return cls(1, name=self.name("pad"))(x)
+            return self.resample(x, rank, size)
         if kind in ("add", "concat") and rank == 2:
             from qkeras import QConv2D
             c = x.shape[-1]
@@ -134,6 +144,30 @@ class _Builder:
             return self.act(merged)
         x = self.conv(x, rank)
         return self.act(self.maybe_bn(x))
+
+    def resample(self, x, rank: int, size: int):
+        """Zero padding, nearest upsampling, cropping or a transposed convolution."""
+        layers, r = self.tf.keras.layers, self.r
+        kind = r.choice(["zeropad", "zeropad", "upsample", "crop", "tconv"])
+        if kind == "upsample" and size <= 8:
+            self.parts.append("upsample")
+            cls = layers.UpSampling1D if rank == 1 else layers.UpSampling2D
+            return cls(2, name=self.name("up"))(x)
+        if kind == "crop" and size >= 4:
+            self.parts.append("crop")
+            return (layers.Cropping1D((1, 0), name=self.name("crop")) if rank == 1 else
+                    layers.Cropping2D(((1, 0), (0, 1)), name=self.name("crop")))(x)
+        if kind == "tconv" and rank == 2 and size <= 10:
+            k, s, padding = r.choice([1, 2, 3]), r.choice([1, 2]), r.choice(["valid", "same"])
+            self.parts.append(f"tconv{k}s{s}{padding[0]}")
+            x = qconv2d_transpose(self.tf)(r.randint(1, 4), k, strides=s, padding=padding,
+                                           kernel_quantizer=weight_quantizer(r),
+                                           bias_quantizer=bias_quantizer(r),
+                                           name=self.name("tconv"))(x)
+            return self.act(self.maybe_bn(x))
+        self.parts.append("zeropad")
+        cls = layers.ZeroPadding1D if rank == 1 else layers.ZeroPadding2D
+        return cls(1, name=self.name("pad"))(x)
 
     def dense(self, x, units: int, last: bool):
         from qkeras import QDense
