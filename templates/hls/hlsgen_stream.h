@@ -223,27 +223,39 @@ inline unsigned &params_generation() {
 
 #ifndef HLSGEN_SYNTHESIS
 
-// C simulation only: the lanes of `count` packed words (ap_uint or native
-// memory words of N lanes), unpacked once per parameter load instead of at
-// every use (keyed by the array, since layers of the same shape share one
-// template instantiation).
-template <typename T, unsigned N, typename Word>
-const T *unpacked(const Word *words, size_t count) {
+// C simulation only: a value derived from parameter arrays (unpacked or
+// re-packed weights), built once per parameter load and keyed by the array,
+// since layers of the same shape share one template instantiation.
+template <typename Value, typename Key, typename Build>
+const Value &derived(const Key *key, const Build &build) {
     struct Entry {
+        bool built;
         unsigned generation;
-        std::vector<T> lanes;
+        Value value;
+        Entry() : built(false), generation(0) {}
     };
-    static std::map<const Word *, Entry> cache;
+    static std::map<const Key *, Entry> cache;
     static std::mutex mutex;  // threaded C simulation runs layers concurrently
     std::lock_guard<std::mutex> lock(mutex);
-    Entry &e = cache[words];
-    if (e.lanes.size() != count * N || e.generation != params_generation()) {
-        e.lanes.assign(count * N, T(0));
-        for (size_t i = 0; i < count; i++)
-            unpack<T, N>(ap_uint<N * T::width>(words[i]), &e.lanes[i * N]);
+    Entry &e = cache[key];
+    if (!e.built || e.generation != params_generation()) {
+        e.value = build();
+        e.built = true;
         e.generation = params_generation();
     }
-    return e.lanes.data();
+    return e.value;
+}
+
+// C simulation only: the lanes of `count` packed words (ap_uint or native
+// memory words of N lanes), unpacked once per parameter load.
+template <typename T, unsigned N, typename Word>
+const T *unpacked(const Word *words, size_t count) {
+    return derived<std::vector<T> >(words, [&] {
+        std::vector<T> lanes(count * N, T(0));
+        for (size_t i = 0; i < count; i++)
+            unpack<T, N>(ap_uint<N * T::width>(words[i]), &lanes[i * N]);
+        return lanes;
+    }).data();
 }
 #endif
 
