@@ -3,7 +3,7 @@ multiplier form RequantMultiply included) and
 every dot product of hlsgen_mvu.h, over every accumulator code (every
 combination of input lanes for small widths), compiled with and without
 HLSGEN_SYNTHESIS: synthesis branch == C-simulation branch == golden
-(gen/ir/intmath.py apply_requant, gen/ir/golden.py _matmul).
+(gen/ir/intmath.py apply_requant, gen/ir/intmath.py exact_matmul).
 
 Parameter sets are drawn by hypothesis and batched: one generated translation
 unit (tests/kernels/harness.h + a call per set) is compiled once per branch,
@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from conftest import assert_exact, randomize_biases
-from hlsgen.ir.golden import _matmul
+from hlsgen.ir.intmath import exact_matmul
 from hlsgen.ir.intmath import ROUND_MODES, apply_requant, shift_round
 from hlsgen.ir.qtype import QType, type_for_range
 from hlsgen.arch.dataflow.render import KERNEL_LIB
@@ -168,7 +168,7 @@ def dot_case(i, kind: str, tw: QType, tin: QType, simd: int, extra_bits: int, se
     corners = [a * b for a in tw.arith(np.array([tw.lo, tw.hi])) for b in tin.arith(np.array([tin.lo, tin.hi]))]
     acc = type_for_range(simd * min(corners), simd * max(corners), 0)
     acc = QType(acc.bits + extra_bits, acc.signed, 0)
-    gold = _matmul(tin.arith(x), tw.arith(w).T, acc)   # [NX, NW]: a dense layer on NX inputs
+    gold = exact_matmul(tin.arith(x), tw.arith(w).T)   # [NX, NW]: a dense layer on NX inputs
     call = f"harness::dot<{simd}, {DOTS[kind]}, {tw.cpp}, {tin.cpp}, {acc.cpp}>(io);"
     return Case(f"#{i} dot {kind} {tw.cpp} x {tin.cpp} SIMD {simd} acc {acc.cpp}", "", call,
                 np.concatenate([[len(w), len(x)], w.ravel(), x.ravel()]), gold.ravel())

@@ -11,13 +11,12 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from hlsgen.ir.intmath import apply_requant
+from hlsgen.ir.intmath import apply_requant, exact_float_dtype, exact_matmul
 from hlsgen.ir import host_tail
 from hlsgen.ir.graph import Graph
 
-# float64 matrix products are exact while every partial sum is below 2**53,
-# and much faster than NumPy's int64 products (which do not use BLAS).
-_FLOAT64_EXACT = 2**53
+# Frames per convolution batch: keeps the window matrices (im2col) small.
+_CONV_BATCH = 64
 
 
 def run(graph: Graph, input_codes: np.ndarray, trace: bool = False) -> dict[str, np.ndarray]:
@@ -44,12 +43,6 @@ def _as_image(a: np.ndarray) -> np.ndarray:
     return a if a.ndim == 4 else a[:, None]
 
 
-def _matmul(x: np.ndarray, w: np.ndarray, acc_type) -> np.ndarray:
-    if max(abs(acc_type.lo), abs(acc_type.hi)) < _FLOAT64_EXACT:
-        return np.rint(x.astype(np.float64) @ w.astype(np.float64)).astype(np.int64)
-    return x @ w.astype(np.int64)
-
-
 def _arith(node, graph, x):
     """An input's codes as the integers arithmetic works on (+-1 for bipolar)."""
     return graph.tensors[node.inputs[0]].qtype.arith(x)
@@ -57,27 +50,33 @@ def _arith(node, graph, x):
 
 def _dense(node, ins, out_t, graph):
     x = _arith(node, graph, ins[0])
-    return _matmul(x.reshape(len(x), -1), node.params["weights"], out_t.qtype) + node.params["bias"]
+    return exact_matmul(x.reshape(len(x), -1), node.params["weights"]) + node.params["bias"]
 
 
 def _conv(node, ins, out_t, graph):
     a = node.attrs
     x = _as_image(_arith(node, graph, ins[0]))
     w, b = node.params["weights"], node.params["bias"]
+    kh, kw = a["kh"], a["kw"]
+    c = x.shape[-1]
+    # Columns of w are output channels (depthwise: [KK, C], a column per channel).
+    dtype = exact_float_dtype(int(np.abs(x).max(initial=0)), w)
+    if not a["depthwise"]:
+        # Weight rows in the window view's own order (c, ky, kx) instead of
+        # (ky, kx, c): the windows need no transposition.
+        w = w.reshape(kh, kw, c, -1).transpose(2, 0, 1, 3).reshape(c * kh * kw, -1)
+    xf = x if dtype is None else x.astype(dtype)
+    wf = w if dtype is None else w.astype(dtype)
     out = []
-    for i in range(0, len(x), 64):   # batches keep the window views small
-        win = sliding_window_view(x[i:i + 64], (a["kh"], a["kw"]), axis=(1, 2))
+    for i in range(0, len(x), _CONV_BATCH):
+        win = sliding_window_view(xf[i:i + _CONV_BATCH], (kh, kw), axis=(1, 2))
         win = win[:, ::a["sh"], ::a["sw"]]          # [B, OH, OW, C, KH, KW]
-        win = win.transpose(0, 1, 2, 4, 5, 3)       # window order (ky, kx, c)
         bsz, oh, ow = win.shape[:3]
         if a["depthwise"]:
-            c = win.shape[-1]
-            y = np.einsum("bhwkc,kc->bhwc", win.reshape(bsz, oh, ow, -1, c).astype(np.float64),
-                          w.astype(np.float64))
-            y = np.rint(y).astype(np.int64)
+            y = np.einsum("bhwcyx,yxc->bhwc", win, wf.reshape(kh, kw, c))
         else:
-            y = _matmul(win.reshape(bsz * oh * ow, -1), w, out_t.qtype).reshape(bsz, oh, ow, -1)
-        out.append(y + b)
+            y = exact_matmul(win.reshape(bsz * oh * ow, -1), wf, dtype).reshape(bsz, oh, ow, -1)
+        out.append(y.astype(np.int64) + b)
     return np.concatenate(out)
 
 
