@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +23,9 @@ from hlsgen.sim.compile import build
 from hlsgen.sim.summary import format_csim
 
 JOBS = 2  # this machine's cores
+# Frames per C-simulation process (and per golden-executor step): a step of
+# the progress bar; a process starts (loads parameters) in milliseconds.
+BATCH = 500
 
 
 @dataclass
@@ -106,10 +110,12 @@ class CsimResult:
                 "run_seconds": round(self.run_seconds, 4)}
 
 
-def run_frames(exe: Path, project: Path, codes: np.ndarray, out_count: int, jobs: int = JOBS) -> np.ndarray:
-    """Runs frames through the executable, a batch per process, split over cores."""
+def run_frames(exe: Path, project: Path, codes: np.ndarray, out_count: int, jobs: int = JOBS,
+               progress=None) -> np.ndarray:
+    """Runs frames through the executable in batches of about BATCH frames,
+    one process per batch, `jobs` at a time; progress(frames) after each."""
     n = len(codes)
-    chunks = [c for c in np.array_split(np.arange(n), min(jobs, n)) if len(c)]
+    chunks = [c for c in np.array_split(np.arange(n), min(max(jobs, -(-n // BATCH)), n)) if len(c)]
     params = project / "firmware" / "params"
     with tempfile.TemporaryDirectory(prefix="hlsgen-csim-") as tmp:
         def one(i_idx):
@@ -121,21 +127,55 @@ def run_frames(exe: Path, project: Path, codes: np.ndarray, out_count: int, jobs
             if proc.returncode != 0:
                 raise HlsgenError(f"C simulation of '{project}' failed: "
                                   f"{(proc.stderr or proc.stdout).strip()[:300]}")
+            if progress:
+                progress(len(idx))
             return np.fromfile(fout, dtype="<i8").reshape(len(idx), out_count)
-        with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
+        with ThreadPoolExecutor(max_workers=min(jobs, len(chunks))) as pool:
             parts = list(pool.map(one, enumerate(chunks)))
     return np.concatenate(parts)
 
 
+def golden_outputs(graph: Graph, codes: np.ndarray, progress=None) -> np.ndarray:
+    """The golden executor's output codes [N, outputs], BATCH frames at a time."""
+    parts = []
+    for i in range(0, len(codes), BATCH):
+        parts.append(golden.run(graph, codes[i:i + BATCH])[graph.outputs[0]].reshape(len(codes[i:i + BATCH]), -1))
+        if progress:
+            progress(len(parts[-1]))
+    return np.concatenate(parts)
+
+
+def _bar(show: bool, frames: int, what: str):
+    """A progress bar on stderr (tqdm), or None."""
+    if not show:
+        return None
+    from tqdm import tqdm
+    return tqdm(total=frames, desc=what, unit=" frames", file=sys.stderr, leave=True,
+                dynamic_ncols=True, smoothing=0.1)
+
+
+def _stage(show: bool, frames: int, what: str, fn):
+    """fn(progress) under a progress bar."""
+    bar = _bar(show, frames, what)
+    try:
+        return fn(bar.update if bar else None)
+    finally:
+        if bar:
+            bar.close()
+
+
 def csim(project: Path, inputs: np.ndarray | None = None, threaded: bool = False,
-         fast: bool = False, synthesis_frames: int | None = None) -> CsimResult:
+         fast: bool = False, synthesis_frames: int | None = None,
+         progress: bool | None = None) -> CsimResult:
     """inputs: float values [N, ...] to use instead of the project's test vectors.
     threaded: run every dataflow process in its own thread on FIFOs of their
     declared depths (as hardware does) instead of one after another.
     Both branches of the kernel library run: the C-simulation branch on every
     frame, the synthesis branch (what Vitis HLS compiles) on the first
-    `synthesis_frames` (default: every frame); fast=True skips the latter."""
+    `synthesis_frames` (default: every frame); fast=True skips the latter.
+    progress: progress bars on stderr (default: when stderr is a terminal)."""
     project = Path(project)
+    show = sys.stderr.isatty() if progress is None else progress
     meta = load_project(project)
     name = meta["name"]
     graph = Graph.load(project / "ir")
@@ -150,9 +190,10 @@ def csim(project: Path, inputs: np.ndarray | None = None, threaded: bool = False
         from hlsgen.ir.qtype import QType
         qt = QType.from_dict(graph.meta["input_qtype"])
         codes = qt.quantize(np.asarray(inputs)).reshape(len(inputs), -1)
-        gold = golden.run(graph, codes)[graph.outputs[0]].reshape(len(codes), -1)
+        gold = _stage(show, len(codes), "golden executor", lambda p: golden_outputs(graph, codes, p))
     t0 = time.perf_counter()
-    out = run_frames(b.exe, project, codes, gold.shape[1])
+    out = _stage(show, len(codes), "C simulation",
+                 lambda p: run_frames(b.exe, project, codes, gold.shape[1], progress=p))
     run_s = time.perf_counter() - t0
     res = CsimResult(project, len(codes), int(gold.size), out, gold, b.seconds, b.cached, run_s,
                      fw, golden.output_values(graph, gold))
@@ -160,7 +201,8 @@ def csim(project: Path, inputs: np.ndarray | None = None, threaded: bool = False
         n = len(codes) if synthesis_frames is None else max(1, min(int(synthesis_frames), len(codes)))
         sb = build(project, name, synthesis=True)
         t0 = time.perf_counter()
-        sout = run_frames(sb.exe, project, codes[:n], gold.shape[1])
+        sout = _stage(show, n, "synthesis branch",
+                      lambda p: run_frames(sb.exe, project, codes[:n], gold.shape[1], progress=p))
         res.synthesis = BranchResult(sout, gold[:n], sb.seconds, sb.cached, time.perf_counter() - t0)
     report = project / "report.json"
     if report.is_file():
