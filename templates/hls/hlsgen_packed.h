@@ -91,27 +91,16 @@ struct Vec<C, N, false> {
 // positions i, i+1, ...: words of 1-bit codes 64 lanes at a time.
 template <class C, unsigned LANES, class V, typename Word>
 inline void put_word(V &v, unsigned i, const Word &word) {
-    static const int W = C::W, WB = Word::width, NC = (WB + 63) / 64;
-    u64 chunk[NC + 1];
-    for (int c = 0; c < NC; c++) {
-        const int hi = 64 * c + 63 < WB ? 64 * c + 63 : WB - 1;
-        chunk[c] = word.range(hi, 64 * c).to_uint64();
-    }
-    chunk[NC] = 0;
+    static const int W = C::W;
+    const Bits<Word::width> bits(word);
     if (W == 1) {
         for (unsigned l = 0; l < LANES; l += 64) {
             const unsigned count = LANES - l < 64 ? LANES - l : 64;
-            v.put_bits(i + l, count == 64 ? chunk[l / 64] : chunk[l / 64] & ((1ULL << count) - 1), count);
+            v.put_bits(i + l, bits.get(l, count), count);
         }
         return;
     }
-    const u64 mask = (1ULL << W) - 1;
-    for (unsigned l = 0; l < LANES; l++) {
-        const unsigned bit = l * W, c = bit / 64, off = bit % 64;
-        u64 b = chunk[c] >> off;
-        if (off + W > 64) b |= chunk[c + 1] << (64 - off);
-        v.put(i + l, b & mask);
-    }
+    for (unsigned l = 0; l < LANES; l++) v.put(i + l, bits.get(l * W, W));
 }
 
 template <class CW, class CX, unsigned N>
