@@ -164,6 +164,19 @@ def _stage(show: bool, frames: int, what: str, fn):
             bar.close()
 
 
+def _in_ir_layout(graph: Graph, x: np.ndarray) -> np.ndarray:
+    """Inputs in the IR's layout (N, H, W, C) or, for a channels-first
+    framework, in its own (N, C, H, W) -> the IR's."""
+    shape = tuple(graph.tensors[graph.inputs[0]].shape)
+    channels_first = (graph.meta.get("framework_layout") or {}).get("input") == "channels_first"
+    if x.shape[1:] != shape and channels_first and x.ndim >= 3 and np.moveaxis(x, 1, -1).shape[1:] == shape:
+        return np.moveaxis(x, 1, -1)
+    if x.shape[1:] != shape and int(np.prod(x.shape[1:])) != int(np.prod(shape)):
+        raise HlsgenError(f"inputs of shape {x.shape} do not match the model's input (N, "
+                          f"{', '.join(map(str, shape))})")
+    return x
+
+
 def csim(project: Path, inputs: np.ndarray | None = None, threaded: bool = False,
          fast: bool = False, synthesis_frames: int | None = None,
          progress: bool | None = None) -> CsimResult:
@@ -189,7 +202,7 @@ def csim(project: Path, inputs: np.ndarray | None = None, threaded: bool = False
     else:
         from hlsgen.ir.qtype import QType
         qt = QType.from_dict(graph.meta["input_qtype"])
-        codes = qt.quantize(np.asarray(inputs)).reshape(len(inputs), -1)
+        codes = qt.quantize(_in_ir_layout(graph, np.asarray(inputs))).reshape(len(inputs), -1)
         gold = _stage(show, len(codes), "golden executor", lambda p: golden_outputs(graph, codes, p))
     t0 = time.perf_counter()
     out = _stage(show, len(codes), "C simulation",
