@@ -86,8 +86,11 @@ def apply_requant(acc: np.ndarray, rq: dict, thresholds: np.ndarray | None,
         if thr.shape[0] == 1:
             # Sorted thresholds: the count of those <= acc is a binary search.
             return rq["base"] + np.searchsorted(thr[0], a, side="right").astype(np.int64)
-        ch = np.arange(a.shape[-1]) % thr.shape[0]
-        return rq["base"] + (a[..., None] >= thr[ch]).sum(axis=-1).astype(np.int64)
+        thr = thr[np.arange(a.shape[-1]) % thr.shape[0]]   # [channels, NT]
+        count = np.zeros(a.shape, dtype=np.int64)
+        for k in range(thr.shape[1]):   # no [..., NT] temporary
+            count += a >= thr[:, k]
+        return rq["base"] + count
     if kind == "multiply":
         return multiply_requant(acc, rq)
     if kind == "lut":
