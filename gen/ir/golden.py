@@ -16,23 +16,26 @@ from hlsgen.ir.intmath import apply_requant, exact_float_dtype, exact_matmul
 from hlsgen.ir import host_tail
 from hlsgen.ir.graph import Graph
 
-# Frames per pass through the graph: a CIFAR-sized CNN's tensors then stay
-# under glibc's 32 MB mmap threshold, so their memory is reused from layer
-# to layer instead of being mapped and faulted in afresh (5x slower).
-_FRAMES_PER_PASS = 32
+# Frames pass through the graph in groups whose largest tensor (int64) has
+# about this many bytes: under glibc's 32 MB mmap threshold, memory is
+# reused from layer to layer instead of being mapped and faulted in afresh
+# (5x slower on CNV); groups as large as that keep MLPs' products large.
+_PASS_BYTES = 16 << 20
 # A convolution is a window matrix (im2col) times the weights, or, with
-# many channels, the sum over taps of the shifted image times that tap's
-# weights: the window matrix copies K*K*C values per pixel in runs of C
-# (4x slower than the products at 64 channels), the tap products need C-long
-# rows to use BLAS well.
-_TAP_PRODUCTS_MIN_CHANNELS = 16
+# many channels and wide outputs, the sum over taps of the shifted image
+# times that tap's weights: the window matrix copies K*K*C values per pixel
+# in runs of C (4x slower than the products at 64 channels and 28 columns);
+# the tap products are batches of [OW, C] x [C, F] products, which BLAS
+# serves well only when both are long (at OW = 1 they are 700x slower).
+_TAP_PRODUCTS_MIN_CHANNELS, _TAP_PRODUCTS_MIN_COLUMNS = 16, 8
 
 
 def run(graph: Graph, input_codes: np.ndarray, trace: bool = False) -> dict[str, np.ndarray]:
     """Input codes [N, *input_shape] -> codes of every output tensor (or of
     every tensor, with trace=True)."""
     x = np.asarray(input_codes, dtype=np.int64)
-    parts = [_run(graph, x[i:i + _FRAMES_PER_PASS], trace) for i in range(0, len(x), _FRAMES_PER_PASS)]
+    step = max(1, _PASS_BYTES // (8 * max(t.size for t in graph.tensors.values())))
+    parts = [_run(graph, x[i:i + step], trace) for i in range(0, len(x), step)]
     if not parts:
         return _run(graph, x, trace)
     return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
@@ -88,7 +91,7 @@ def _conv(node, ins, out_t, graph):
     taps = [(ky, kx) for ky in range(kh) for kx in range(kw)]
     if a["depthwise"]:
         y = sum(tap(xf, ky, kx) * wf[ky, kx, :, 0] for ky, kx in taps)
-    elif c >= _TAP_PRODUCTS_MIN_CHANNELS:
+    elif c >= _TAP_PRODUCTS_MIN_CHANNELS and ow >= _TAP_PRODUCTS_MIN_COLUMNS:
         y = sum(tap(xf, ky, kx) @ wf[ky, kx] for ky, kx in taps)
     else:
         win = sliding_window_view(xf, (kh, kw), axis=(1, 2))[:, ::sh, ::sw]   # [N, OH, OW, C, KH, KW]
