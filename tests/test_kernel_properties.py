@@ -349,12 +349,19 @@ def identity_sets(draw, i):
 
 
 @st.composite
-def dot_sets(draw, i):
+def lane_types(draw, max_bits: int):
+    """A kind of dot product and its weight and input lane types."""
     kind = draw(st.sampled_from(sorted(DOTS)))
-    ints = st.builds(lambda bits, signed: QType(bits, signed, 0), st.integers(1, 4), st.booleans())
+    ints = st.builds(lambda bits, signed: QType(bits, signed, 0), st.integers(1, max_bits), st.booleans())
     bip = st.just(QType.make_bipolar())
     tw = draw(bip if kind in ("bipolar_weights", "xnor") else ints)
     tin = draw(bip if kind in ("bipolar_inputs", "xnor") else ints)
+    return kind, tw, tin
+
+
+@st.composite
+def dot_sets(draw, i):
+    kind, tw, tin = draw(lane_types(4))
     simd = draw(st.one_of(st.integers(1, 4), st.sampled_from([8, 16, 32])))
     return dot_case(i, kind, tw, tin, simd, draw(st.integers(0, 2)), draw(st.integers(0, 2**32 - 1)))
 
@@ -366,11 +373,7 @@ def divisors(n: int) -> list[int]:
 @st.composite
 def packed_sets(draw, i):
     """Random lengths, widths 1-8 (or bipolar), foldings."""
-    kind = draw(st.sampled_from(sorted(DOTS)))
-    ints = st.builds(lambda bits, signed: QType(bits, signed, 0), st.integers(1, 8), st.booleans())
-    bip = st.just(QType.make_bipolar())
-    tw = draw(bip if kind in ("bipolar_weights", "xnor") else ints)
-    tin = draw(bip if kind in ("bipolar_inputs", "xnor") else ints)
+    kind, tw, tin = draw(lane_types(8))
     mw = draw(st.integers(1, 400))
     simd = draw(st.sampled_from([d for d in divisors(mw) if d * max(tw.bits, tin.bits) <= 512]))
     mh = draw(st.integers(1, 12))
