@@ -48,6 +48,7 @@ struct Vec;
 
 template <class C, unsigned N>
 struct Vec<C, N, true> {
+    static const bool PLANAR = true;
     static const unsigned WORDS = (N + 63) / 64;
     u64 plane[C::PLANES][WORDS];
     long long sum;  // sum_q c_q popcount(plane q): the offsets' term
@@ -60,11 +61,11 @@ struct Vec<C, N, true> {
     void put(unsigned i, u64 bits) {
         for (int q = 0; q < C::PLANES; q++) plane[q][i / 64] |= ((bits >> q) & 1) << (i % 64);
     }
-    // `count` consecutive 1-bit codes from i on (count <= 64): whole words.
-    void put_bits(unsigned i, u64 bits, unsigned count) {
+    // Bit q of `count` consecutive codes from i on (count <= 64): whole words.
+    void put_bits(int q, unsigned i, u64 bits, unsigned count) {
         const unsigned k = i / 64, off = i % 64;
-        plane[0][k] |= bits << off;
-        if (off + count > 64) plane[0][k + 1] |= bits >> (64 - off);
+        plane[q][k] |= bits << off;
+        if (off + count > 64) plane[q][k + 1] |= bits >> (64 - off);
     }
     void finish() {
         sum = 0;
@@ -78,29 +79,58 @@ struct Vec<C, N, true> {
 
 template <class C, unsigned N>
 struct Vec<C, N, false> {
+    static const bool PLANAR = false;
     long long v[N];
     void clear() {}
     void put(unsigned i, u64 bits) { v[i] = C::value(bits); }
-    void put_bits(unsigned i, u64 bits, unsigned count) {
-        for (unsigned l = 0; l < count; l++) put(i + l, (bits >> l) & 1);
-    }
     void finish() {}
 };
 
-// Puts the LANES codes of stream word `word` (lane 0 in the low bits) at
-// positions i, i+1, ...: words of 1-bit codes 64 lanes at a time.
+// Bits set at every `period` bits, in runs of `run`.
+constexpr u64 runs(unsigned run, unsigned period) {
+    u64 m = 0;
+    for (unsigned b = 0; b < 64; b++) m |= (b % period < run ? 1ULL : 0ULL) << b;
+    return m;
+}
+
+// Bit 0 of each W-bit lane of x (W a power of two) gathered into the low
+// 64/W bits: neighbouring runs of bits are joined, doubling, log2(64/W) times.
+template <unsigned W>
+inline u64 gather_lanes(u64 x) {
+    static const u64 first = runs(1, W), join[6] = {runs(2, 2 * W), runs(4, 4 * W), runs(8, 8 * W),
+                                                    runs(16, 16 * W), runs(32, 32 * W), runs(64, 64 * W)};
+    x &= first;
+    for (unsigned s = 1, j = 0; s < 64 / W; s *= 2, j++) x = (x | (x >> (s * (W - 1)))) & join[j];
+    return x;
+}
+
+// Puts the LANES codes of a stream word's bits (lane 0 in the low bits) at
+// positions i, i+1, ...: into bit planes a 64-bit chunk at a time where
+// lanes do not straddle chunks (CHUNKS), otherwise lane by lane.
+template <class C, unsigned LANES, bool CHUNKS>
+struct PutLanes {
+    template <class V, int WB>
+    static void put(V &v, unsigned i, const Bits<WB> &bits) {
+        for (unsigned l = 0; l < LANES; l++) v.put(i + l, bits.get(l * C::W, C::W));
+    }
+};
+
+template <class C, unsigned LANES>
+struct PutLanes<C, LANES, true> {
+    template <class V, int WB>
+    static void put(V &v, unsigned i, const Bits<WB> &bits) {
+        static const unsigned W = C::W, L = 64 / W;  // lanes per chunk
+        for (unsigned l = 0; l < LANES; l += L) {
+            const unsigned count = LANES - l < L ? LANES - l : L;
+            const u64 chunk = bits.get(l * W, count * W);
+            for (int q = 0; q < C::PLANES; q++) v.put_bits(q, i + l, gather_lanes<W>(chunk >> q), count);
+        }
+    }
+};
+
 template <class C, unsigned LANES, class V, typename Word>
 inline void put_word(V &v, unsigned i, const Word &word) {
-    static const int W = C::W;
-    const Bits<Word::width> bits(word);
-    if (W == 1) {
-        for (unsigned l = 0; l < LANES; l += 64) {
-            const unsigned count = LANES - l < 64 ? LANES - l : 64;
-            v.put_bits(i + l, bits.get(l, count), count);
-        }
-        return;
-    }
-    for (unsigned l = 0; l < LANES; l++) v.put(i + l, bits.get(l * W, W));
+    PutLanes<C, LANES, V::PLANAR && 64 % C::W == 0>::put(v, i, Bits<Word::width>(word));
 }
 
 template <class CW, class CX, unsigned N>
