@@ -24,8 +24,10 @@ from hlsgen.sim.summary import format_csim
 
 JOBS = 2  # this machine's cores
 # Frames per C-simulation process (and per golden-executor step): a step of
-# the progress bar; a process starts (loads parameters) in milliseconds.
+# the progress bar. A process starts (loads parameters) in 10-30 ms, as long
+# as 150 frames of an MLP: at most STEPS_PER_JOB processes per core.
 BATCH = 500
+STEPS_PER_JOB = 8
 
 
 @dataclass
@@ -112,10 +114,12 @@ class CsimResult:
 
 def run_frames(exe: Path, project: Path, codes: np.ndarray, out_count: int, jobs: int = JOBS,
                progress=None) -> np.ndarray:
-    """Runs frames through the executable in batches of about BATCH frames,
-    one process per batch, `jobs` at a time; progress(frames) after each."""
+    """Runs frames through the executable in batches of about BATCH frames
+    (fewer, larger ones for many frames), one process per batch, `jobs` at a
+    time; progress(frames) after each."""
     n = len(codes)
-    chunks = [c for c in np.array_split(np.arange(n), min(max(jobs, -(-n // BATCH)), n)) if len(c)]
+    batches = min(max(jobs, -(-n // BATCH)), STEPS_PER_JOB * jobs, n)
+    chunks = [c for c in np.array_split(np.arange(n), batches) if len(c)]
     params = project / "firmware" / "params"
     with tempfile.TemporaryDirectory(prefix="hlsgen-csim-") as tmp:
         def one(i_idx):
