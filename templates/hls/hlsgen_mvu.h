@@ -188,7 +188,7 @@ void mvu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
     // Only the whole sum is checked to fit the accumulator: the synthesis
     // branch's partial sums wrap modulo 2^width, so a sum that fits is exact
     // in any order (and the generator bounds every partial sum anyway).
-    typedef packed::Dot<TW, Dot::W_BIPOLAR, TIn, Dot::X_BIPOLAR, MW> P;
+    typedef packed::DotProduct<TW, Dot::W_BIPOLAR, TIn, Dot::X_BIPOLAR, MW> P;
     const typename P::WVec *rows =
         packed_rows<P, MW, MH, SIMD, PE>(&weights[0][0], Mem::lanes(&weights[0][0], PE));
     std::vector<typename P::XVec> xbuf(1);

@@ -162,7 +162,7 @@ inline long long dot(const Vec<CW, N, false> &w, const Vec<CX, N, false> &x) {
 // The dot product of N weights of lane type TW and N inputs of lane type TX
 // (bipolar or integer codes), in the form their widths favour.
 template <typename TW, bool W_BIPOLAR, typename TX, bool X_BIPOLAR, unsigned N>
-struct Dot {
+struct DotProduct {
     typedef Code<TW, W_BIPOLAR> CW;
     typedef Code<TX, X_BIPOLAR> CX;
     static const bool PLANAR = CW::PLANES * CX::PLANES <= PLANAR_PAIRS;
