@@ -143,29 +143,21 @@ def golden_outputs(graph: Graph, codes: np.ndarray, progress=None) -> np.ndarray
     """The golden executor's output codes [N, outputs], BATCH frames at a time."""
     parts = []
     for i in range(0, len(codes), BATCH):
-        parts.append(golden.run(graph, codes[i:i + BATCH])[graph.outputs[0]].reshape(len(codes[i:i + BATCH]), -1))
+        batch = codes[i:i + BATCH]
+        parts.append(golden.run(graph, batch)[graph.outputs[0]].reshape(len(batch), -1))
         if progress:
-            progress(len(parts[-1]))
+            progress(len(batch))
     return np.concatenate(parts)
 
 
-def _bar(show: bool, frames: int, what: str):
-    """A progress bar on stderr (tqdm), or None."""
-    if not show:
-        return None
-    from tqdm import tqdm
-    return tqdm(total=frames, desc=what, unit=" frames", file=sys.stderr, leave=True,
-                dynamic_ncols=True, smoothing=0.1)
-
-
 def _stage(show: bool, frames: int, what: str, fn):
-    """fn(progress) under a progress bar."""
-    bar = _bar(show, frames, what)
-    try:
-        return fn(bar.update if bar else None)
-    finally:
-        if bar:
-            bar.close()
+    """fn(progress) under a progress bar on stderr (tqdm) if show."""
+    if not show:
+        return fn(None)
+    from tqdm import tqdm
+    with tqdm(total=frames, desc=what, unit=" frames", file=sys.stderr, dynamic_ncols=True,
+              smoothing=0.1) as bar:
+        return fn(bar.update)
 
 
 def _in_ir_layout(graph: Graph, x: np.ndarray) -> np.ndarray:
