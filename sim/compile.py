@@ -4,6 +4,7 @@ the executable is cached under build/csim/<hash of sources and flags>."""
 from __future__ import annotations
 
 import hashlib
+import platform
 import shutil
 import subprocess
 import time
@@ -14,7 +15,11 @@ from pathlib import Path
 from hlsgen.errors import HlsgenError
 from hlsgen.sim.headers import ap_headers_dir
 
-CXXFLAGS = ["-std=c++14", "-O2", "-w"]
+# x86-64 g++ calls a library routine for __builtin_popcountll unless told the
+# CPU has the instruction (every x86-64 CPU since 2008 has); the packed dot
+# products of C simulation (templates/hls/hlsgen_packed.h) count on it.
+POPCOUNT_FLAGS = ["-mpopcnt"] if platform.machine().lower() in ("x86_64", "amd64") else []
+CXXFLAGS = ["-std=c++14", "-O2", "-w"] + POPCOUNT_FLAGS
 # The synthesis branch (HLSGEN_SYNTHESIS, templates/hls/hlsgen_config.h): the
 # code Vitis HLS compiles, executed with g++. Its parameters are the params
 # headers' constant initialisers, which -O1 compiles several times faster.

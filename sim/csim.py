@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +23,11 @@ from hlsgen.sim.compile import build
 from hlsgen.sim.summary import format_csim
 
 JOBS = 2  # this machine's cores
+# Frames per C-simulation process (and per golden-executor step): a step of
+# the progress bar. A process starts (loads parameters) in 10-30 ms, as long
+# as 150 frames of an MLP: at most STEPS_PER_JOB processes per core.
+BATCH = 500
+STEPS_PER_JOB = 8
 
 
 @dataclass
@@ -106,10 +112,14 @@ class CsimResult:
                 "run_seconds": round(self.run_seconds, 4)}
 
 
-def run_frames(exe: Path, project: Path, codes: np.ndarray, out_count: int, jobs: int = JOBS) -> np.ndarray:
-    """Runs frames through the executable, a batch per process, split over cores."""
+def run_frames(exe: Path, project: Path, codes: np.ndarray, out_count: int, jobs: int = JOBS,
+               progress=None) -> np.ndarray:
+    """Runs frames through the executable in batches of about BATCH frames
+    (fewer, larger ones for many frames), one process per batch, `jobs` at a
+    time; progress(frames) after each."""
     n = len(codes)
-    chunks = [c for c in np.array_split(np.arange(n), min(jobs, n)) if len(c)]
+    batches = min(max(jobs, -(-n // BATCH)), STEPS_PER_JOB * jobs, n)
+    chunks = [c for c in np.array_split(np.arange(n), batches) if len(c)]
     params = project / "firmware" / "params"
     with tempfile.TemporaryDirectory(prefix="hlsgen-csim-") as tmp:
         def one(i_idx):
@@ -121,21 +131,60 @@ def run_frames(exe: Path, project: Path, codes: np.ndarray, out_count: int, jobs
             if proc.returncode != 0:
                 raise HlsgenError(f"C simulation of '{project}' failed: "
                                   f"{(proc.stderr or proc.stdout).strip()[:300]}")
+            if progress:
+                progress(len(idx))
             return np.fromfile(fout, dtype="<i8").reshape(len(idx), out_count)
-        with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
+        with ThreadPoolExecutor(max_workers=min(jobs, len(chunks))) as pool:
             parts = list(pool.map(one, enumerate(chunks)))
     return np.concatenate(parts)
 
 
+def golden_outputs(graph: Graph, codes: np.ndarray, progress=None) -> np.ndarray:
+    """The golden executor's output codes [N, outputs], BATCH frames at a time."""
+    parts = []
+    for i in range(0, len(codes), BATCH):
+        batch = codes[i:i + BATCH]
+        parts.append(golden.run(graph, batch)[graph.outputs[0]].reshape(len(batch), -1))
+        if progress:
+            progress(len(batch))
+    return np.concatenate(parts)
+
+
+def _stage(show: bool, frames: int, what: str, fn):
+    """fn(progress) under a progress bar on stderr (tqdm) if show."""
+    if not show:
+        return fn(None)
+    from tqdm import tqdm
+    with tqdm(total=frames, desc=what, unit=" frames", file=sys.stderr, dynamic_ncols=True,
+              smoothing=0.1) as bar:
+        return fn(bar.update)
+
+
+def _in_ir_layout(graph: Graph, x: np.ndarray) -> np.ndarray:
+    """Inputs in the IR's layout (N, H, W, C) or, for a channels-first
+    framework, in its own (N, C, H, W) -> the IR's."""
+    shape = tuple(graph.tensors[graph.inputs[0]].shape)
+    channels_first = (graph.meta.get("framework_layout") or {}).get("input") == "channels_first"
+    if x.shape[1:] != shape and channels_first and x.ndim >= 3 and np.moveaxis(x, 1, -1).shape[1:] == shape:
+        return np.moveaxis(x, 1, -1)
+    if x.shape[1:] != shape and int(np.prod(x.shape[1:])) != int(np.prod(shape)):
+        raise HlsgenError(f"inputs of shape {x.shape} do not match the model's input (N, "
+                          f"{', '.join(map(str, shape))})")
+    return x
+
+
 def csim(project: Path, inputs: np.ndarray | None = None, threaded: bool = False,
-         fast: bool = False, synthesis_frames: int | None = None) -> CsimResult:
+         fast: bool = False, synthesis_frames: int | None = None,
+         progress: bool | None = None) -> CsimResult:
     """inputs: float values [N, ...] to use instead of the project's test vectors.
     threaded: run every dataflow process in its own thread on FIFOs of their
     declared depths (as hardware does) instead of one after another.
     Both branches of the kernel library run: the C-simulation branch on every
     frame, the synthesis branch (what Vitis HLS compiles) on the first
-    `synthesis_frames` (default: every frame); fast=True skips the latter."""
+    `synthesis_frames` (default: every frame); fast=True skips the latter.
+    progress: progress bars on stderr (default: when stderr is a terminal)."""
     project = Path(project)
+    show = sys.stderr.isatty() if progress is None else progress
     meta = load_project(project)
     name = meta["name"]
     graph = Graph.load(project / "ir")
@@ -149,10 +198,11 @@ def csim(project: Path, inputs: np.ndarray | None = None, threaded: bool = False
     else:
         from hlsgen.ir.qtype import QType
         qt = QType.from_dict(graph.meta["input_qtype"])
-        codes = qt.quantize(np.asarray(inputs)).reshape(len(inputs), -1)
-        gold = golden.run(graph, codes)[graph.outputs[0]].reshape(len(codes), -1)
+        codes = qt.quantize(_in_ir_layout(graph, np.asarray(inputs))).reshape(len(inputs), -1)
+        gold = _stage(show, len(codes), "golden executor", lambda p: golden_outputs(graph, codes, p))
     t0 = time.perf_counter()
-    out = run_frames(b.exe, project, codes, gold.shape[1])
+    out = _stage(show, len(codes), "C simulation",
+                 lambda p: run_frames(b.exe, project, codes, gold.shape[1], progress=p))
     run_s = time.perf_counter() - t0
     res = CsimResult(project, len(codes), int(gold.size), out, gold, b.seconds, b.cached, run_s,
                      fw, golden.output_values(graph, gold))
@@ -160,7 +210,8 @@ def csim(project: Path, inputs: np.ndarray | None = None, threaded: bool = False
         n = len(codes) if synthesis_frames is None else max(1, min(int(synthesis_frames), len(codes)))
         sb = build(project, name, synthesis=True)
         t0 = time.perf_counter()
-        sout = run_frames(sb.exe, project, codes[:n], gold.shape[1])
+        sout = _stage(show, n, "synthesis branch",
+                      lambda p: run_frames(sb.exe, project, codes[:n], gold.shape[1], progress=p))
         res.synthesis = BranchResult(sout, gold[:n], sb.seconds, sb.cached, time.perf_counter() - t0)
     report = project / "report.json"
     if report.is_file():

@@ -222,35 +222,40 @@ def test_bounds_beyond_int64_are_refused_too():
 X_CONV = QType(3, False, 1)          # codes 0..7: values 0 .. 3.5
 CW_FRAC, CB_FRAC = 2, 1              # accumulator at frac max(1 + 2, 1) = 3
 H, W, C, KH, KW = 5, 6, 2, 3, 2
+# The golden executor computes convolutions of 16+ channels and 8+ output
+# columns as per-tap products, others through window matrices: both shapes.
+WIDE = (6, 21, 16, 3, 3)
 
 
-def conv_graph(depthwise: bool, sh: int, sw: int, seed=1):
+def conv_graph(depthwise: bool, sh: int, sw: int, seed=1, shape=(H, W, C, KH, KW)):
+    h, wd, c, kh, kw = shape
     rng = np.random.default_rng(seed)
-    cout = C if depthwise else 3
-    rows = KH * KW * (1 if depthwise else C)
+    cout = c if depthwise else 3
+    rows = kh * kw * (1 if depthwise else c)
     w = rng.integers(-5, 6, (rows, cout))                # rows in window order (ky, kx, c)
     b = rng.integers(-9, 10, cout)
-    oh, ow = (H - KH) // sh + 1, (W - KW) // sw + 1
-    g = Builder((H, W, C), X_CONV)
+    oh, ow = (h - kh) // sh + 1, (wd - kw) // sw + 1
+    g = Builder((h, wd, c), X_CONV)
     g.node("conv", "conv", (oh, ow, cout),
-           {"kh": KH, "kw": KW, "sh": sh, "sw": sw, "depthwise": depthwise,
+           {"kh": kh, "kw": kw, "sh": sh, "sw": sw, "depthwise": depthwise,
             "w_frac": CW_FRAC, "b_frac": CB_FRAC},
            {"weights": w.copy(), "bias": b.copy()})
     return run_passes(g.graph()), w, b
 
 
-def conv_reference(x, w, b, depthwise, sh, sw):
+def conv_reference(x, w, b, depthwise, sh, sw, shape=(H, W, C, KH, KW)):
     """Codes at the accumulator's binary point, by loops over the windows."""
+    h, wd, c, kh, kw = shape
     f = max(X_CONV.frac + CW_FRAC, CB_FRAC)
     wa, ba = w << (f - X_CONV.frac - CW_FRAC), b << (f - CB_FRAC)
     n = len(x)
-    oh, ow = (H - KH) // sh + 1, (W - KW) // sw + 1
+    oh, ow = (h - kh) // sh + 1, (wd - kw) // sw + 1
     out = np.zeros((n, oh, ow, wa.shape[1]), np.int64)
     for oy in range(oh):
         for ox in range(ow):
-            win = x[:, oy * sh:oy * sh + KH, ox * sw:ox * sw + KW, :]     # [n, KH, KW, C]
+            win = x[:, oy * sh:oy * sh + kh, ox * sw:ox * sw + kw, :]     # [n, KH, KW, C]
             if depthwise:
-                out[:, oy, ox, :] = np.einsum("nkc,kc->nc", win.reshape(n, KH * KW, C), wa) + ba
+                out[:, oy, ox, :] = np.einsum("nkc,kc->nc", win.reshape(n, kh * kw, c), wa) + ba
             else:
                 out[:, oy, ox, :] = win.reshape(n, -1) @ wa + ba
     return out
@@ -259,14 +264,15 @@ def conv_reference(x, w, b, depthwise, sh, sw):
 CONVS = [(False, 1, 1), (False, 2, 1), (True, 1, 2)]
 
 
+@pytest.mark.parametrize("shape", [(H, W, C, KH, KW), WIDE], ids=["window-matrix", "tap-products"])
 @pytest.mark.parametrize("depthwise, sh, sw", CONVS, ids=["conv", "conv-stride2x1", "depthwise-stride1x2"])
-def test_golden_conv_equals_numpy(depthwise, sh, sw):
-    graph, w, b = conv_graph(depthwise, sh, sw)
+def test_golden_conv_equals_numpy(depthwise, sh, sw, shape):
+    graph, w, b = conv_graph(depthwise, sh, sw, shape=shape)
     rng = np.random.default_rng(2)
-    x = rng.integers(X_CONV.lo, X_CONV.hi + 1, (50, H, W, C))
+    x = rng.integers(X_CONV.lo, X_CONV.hi + 1, (50,) + shape[:3])
     x[0], x[1] = X_CONV.lo, X_CONV.hi                    # the extremes too
     got = run(graph, x)["conv"]
-    want = conv_reference(x, w, b, depthwise, sh, sw)
+    want = conv_reference(x, w, b, depthwise, sh, sw, shape)
     assert got.shape == want.shape and np.array_equal(got, want)
     assert graph.tensors["conv"].qtype.frac == max(X_CONV.frac + CW_FRAC, CB_FRAC)
     assert len(np.unique(got)) > 30

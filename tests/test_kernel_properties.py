@@ -3,7 +3,11 @@ multiplier form RequantMultiply included) and
 every dot product of hlsgen_mvu.h, over every accumulator code (every
 combination of input lanes for small widths), compiled with and without
 HLSGEN_SYNTHESIS: synthesis branch == C-simulation branch == golden
-(gen/ir/intmath.py apply_requant, gen/ir/golden.py _matmul).
+(gen/ir/intmath.py apply_requant, gen/ir/intmath.py exact_matmul).
+Dot products run as whole matrix-vector units (C simulation: over packed
+words, hlsgen_packed.h; synthesis: lane by lane), on every combination of
+lanes where they are few and on random lengths that are not multiples of
+64, every code width 1-8, signed, unsigned and bipolar.
 
 Parameter sets are drawn by hypothesis and batched: one generated translation
 unit (tests/kernels/harness.h + a call per set) is compiled once per branch,
@@ -24,7 +28,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from conftest import assert_exact, randomize_biases
-from hlsgen.ir.golden import _matmul
+from hlsgen.ir.intmath import exact_matmul
 from hlsgen.ir.intmath import ROUND_MODES, apply_requant, shift_round
 from hlsgen.ir.qtype import QType, type_for_range
 from hlsgen.arch.dataflow.render import KERNEL_LIB
@@ -159,19 +163,65 @@ def lane_vectors(t: QType, simd: int, limit: int, rng) -> np.ndarray:
     return np.concatenate([np.full((1, simd), t.lo), np.full((1, simd), t.hi), rand])
 
 
+def mvu_case(i, kind: str, tw: QType, tin: QType, w: np.ndarray, x: np.ndarray, simd: int, pe: int,
+             extra_bits: int, bias: np.ndarray, label: str) -> Case:
+    """The matrix-vector unit with weight rows w [MH, MW] and biases on the
+    input vectors x [NX, MW], folded onto PE x SIMD; the accumulator sized
+    from value bounds (as the generator does), extra_bits wider."""
+    (mh, mw), nx = w.shape, len(x)
+    corners = [a * b for a in tw.arith(np.array([tw.lo, tw.hi])) for b in tin.arith(np.array([tin.lo, tin.hi]))]
+    acc = type_for_range(mw * min(corners) + min(int(bias.min()), 0), mw * max(corners) + max(int(bias.max()), 0), 0)
+    acc = QType(acc.bits + extra_bits, acc.signed, 0)
+    gold = exact_matmul(tin.arith(x), tw.arith(w).T) + bias   # [NX, MH]: a dense layer on NX inputs
+    call = f"harness::mvu<{mw}, {mh}, {simd}, {pe}, {nx}, {DOTS[kind]}, {tw.cpp}, {tin.cpp}, {acc.cpp}>(io);"
+    return Case(f"#{i} {label} {kind} {tw.cpp} x {tin.cpp} MW {mw} MH {mh} SIMD {simd} PE {pe} acc {acc.cpp}",
+                "", call, np.concatenate([w.ravel(), bias, x.ravel()]), gold.ravel())
+
+
 def dot_case(i, kind: str, tw: QType, tin: QType, simd: int, extra_bits: int, seed: int) -> Case:
+    """One fold of SIMD lanes (MW = SIMD): every combination of lanes where
+    they are few, as rows and input vectors; no bias."""
     rng = np.random.default_rng(seed)
     # Split the output budget between weight and input vectors.
     w = lane_vectors(tw, simd, int(np.sqrt(MAX_DOT_OUTPUTS)) * 2, rng)
     x = lane_vectors(tin, simd, max(2, MAX_DOT_OUTPUTS // len(w)), rng)
-    # The accumulator sized from value bounds (as the generator does), extra_bits wider.
-    corners = [a * b for a in tw.arith(np.array([tw.lo, tw.hi])) for b in tin.arith(np.array([tin.lo, tin.hi]))]
-    acc = type_for_range(simd * min(corners), simd * max(corners), 0)
-    acc = QType(acc.bits + extra_bits, acc.signed, 0)
-    gold = _matmul(tin.arith(x), tw.arith(w).T, acc)   # [NX, NW]: a dense layer on NX inputs
-    call = f"harness::dot<{simd}, {DOTS[kind]}, {tw.cpp}, {tin.cpp}, {acc.cpp}>(io);"
-    return Case(f"#{i} dot {kind} {tw.cpp} x {tin.cpp} SIMD {simd} acc {acc.cpp}", "", call,
-                np.concatenate([[len(w), len(x)], w.ravel(), x.ravel()]), gold.ravel())
+    pe = max(d for d in (1, 2, 3, 4) if len(w) % d == 0)
+    return mvu_case(i, kind, tw, tin, w, x, simd, pe, extra_bits, np.zeros(len(w), np.int64), "dot")
+
+
+def packed_case(i, kind: str, tw: QType, tin: QType, mw: int, simd: int, mh: int, pe: int, nx: int,
+                extra_bits: int, seed: int) -> Case:
+    """Random rows and inputs of length MW (the packed forms of C simulation
+    span several 64-bit words, the last one partly), the extremes included."""
+    rng = np.random.default_rng(seed)
+    w = rng.integers(tw.lo, tw.hi + 1, (mh, mw))
+    x = rng.integers(tin.lo, tin.hi + 1, (nx, mw))
+    w[0], x[0] = tw.lo, tin.lo
+    w[-1], x[-1] = tw.hi, tin.hi
+    return mvu_case(i, kind, tw, tin, w, x, simd, pe, extra_bits, rng.integers(-8, 9, mh), "packed")
+
+
+def kind_of(tw: QType, tin: QType) -> str:
+    return {(True, True): "xnor", (True, False): "bipolar_weights",
+            (False, True): "bipolar_inputs", (False, False): "int"}[(tw.bipolar, tin.bipolar)]
+
+
+def width_sweep() -> list:
+    """Every code width 1-8, signed and unsigned, against integer and bipolar
+    partners, on lengths that are not multiples of 64: bit-plane and native
+    forms alike (the form changes at PLANAR_PAIRS plane pairs)."""
+    bip = QType.make_bipolar()
+    makers = []
+    for bits in range(1, 9):
+        s, u = QType(bits, True, 0), QType(bits, False, 0)
+        other = QType(9 - bits, bits % 2 == 0, 0)
+        for j, (tw, tin) in enumerate([(s, u), (u, s), (s, other), (bip, s), (u, bip)]):
+            mw = 67 + 29 * bits + 7 * j                    # 1 to 4 words, never a multiple of 64
+            simd = max(d for d in range(1, 17) if mw % d == 0)
+            makers.append(lambda i, tw=tw, tin=tin, mw=mw, simd=simd, seed=bits * 10 + j:
+                          packed_case(i, kind_of(tw, tin), tw, tin, mw, simd, 6, 3, 5, 0, seed))
+    makers.append(lambda i: packed_case(i, "xnor", bip, bip, 1000, 8, 4, 2, 4, 0, 99))
+    return makers
 
 
 # ---- fixed extremes: always in the batch ---------------------------------
@@ -227,7 +277,7 @@ def extreme_cases() -> list[Case]:
         lambda i: dot_case(i, "xnor", QType.make_bipolar(), QType.make_bipolar(), 6, 0, 7),
         lambda i: dot_case(i, "xnor", QType.make_bipolar(), QType.make_bipolar(), 64, 0, 8),
         lambda i: dot_case(i, "int", QType(4, True, 0), QType(4, False, 0), 16, 0, 9),
-    ]
+    ] + width_sweep()
     return [make(i) for i, make in enumerate(cases)]
 
 
@@ -299,19 +349,42 @@ def identity_sets(draw, i):
 
 
 @st.composite
-def dot_sets(draw, i):
+def lane_types(draw, max_bits: int):
+    """A kind of dot product and its weight and input lane types."""
     kind = draw(st.sampled_from(sorted(DOTS)))
-    ints = st.builds(lambda bits, signed: QType(bits, signed, 0), st.integers(1, 4), st.booleans())
+    ints = st.builds(lambda bits, signed: QType(bits, signed, 0), st.integers(1, max_bits), st.booleans())
     bip = st.just(QType.make_bipolar())
     tw = draw(bip if kind in ("bipolar_weights", "xnor") else ints)
     tin = draw(bip if kind in ("bipolar_inputs", "xnor") else ints)
+    return kind, tw, tin
+
+
+@st.composite
+def dot_sets(draw, i):
+    kind, tw, tin = draw(lane_types(4))
     simd = draw(st.one_of(st.integers(1, 4), st.sampled_from([8, 16, 32])))
     return dot_case(i, kind, tw, tin, simd, draw(st.integers(0, 2)), draw(st.integers(0, 2**32 - 1)))
 
 
+def divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+@st.composite
+def packed_sets(draw, i):
+    """Random lengths, widths 1-8 (or bipolar), foldings."""
+    kind, tw, tin = draw(lane_types(8))
+    mw = draw(st.integers(1, 400))
+    simd = draw(st.sampled_from([d for d in divisors(mw) if d * max(tw.bits, tin.bits) <= 512]))
+    mh = draw(st.integers(1, 12))
+    pe = draw(st.sampled_from(divisors(mh)))
+    return packed_case(i, kind, tw, tin, mw, simd, mh, pe, draw(st.integers(1, 4)), draw(st.integers(0, 2)),
+                       draw(st.integers(0, 2**32 - 1)))
+
+
 # Sets per example, by kind.
 BATCH = [(shift_sets, 32), (threshold_sets, 10), (multiply_sets, 10), (lut_sets, 5), (identity_sets, 5),
-         (dot_sets, 16)]
+         (dot_sets, 16), (packed_sets, 12)]
 
 
 @st.composite
@@ -457,3 +530,22 @@ def test_the_property_test_catches_an_undersized_multiplier_form(tmp_path):
         cases = [c for c in extreme_cases() if " multiply " in c.label]
         bad = differences(cases, build_and_run(cases, tmp_path / name / "run", lib))
         assert bad and all(line.startswith("synthesis: ") for line in bad), (name, bad)
+
+
+def test_the_property_test_catches_packed_dot_product_defects(tmp_path):
+    """The packed forms of C simulation can fail the width sweep: a last,
+    partial 64-bit word left out, or a signed code's top plane counted as
+    positive, makes the C-simulation branch differ while the synthesis
+    branch (lane arithmetic) still equals golden."""
+    cases = [make(i) for i, make in enumerate(width_sweep())]
+    for name, pattern, mutant in [
+            ("last word", r"static const unsigned WORDS = \(N \+ 63\) / 64;", "static const unsigned WORDS = N / 64;"),
+            ("sign plane", r"\? -\(1LL << q\) :", "? (1LL << q) :")]:
+        lib = tmp_path / name.replace(" ", "_") / "lib"
+        shutil.copytree(KERNEL_LIB, lib)
+        header = lib / "hlsgen_packed.h"
+        text, n = re.subn(pattern, mutant, header.read_text())
+        assert n == 1, f"hlsgen_packed.h changed; update the {name} mutation"
+        header.write_text(text)
+        bad = differences(cases, build_and_run(cases, lib.parent / "run", lib))
+        assert bad and all(line.startswith("csim: ") for line in bad), (name, bad)

@@ -2,8 +2,9 @@
 
 It is the specification the generated C++ must meet bit for bit, and the
 bridge to the framework (codes * 2**-frac are the framework's values).
-Tensors are channels-last; convolutions run as window views times weight
-matrices, in batches, so C simulation's reference is never the bottleneck.
+Tensors are channels-last; frames pass through the graph a few at a time,
+and matrix products run through float BLAS where they are provably exact
+(intmath.exact_matmul), so C simulation's reference is never the bottleneck.
 """
 
 from __future__ import annotations
@@ -11,19 +12,36 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from hlsgen.ir.intmath import apply_requant
+from hlsgen.ir.intmath import apply_requant, exact_float_dtype, exact_matmul
 from hlsgen.ir import host_tail
 from hlsgen.ir.graph import Graph
 
-# float64 matrix products are exact while every partial sum is below 2**53,
-# and much faster than NumPy's int64 products (which do not use BLAS).
-_FLOAT64_EXACT = 2**53
+# Frames pass through the graph in groups whose largest tensor (int64) has
+# about this many bytes: under glibc's 32 MB mmap threshold, memory is
+# reused from layer to layer instead of being mapped and faulted in afresh
+# (5x slower on CNV); groups as large as that keep MLPs' products large.
+_PASS_BYTES = 16 << 20
+# A convolution is a window matrix (im2col) times the weights, or, with
+# many channels and wide outputs, the sum over taps of the shifted image
+# times that tap's weights: the window matrix copies K*K*C values per pixel
+# in runs of C (4x slower than the products at 64 channels and 28 columns);
+# the tap products are batches of [OW, C] x [C, F] products, which BLAS
+# serves well only when both are long (at OW = 1 they are 700x slower).
+_TAP_PRODUCTS_MIN_CHANNELS, _TAP_PRODUCTS_MIN_COLUMNS = 16, 8
 
 
 def run(graph: Graph, input_codes: np.ndarray, trace: bool = False) -> dict[str, np.ndarray]:
     """Input codes [N, *input_shape] -> codes of every output tensor (or of
     every tensor, with trace=True)."""
     x = np.asarray(input_codes, dtype=np.int64)
+    step = max(1, _PASS_BYTES // (8 * max(t.size for t in graph.tensors.values())))
+    parts = [_run(graph, x[i:i + step], trace) for i in range(0, len(x), step)]
+    if not parts:
+        return _run(graph, x, trace)
+    return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+
+
+def _run(graph: Graph, x: np.ndarray, trace: bool) -> dict[str, np.ndarray]:
     n = x.shape[0]
     values = {graph.inputs[0]: x.reshape((n,) + tuple(graph.tensors[graph.inputs[0]].shape))}
     for node in graph.nodes:
@@ -44,12 +62,6 @@ def _as_image(a: np.ndarray) -> np.ndarray:
     return a if a.ndim == 4 else a[:, None]
 
 
-def _matmul(x: np.ndarray, w: np.ndarray, acc_type) -> np.ndarray:
-    if max(abs(acc_type.lo), abs(acc_type.hi)) < _FLOAT64_EXACT:
-        return np.rint(x.astype(np.float64) @ w.astype(np.float64)).astype(np.int64)
-    return x @ w.astype(np.int64)
-
-
 def _arith(node, graph, x):
     """An input's codes as the integers arithmetic works on (+-1 for bipolar)."""
     return graph.tensors[node.inputs[0]].qtype.arith(x)
@@ -57,28 +69,35 @@ def _arith(node, graph, x):
 
 def _dense(node, ins, out_t, graph):
     x = _arith(node, graph, ins[0])
-    return _matmul(x.reshape(len(x), -1), node.params["weights"], out_t.qtype) + node.params["bias"]
+    return exact_matmul(x.reshape(len(x), -1), node.params["weights"]) + node.params["bias"]
 
 
 def _conv(node, ins, out_t, graph):
     a = node.attrs
     x = _as_image(_arith(node, graph, ins[0]))
     w, b = node.params["weights"], node.params["bias"]
-    out = []
-    for i in range(0, len(x), 64):   # batches keep the window views small
-        win = sliding_window_view(x[i:i + 64], (a["kh"], a["kw"]), axis=(1, 2))
-        win = win[:, ::a["sh"], ::a["sw"]]          # [B, OH, OW, C, KH, KW]
-        win = win.transpose(0, 1, 2, 4, 5, 3)       # window order (ky, kx, c)
-        bsz, oh, ow = win.shape[:3]
-        if a["depthwise"]:
-            c = win.shape[-1]
-            y = np.einsum("bhwkc,kc->bhwc", win.reshape(bsz, oh, ow, -1, c).astype(np.float64),
-                          w.astype(np.float64))
-            y = np.rint(y).astype(np.int64)
-        else:
-            y = _matmul(win.reshape(bsz * oh * ow, -1), w, out_t.qtype).reshape(bsz, oh, ow, -1)
-        out.append(y + b)
-    return np.concatenate(out)
+    kh, kw, sh, sw = a["kh"], a["kw"], a["sh"], a["sw"]
+    n, ih, iw, c = x.shape
+    oh, ow = (ih - kh) // sh + 1, (iw - kw) // sw + 1
+    # Columns of w are output channels (depthwise: [KK, C], one per channel),
+    # so the bound covers every partial sum of any grouping used below.
+    dtype = exact_float_dtype(int(np.abs(x).max(initial=0)), w)
+    xf = x if dtype is None else x.astype(dtype)
+    wf = (w if dtype is None else w.astype(dtype)).reshape(kh, kw, c, -1)
+
+    def tap(xs, ky, kx):   # the image under tap (ky, kx) of every window
+        return xs[:, ky:ky + sh * (oh - 1) + 1:sh, kx:kx + sw * (ow - 1) + 1:sw]
+
+    taps = [(ky, kx) for ky in range(kh) for kx in range(kw)]
+    if a["depthwise"]:
+        y = sum(tap(xf, ky, kx) * wf[ky, kx, :, 0] for ky, kx in taps)
+    elif c >= _TAP_PRODUCTS_MIN_CHANNELS and ow >= _TAP_PRODUCTS_MIN_COLUMNS:
+        y = sum(tap(xf, ky, kx) @ wf[ky, kx] for ky, kx in taps)
+    else:
+        win = sliding_window_view(xf, (kh, kw), axis=(1, 2))[:, ::sh, ::sw]   # [N, OH, OW, C, KH, KW]
+        win = win.transpose(0, 1, 2, 4, 5, 3)                              # window order (ky, kx, c)
+        y = exact_matmul(win.reshape(-1, kh * kw * c), wf.reshape(kh * kw * c, -1), dtype)
+    return np.asarray(y).astype(np.int64).reshape(n, oh, ow, -1) + b
 
 
 def _pool(node, ins, out_t, graph):

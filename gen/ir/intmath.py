@@ -31,6 +31,36 @@ def shift_round(acc: np.ndarray, shift: int, mode: str) -> np.ndarray:
     return q + ((rem > half) | ((rem == half) & ((q & 1) == 1)))
 
 
+# Integers of magnitude below 2**24 (float32) or 2**53 (float64) are exact
+# in that format, and so is every sum of them that stays below the bound.
+_FLOAT_SIGNIFICANDS = ((np.float32, 2**24), (np.float64, 2**53))
+
+
+def exact_float_dtype(x_max: int, w: np.ndarray):
+    """The narrowest float type in which x @ w is exact for every x with
+    |x| <= x_max, or None. Proof: every product and every partial sum of a
+    column, in any order and grouping (BLAS blocks and fuses them), is an
+    integer of magnitude at most x_max * sum_i |w[i, j]|; below 2**p each is
+    representable with p significand bits, so no operation rounds."""
+    w = np.asarray(w)
+    col = np.abs(w.reshape(w.shape[0], -1).astype(np.int64)).sum(axis=0) if w.size else np.zeros(1, np.int64)
+    bound = int(x_max) * int(col.max(initial=0))
+    return next((dt for dt, limit in _FLOAT_SIGNIFICANDS if bound < limit), None)
+
+
+def exact_matmul(x: np.ndarray, w: np.ndarray, dtype="auto") -> np.ndarray:
+    """x @ w on integer arrays, exactly, as int64: through float BLAS where
+    exact_float_dtype proves it exact (NumPy's integer products do not use
+    BLAS), in int64 otherwise. dtype: the float type if the caller has
+    proved it already (exact_float_dtype), or "auto"."""
+    if isinstance(dtype, str):
+        x_max = int(np.abs(x).max(initial=0)) if x.size else 0
+        dtype = exact_float_dtype(x_max, w)
+    if dtype is None:
+        return np.asarray(x, dtype=np.int64) @ np.asarray(w, dtype=np.int64)
+    return (np.asarray(x, dtype=dtype) @ np.asarray(w, dtype=dtype)).astype(np.int64)
+
+
 def apply_requant(acc: np.ndarray, rq: dict, thresholds: np.ndarray | None,
                   channel_axis_size: int | None = None) -> np.ndarray:
     """Evaluates a lowered requantization on accumulator codes.
@@ -56,8 +86,11 @@ def apply_requant(acc: np.ndarray, rq: dict, thresholds: np.ndarray | None,
         if thr.shape[0] == 1:
             # Sorted thresholds: the count of those <= acc is a binary search.
             return rq["base"] + np.searchsorted(thr[0], a, side="right").astype(np.int64)
-        ch = np.arange(a.shape[-1]) % thr.shape[0]
-        return rq["base"] + (a[..., None] >= thr[ch]).sum(axis=-1).astype(np.int64)
+        thr = thr[np.arange(a.shape[-1]) % thr.shape[0]]   # [channels, NT]
+        count = np.zeros(a.shape, dtype=np.int64)
+        for k in range(thr.shape[1]):   # no [..., NT] temporary
+            count += a >= thr[:, k]
+        return rq["base"] + count
     if kind == "multiply":
         return multiply_requant(acc, rq)
     if kind == "lut":

@@ -17,6 +17,7 @@
 #include "hlsgen_stream.h"
 #include "hlsgen_requant.h"
 #include "hlsgen_pool.h"
+#include "hlsgen_packed.h"
 
 namespace hlsgen {
 
@@ -27,6 +28,7 @@ namespace hlsgen {
 // Sums the products of SIMD lanes; Mul says what one lane product is.
 template <class Mul>
 struct DotSum {
+    static const bool W_BIPOLAR = Mul::A_BIPOLAR, X_BIPOLAR = Mul::B_BIPOLAR;
     template <unsigned SIMD, typename N, typename TW, typename TIn>
     static typename N::type apply(const TW w[SIMD], const TIn x[SIMD]) {
 #pragma HLS INLINE
@@ -41,12 +43,14 @@ struct DotSum {
 
 // Integer times integer.
 struct MulInt {
+    static const bool A_BIPOLAR = false, B_BIPOLAR = false;
     template <typename N, typename A, typename B>
     static typename N::type product(const A &a, const B &b) { return N::of(a) * N::of(b); }
 };
 
 // A +-1 factor (bit 1 = +1) times an integer: a conditional negation.
 struct MulBipolar {
+    static const bool A_BIPOLAR = true, B_BIPOLAR = false;
     template <typename N, typename Bit, typename B>
     static typename N::type product(const Bit &sign, const B &b) {
         return sign == 1 ? typename N::type(N::of(b)) : typename N::type(-N::of(b));
@@ -55,6 +59,7 @@ struct MulBipolar {
 
 // The same with the roles of weight and input swapped.
 struct MulBipolarInput {
+    static const bool A_BIPOLAR = false, B_BIPOLAR = true;
     template <typename N, typename A, typename Bit>
     static typename N::type product(const A &a, const Bit &sign) {
         return MulBipolar::template product<N>(sign, a);
@@ -67,6 +72,7 @@ typedef DotSum<MulBipolarInput> DotBipolarInputs;     // integer weights, +-1 in
 
 // +-1 times +-1 over packed bits: 2 * popcount(XNOR(w, x)) - SIMD, no multiplier.
 struct DotXnor {
+    static const bool W_BIPOLAR = true, X_BIPOLAR = true;
     template <unsigned SIMD, typename N, typename TW, typename TIn>
     static typename N::type apply(const TW w[SIMD], const TIn x[SIMD]) {
 #pragma HLS INLINE
@@ -115,6 +121,29 @@ struct WeightMemory {
 #endif
 };
 
+#ifndef HLSGEN_SYNTHESIS
+// C simulation: the MH weight rows of a matrix-vector unit in the packed dot
+// product's form P, built once per parameter load from the unpacked lanes
+// (lane s of word nf*SF + sf of memory pe is W[nf*PE + pe][sf*SIMD + s]).
+template <class P, unsigned MW, unsigned MH, unsigned SIMD, unsigned PE, typename MemWord, typename TW>
+const typename P::WVec *packed_rows(const MemWord *mem, const TW *lanes) {
+    return derived<std::vector<typename P::WVec> >(mem, [&] {
+        static const unsigned SF = MW / SIMD, NF = MH / PE;
+        std::vector<typename P::WVec> rows(MH);
+        for (unsigned r = 0; r < MH; r++) {
+            const unsigned nf = r / PE, pe = r % PE;
+            rows[r].clear();
+            for (unsigned c = 0; c < MW; c++) {
+                const TW &w = lanes[((size_t)pe * NF * SF + nf * SF + c / SIMD) * SIMD + c % SIMD];
+                rows[r].put(c, w.range(TW::width - 1, 0).to_uint64());
+            }
+            rows[r].finish();
+        }
+        return rows;
+    }).data();
+}
+#endif
+
 template <unsigned MW, unsigned MH, unsigned SIMD, unsigned PE, unsigned PIXELS,
           typename TIn, typename TW, typename TAcc, typename TOut, class Dot,
           typename InWord, typename OutWord, typename MemWord, unsigned WDEPTH, typename Requant>
@@ -125,6 +154,7 @@ void mvu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
     static const unsigned NF = MH / PE;
     typedef native<TAcc> N;
     typedef WeightMemory<TW, SIMD, NF * SF, WDEPTH, MemWord> Mem;
+#ifdef HLSGEN_SYNTHESIS
     // The input vector is reused by every neuron fold; it is kept unpacked so
     // each lane is extracted from its stream word once per frame.
     TIn inbuf[SF][SIMD];
@@ -134,21 +164,14 @@ void mvu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
 // One memory per PE (as FINN packs them), of packed SIMD-lane words.
 #pragma HLS ARRAY_PARTITION variable = weights complete dim = 1
 #pragma HLS ARRAY_PARTITION variable = bias complete dim = 1
-#ifndef HLSGEN_SYNTHESIS
-    const TW *wlanes = Mem::lanes(&weights[0][0], PE);
-#endif
     unsigned sf = 0, nf = 0;
     for (unsigned i = 0; i < PIXELS * NF * SF; i++) {
 #pragma HLS PIPELINE II = 1
         if (nf == 0) unpack<TIn, SIMD>(in.read(), inbuf[sf]);
         for (unsigned pe = 0; pe < PE; pe++) {
 #pragma HLS UNROLL
-#ifdef HLSGEN_SYNTHESIS
             TW w[SIMD];
             unpack<TW, SIMD>(Mem::word(weights[pe], nf * SF + sf), w);
-#else
-            const TW *w = wlanes + ((size_t)pe * NF * SF + nf * SF + sf) * SIMD;
-#endif
             typename N::type a = N::of(sf == 0 ? bias[pe][nf] : acc[pe]);
             a += Dot::template apply<SIMD, N>(w, inbuf[sf]);
             acc[pe] = N::store(a);
@@ -159,6 +182,29 @@ void mvu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
             if (++nf == NF) nf = 0;
         }
     }
+#else
+    // C simulation: a pixel's whole input vector, packed once, against every
+    // weight row (hlsgen_packed.h), in the same order of reads and writes.
+    // Only the whole sum is checked to fit the accumulator: the synthesis
+    // branch's partial sums wrap modulo 2^width, so a sum that fits is exact
+    // in any order (and the generator bounds every partial sum anyway).
+    typedef packed::DotProduct<TW, Dot::W_BIPOLAR, TIn, Dot::X_BIPOLAR, MW> P;
+    const typename P::WVec *rows =
+        packed_rows<P, MW, MH, SIMD, PE>(&weights[0][0], Mem::lanes(&weights[0][0], PE));
+    std::vector<typename P::XVec> xbuf(1);
+    typename P::XVec &x = xbuf[0];
+    for (unsigned px = 0; px < PIXELS; px++) {
+        x.clear();
+        for (unsigned sf = 0; sf < SF; sf++) packed::put_word<typename P::CX, SIMD>(x, sf * SIMD, in.read());
+        x.finish();
+        for (unsigned nf = 0; nf < NF; nf++) {
+            TAcc acc[PE];
+            for (unsigned pe = 0; pe < PE; pe++)
+                acc[pe] = N::store(N::of(bias[pe][nf]) + P::apply(rows[nf * PE + pe], x));
+            out.write(requant_word<TOut, PE, OutWord>(acc, requant, nf * PE));
+        }
+    }
+#endif
 }
 
 // The taps of a depthwise convolution as a window reduction (see

@@ -16,6 +16,25 @@ namespace hlsgen {
 template <unsigned N, unsigned A, unsigned B, typename T, typename InWord, typename OutWord>
 void resize_lanes(hls::stream<InWord> &in, hls::stream<OutWord> &out) {
     const unsigned W = T::width;
+#ifndef HLSGEN_SYNTHESIS
+    // C simulation: the same words, cut and joined as native 64-bit chunks.
+    if (A >= B) {
+        for (unsigned i = 0; i < N / A; i++) {
+            const Bits<InWord::width> w(in.read());
+            for (unsigned j = 0; j < A / B; j++) {
+                Bits<OutWord::width> y;
+                y.put(0, w, j * B * W, B * W);
+                out.write(y.template word<OutWord>());
+            }
+        }
+    } else {
+        for (unsigned i = 0; i < N / B; i++) {
+            Bits<OutWord::width> y;
+            for (unsigned j = 0; j < B / A; j++) y.put(j * A * W, Bits<InWord::width>(in.read()), 0, A * W);
+            out.write(y.template word<OutWord>());
+        }
+    }
+#else
     if (A >= B) {
         // Split (or copy): each input word gives A/B output words, its low
         // B lanes first, shifted down by B lanes after each.
@@ -36,6 +55,7 @@ void resize_lanes(hls::stream<InWord> &in, hls::stream<OutWord> &out) {
             if (i % (B / A) == B / A - 1) out.write(y);
         }
     }
+#endif
 }
 
 } // namespace hlsgen

@@ -181,6 +181,51 @@ struct is_signed_lane<ap_uint<W> > {
     static const bool value = false;
 };
 
+#ifndef HLSGEN_SYNTHESIS
+// C simulation: the WB bits of a word as native 64-bit chunks (bit 0 in bit
+// 0 of chunk 0), since ap_uint words over 64 bits shift through slow
+// multi-word arithmetic. Fields of up to 64 bits are read and written with
+// native shifts; a spare zero chunk lets a field straddle the end.
+template <int WB>
+struct Bits {
+    static const int NC = (WB + 63) / 64;
+    unsigned long long c[NC + 1];
+
+    Bits() {
+        for (int i = 0; i <= NC; i++) c[i] = 0;
+    }
+    template <typename Word>
+    explicit Bits(const Word &word) {
+        for (int i = 0; i < NC; i++) c[i] = word.range(64 * i + 63 < WB ? 64 * i + 63 : WB - 1, 64 * i).to_uint64();
+        c[NC] = 0;
+    }
+    // The n <= 64 bits from bit on.
+    unsigned long long get(unsigned bit, unsigned n) const {
+        const unsigned k = bit / 64, off = bit % 64;
+        unsigned long long v = c[k] >> off;
+        if (off + n > 64) v |= c[k + 1] << (64 - off);
+        return n == 64 ? v : v & ((1ULL << n) - 1);
+    }
+    // ORs in the n <= 64 low bits of v (the higher ones zero) at bit.
+    void put(unsigned bit, unsigned long long v, unsigned n) {
+        const unsigned k = bit / 64, off = bit % 64;
+        c[k] |= v << off;
+        if (off + n > 64) c[k + 1] |= v >> (64 - off);
+    }
+    // ORs in n bits of src from src_bit on, at bit.
+    template <int WS>
+    void put(unsigned bit, const Bits<WS> &src, unsigned src_bit, unsigned n) {
+        for (unsigned i = 0; i < n; i += 64) put(bit + i, src.get(src_bit + i, n - i < 64 ? n - i : 64), n - i < 64 ? n - i : 64);
+    }
+    template <typename Word>
+    Word word() const {
+        Word w = 0;
+        for (int i = 0; i < NC; i++) w.range(64 * i + 63 < WB ? 64 * i + 63 : WB - 1, 64 * i) = c[i];
+        return w;
+    }
+};
+#endif
+
 // All N lanes of a word at once. Synthesis: wiring (range selects).
 // C simulation: the word is read as 64-bit chunks and lanes are cut with
 // native shifts, avoiding ap_int's multi-word shifts on words over 64 bits.
@@ -193,19 +238,11 @@ inline void unpack(const Word &word, T out[N]) {
         out[i] = get_lane<T>(word, i);
     }
 #else
-    static const int W = T::width, WB = Word::width, NC = (WB + 63) / 64;
-    unsigned long long chunk[NC + 1];
-    for (int c = 0; c < NC; c++) {
-        const int hi = 64 * c + 63 < WB ? 64 * c + 63 : WB - 1;
-        chunk[c] = word.range(hi, 64 * c).to_uint64();
-    }
-    chunk[NC] = 0;
+    static const int W = T::width;
+    const Bits<Word::width> bits(word);
     const unsigned long long mask = W == 64 ? ~0ULL : (1ULL << W) - 1;
     for (unsigned i = 0; i < N; i++) {
-        const unsigned bit = i * W, c = bit / 64, off = bit % 64;
-        unsigned long long v = chunk[c] >> off;
-        if (off + W > 64) v |= chunk[c + 1] << (64 - off);
-        v &= mask;
+        unsigned long long v = bits.get(i * W, W);
         if (is_signed_lane<T>::value && W < 64 && (v >> (W - 1)) & 1) v |= ~mask;
         out[i] = T((long long)v);
     }
@@ -223,27 +260,39 @@ inline unsigned &params_generation() {
 
 #ifndef HLSGEN_SYNTHESIS
 
-// C simulation only: the lanes of `count` packed words (ap_uint or native
-// memory words of N lanes), unpacked once per parameter load instead of at
-// every use (keyed by the array, since layers of the same shape share one
-// template instantiation).
-template <typename T, unsigned N, typename Word>
-const T *unpacked(const Word *words, size_t count) {
+// C simulation only: a value derived from parameter arrays (unpacked or
+// re-packed weights), built once per parameter load and keyed by the array,
+// since layers of the same shape share one template instantiation.
+template <typename Value, typename Key, typename Build>
+const Value &derived(const Key *key, const Build &build) {
     struct Entry {
+        bool built;
         unsigned generation;
-        std::vector<T> lanes;
+        Value value;
+        Entry() : built(false), generation(0) {}
     };
-    static std::map<const Word *, Entry> cache;
+    static std::map<const Key *, Entry> cache;
     static std::mutex mutex;  // threaded C simulation runs layers concurrently
     std::lock_guard<std::mutex> lock(mutex);
-    Entry &e = cache[words];
-    if (e.lanes.size() != count * N || e.generation != params_generation()) {
-        e.lanes.assign(count * N, T(0));
-        for (size_t i = 0; i < count; i++)
-            unpack<T, N>(ap_uint<N * T::width>(words[i]), &e.lanes[i * N]);
+    Entry &e = cache[key];
+    if (!e.built || e.generation != params_generation()) {
+        e.value = build();
+        e.built = true;
         e.generation = params_generation();
     }
-    return e.lanes.data();
+    return e.value;
+}
+
+// C simulation only: the lanes of `count` packed words (ap_uint or native
+// memory words of N lanes), unpacked once per parameter load.
+template <typename T, unsigned N, typename Word>
+const T *unpacked(const Word *words, size_t count) {
+    return derived<std::vector<T> >(words, [&] {
+        std::vector<T> lanes(count * N, T(0));
+        for (size_t i = 0; i < count; i++)
+            unpack<T, N>(ap_uint<N * T::width>(words[i]), &lanes[i * N]);
+        return lanes;
+    }).data();
 }
 #endif
 
@@ -258,19 +307,11 @@ inline Word pack(const T in[N]) {
         set_lane<T>(word, i, in[i]);
     }
 #else
-    static const int W = T::width, WB = Word::width, NC = (WB + 63) / 64;
-    unsigned long long chunk[NC + 1] = {0};
+    static const int W = T::width;
+    Bits<Word::width> bits;
     const unsigned long long mask = W == 64 ? ~0ULL : (1ULL << W) - 1;
-    for (unsigned i = 0; i < N; i++) {
-        const unsigned long long v = (unsigned long long)in[i].to_int64() & mask;
-        const unsigned bit = i * W, c = bit / 64, off = bit % 64;
-        chunk[c] |= v << off;
-        if (off + W > 64) chunk[c + 1] |= v >> (64 - off);
-    }
-    for (int c = 0; c < NC; c++) {
-        const int hi = 64 * c + 63 < WB ? 64 * c + 63 : WB - 1;
-        word.range(hi, 64 * c) = chunk[c];
-    }
+    for (unsigned i = 0; i < N; i++) bits.put(i * W, (unsigned long long)in[i].to_int64() & mask, W);
+    word = bits.template word<Word>();
 #endif
     return word;
 }

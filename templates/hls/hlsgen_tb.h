@@ -30,8 +30,10 @@ inline std::vector<int64_t> read_codes(const std::string &path) {
     std::vector<int64_t> codes;
     FILE *f = std::fopen(path.c_str(), "rb");
     if (!f) return codes;
-    int64_t v;
-    while (std::fread(&v, sizeof v, 1, f) == 1) codes.push_back(v);
+    // In one read: a value at a time costs more than simulating a small network.
+    int64_t chunk[4096];
+    size_t got;
+    while ((got = std::fread(chunk, sizeof(int64_t), 4096, f)) > 0) codes.insert(codes.end(), chunk, chunk + got);
     std::fclose(f);
     return codes;
 }

@@ -1,6 +1,6 @@
 // Kernel property harness (tests/test_kernel_properties.py).
 // The test generates one translation unit defining run_cases(): a call per
-// parameter set, on functors and dot products of the kernel library. It is
+// parameter set, on functors and matrix-vector units of the kernel library. It is
 // compiled twice, with and without HLSGEN_SYNTHESIS, and both executables
 // read the same codes (int64) from stdin and write their results (int64) to
 // stdout, in the order of the calls.
@@ -31,23 +31,38 @@ void requant(Io &io, const Requant &rq, unsigned channels) {
         for (long long i = 0; i < count; i++) io.out.push_back(rq(acc[i], c).to_int64());
 }
 
-// A dot product of SIMD lanes for every pair of NW weight vectors and NX
-// input vectors (from stdin): results [NX][NW], a dense layer's output on
-// NX inputs. Stored into TAcc as the matrix-vector unit does (in C
-// simulation, native<TAcc>::store aborts if the sum does not fit).
-template <unsigned SIMD, class Dot, typename TW, typename TIn, typename TAcc>
-void dot(Io &io) {
-    typedef hlsgen::native<TAcc> N;
-    const long long nw = io.next(), nx = io.next();
-    std::vector<TW> w;
-    std::vector<TIn> x;
-    for (long long i = 0; i < nw * SIMD; i++) w.push_back(TW(io.next()));
-    for (long long i = 0; i < nx * SIMD; i++) x.push_back(TIn(io.next()));
-    for (long long j = 0; j < nx; j++)
-        for (long long i = 0; i < nw; i++) {
-            const TAcc acc = N::store(Dot::template apply<SIMD, N>(&w[i * SIMD], &x[j * SIMD]));
-            io.out.push_back(acc.to_int64());
-        }
+// A matrix-vector unit (hlsgen_mvu.h mvu, accumulators out unchanged) of MH
+// rows x MW columns folded onto PE x SIMD, on NX input vectors; from stdin
+// the MH x MW weight codes (row-major), MH bias codes, the NX x MW input
+// codes; results [NX][MH]. The C-simulation branch computes over packed
+// words (hlsgen_packed.h), the synthesis branch lane by lane.
+template <unsigned MW, unsigned MH, unsigned SIMD, unsigned PE, unsigned NX, class Dot, typename TW,
+          typename TIn, typename TAcc>
+void mvu(Io &io) {
+    static const unsigned SF = MW / SIMD, NF = MH / PE;
+    typedef ap_uint<SIMD * TW::width> MemWord;
+    typedef ap_uint<SIMD * TIn::width> InWord;
+    typedef ap_uint<PE * TAcc::width> OutWord;
+    static MemWord weights[PE][NF * SF];  // static: one instantiation may serve several sets
+    static TAcc bias[PE][NF];
+    for (unsigned r = 0; r < MH; r++)
+        for (unsigned c = 0; c < MW; c++)
+            hlsgen::set_lane<TW>(weights[r % PE][(r / PE) * SF + c / SIMD], c % SIMD, TW(io.next()));
+    for (unsigned r = 0; r < MH; r++) bias[r % PE][r / PE] = TAcc(io.next());
+    hlsgen::params_generation()++;  // new weights: C simulation re-packs them
+    hls::stream<InWord> in;
+    hls::stream<OutWord> out;
+    for (unsigned j = 0; j < NX * SF; j++) {
+        InWord word = 0;
+        for (unsigned s = 0; s < SIMD; s++) hlsgen::set_lane<TIn>(word, s, TIn(io.next()));
+        in.write(word);
+    }
+    hlsgen::mvu<MW, MH, SIMD, PE, NX, TIn, TW, TAcc, TAcc, Dot>(in, out, weights, bias,
+                                                            hlsgen::RequantIdentity<TAcc, TAcc>());
+    for (unsigned j = 0; j < NX * NF; j++) {
+        const OutWord word = out.read();
+        for (unsigned pe = 0; pe < PE; pe++) io.out.push_back(hlsgen::get_lane<TAcc>(word, pe).to_int64());
+    }
 }
 
 } // namespace harness
