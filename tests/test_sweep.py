@@ -338,11 +338,20 @@ def test_bad_input_is_one_line_and_writes_nothing(model_file, tmp_path, args, wo
     ("fps: 1000\npoints: []", ["'points' must be a non-empty list"]),
     ("fps: [1e3, fast]", ["fps 'fast' must be a number"]),
     ("board: nosuch/board.json", ["board file", "nosuch/board.json' not found"]),
+    ("fps: [1000]\nclock_mhz: 100\nfps: [2000]", ["at line 3: 'fps' is given twice"]),
 ])
 def test_bad_input_in_a_grid_is_refused_before_the_run(model_file, tmp_path, grid, words):
     (tmp_path / "grid.yaml").write_text(grid + "\n")
     proc = run_cli("sweep", model_file, "--grid", "grid.yaml", "--out", "out", cwd=tmp_path)
     assert_user_error(proc, *words)
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_input_an_option_in_the_grid_and_beside_it(model_file, tmp_path):
+    (tmp_path / "grid.yaml").write_text("fps: [1000, 2000]\nboard: pynq-z2\n")
+    proc = run_cli("sweep", model_file, "--grid", "grid.yaml", "--board", "zcu104", "--out",
+                   "out", cwd=tmp_path)
+    assert_user_error(proc, "board is given both in grid 'grid.yaml' and beside it")
     assert not (tmp_path / "out").exists()
 
 
@@ -489,6 +498,17 @@ def test_point_keys_of_another_version_or_a_skipped_stage_are_not_reused(tmp_pat
     assert store.cached(point) is None           # recorded, but run again
     store.record(point, {"status": "ok", "hlsgen": __version__})
     assert store.cached(point)["status"] == "ok"
+
+
+def test_point_keys_of_an_earlier_run_stay_listed_on_resume(tmp_path):
+    from hlsgen.sweeps.spec import Point
+    from hlsgen.sweeps.store import SWEEP, Store
+    first = Point("/m.h5", {}, {"fps": 1000.0}, ("generate",), "a" * 64)
+    second = Point("/m.h5", {}, {"fps": 2000.0}, ("generate",), "a" * 64)
+    Store(tmp_path, [first]).open(False, "/m.h5")
+    Store(tmp_path, [second]).open(True, "/m.h5")
+    listed = json.loads((tmp_path / SWEEP).read_text())["points"]
+    assert [p["key"] for p in listed] == [second.key, first.key]
 
 
 def test_grid_points_read_numbers_yaml_leaves_as_text():

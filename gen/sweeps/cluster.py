@@ -66,7 +66,7 @@ def connect(scheduler: str | None = None, workers: int | None = None):
         if scheduler is None:
             n = workers or os.cpu_count() or 1
             cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                               dashboard_address=":0",
+                                               dashboard_address="127.0.0.1:0",
                                                silence_logs=logging.ERROR)
             client = distributed.Client(cluster)
             where = f"a LocalCluster of {n} worker processes"

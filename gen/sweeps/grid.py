@@ -37,11 +37,16 @@ EXTRA = "points"
 def load_grid(path: str | Path) -> dict:
     """The mapping a grid file holds (YAML, or JSON, which is YAML)."""
     import yaml
+    _UniqueKeys = _unique_loader()
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.load(path.read_text(), Loader=_UniqueKeys)
     except OSError as e:
         raise HlsgenError(f"grid '{path}' cannot be read ({e.strerror or e}); check the path")
+    except yaml.constructor.ConstructorError as e:
+        where = getattr(e, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where else ""
+        raise HlsgenError(f"grid '{path}'{line}: {e.problem}; give each option once") from None
     except yaml.YAMLError as e:
         where = getattr(e, "problem_mark", None)
         line = f" at line {where.line + 1}" if where else ""
@@ -51,6 +56,26 @@ def load_grid(path: str | Path) -> dict:
         raise HlsgenError(f"grid '{path}' must hold a mapping of option names to values, e.g. "
                           "`fps: [1000, 10000]`")
     return data
+
+
+def _unique_loader():
+    import yaml
+
+    class UniqueKeys(yaml.SafeLoader):
+        """safe_load, refusing a key given twice in one mapping (YAML keeps the last)."""
+
+    def mapping(loader, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"'{key}' is given twice", key_node.start_mark)
+            seen.add(key)
+        return loader.construct_mapping(node, deep)
+
+    UniqueKeys.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    return UniqueKeys
 
 
 def parse_list(flag: str, text: str, kind=float) -> list:

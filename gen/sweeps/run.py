@@ -79,7 +79,12 @@ def sweep(model, board=None, grid=None, *, out, stages=DEFAULT_STAGES, scheduler
         axes = dict(grid) if isinstance(grid, dict) else load_grid(grid)
     if board is not None:
         values["board"] = board
-    axes.update({k: v for k, v in values.items() if v is not None})
+    given = {k: v for k, v in values.items() if v is not None}
+    both = [k for k in given if k in axes]
+    if both:
+        raise HlsgenError(f"{both[0]} is given both in grid '{grid}' and beside it; give it in "
+                          "one place")
+    axes.update(given)
     where = f"grid '{grid}'" if isinstance(grid, (str, Path)) else "the sweep"
     points_options = expand(axes, where)
     stages = parse_stages(stages)

@@ -71,10 +71,17 @@ class Store:
             shutil.rmtree(self.out)        # --force, checked by check()
         (self.out / "points").mkdir(parents=True, exist_ok=True)
         p = self.points[0]
+        points = [{"key": q.key, **q.options} for q in self.points]
+        if resume:     # an earlier run's points stay listed (their folders stay too)
+            try:
+                earlier = json.loads((self.out / SWEEP).read_text()).get("points", [])
+            except (OSError, ValueError, AttributeError):
+                earlier = []
+            keys = {q["key"] for q in points}
+            points += [q for q in earlier if isinstance(q, dict) and q.get("key") not in keys]
         write_atomic(self.out / SWEEP, json.dumps({
             "model": model, "model_sha256": p.model_sha256, "model_options": p.model_options,
-            "stages": list(p.stages),
-            "points": [{"key": q.key, **q.options} for q in self.points]}, indent=1))
+            "stages": list(p.stages), "points": points}, indent=1))
 
     def folder(self, point: Point) -> Path:
         return self.out / "points" / point.key
