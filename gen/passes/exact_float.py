@@ -128,11 +128,10 @@ def chain_requant(steps: list, qt: QType, lo: int, hi: int, channels: int, where
                   consumer: str = "the next layer") -> tuple[dict, np.ndarray | None,
                                                           tuple[int, int, int]]:
     """(requantization attrs, its thresholds or None, (frac, lo, hi) of the
-    result) of the chain
-    `steps` ({"name", "kind", "run", "affine": (a, b) per channel, exact
-    rationals, or None for a ReLU}) on codes lo..hi of type qt; `channels`
-    the columns `run` takes (1 when no constant is per channel); `consumer`
-    what reads the result, for messages."""
+    result) of the chain `steps` ({"name", "kind", "run", "affine": (a, b)
+    per channel, exact rationals, or None for a ReLU}) on codes lo..hi of
+    type qt; `channels` the columns `run` takes (1 when no constant is per
+    channel); `consumer` what reads the result, for messages."""
     if qt.bipolar:   # codes 0/1 stand for -1/+1
         A, B = [Fraction(2)] * channels, [Fraction(-1)] * channels
     else:
