@@ -468,13 +468,18 @@ class _Reader:
             return src
         return self._pad_node(layer.name + "_pad", src, (ph // 2, ph - ph // 2, pw // 2, pw - pw // 2))
 
+    def _image_node(self, op, name, src, height, width, attrs) -> str:
+        """A node whose output is src's image at height x width (same channels),
+        as a 1-D signal when src is one."""
+        c = self._geometry(src, None)[2]
+        shape = (height, width, c) if len(self.tensors[src].shape) == 3 else (width, c)
+        return self.node(op, name, [src], shape, attrs)
+
     def _pad_node(self, name, src, pads) -> str:
-        ih, iw, c = self._geometry(src, None)
+        ih, iw, _ = self._geometry(src, None)
         top, bottom, left, right = pads
-        shape3 = (ih + top + bottom, iw + left + right, c)
-        shape = shape3 if len(self.tensors[src].shape) == 3 else shape3[1:]
-        return self.node("pad", name, [src], shape, {"top": top, "bottom": bottom, "left": left,
-                                                     "right": right})
+        return self._image_node("pad", name, src, ih + top + bottom, iw + left + right,
+                                {"top": top, "bottom": bottom, "left": left, "right": right})
 
     def _conv_common(self, layer, src, kernel_hw, strides, padding, dilation):
         if any(d != 1 for d in np.atleast_1d(dilation)):
@@ -624,18 +629,15 @@ class _Reader:
         return self._pad_node(layer.name, src, (0, 0, left, right)), Pending()
 
     def _upsample_node(self, name, src, fh, fw, mode) -> str:
-        ih, iw, c = self._geometry(src, None)
-        shape3 = (ih * fh, iw * fw, c)
-        shape = shape3 if len(self.tensors[src].shape) == 3 else shape3[1:]
-        return self.node("upsample", name, [src], shape, {"fh": fh, "fw": fw, "mode": mode})
+        ih, iw, _ = self._geometry(src, None)
+        return self._image_node("upsample", name, src, ih * fh, iw * fw,
+                                {"fh": fh, "fw": fw, "mode": mode})
 
     def _crop_node(self, name, src, crops) -> str:
-        ih, iw, c = self._geometry(src, None)
+        ih, iw, _ = self._geometry(src, None)
         top, bottom, left, right = crops
-        shape3 = (ih - top - bottom, iw - left - right, c)
-        shape = shape3 if len(self.tensors[src].shape) == 3 else shape3[1:]
-        return self.node("crop", name, [src], shape, {"top": top, "bottom": bottom, "left": left,
-                                                      "right": right})
+        return self._image_node("crop", name, src, ih - top - bottom, iw - left - right,
+                                {"top": top, "bottom": bottom, "left": left, "right": right})
 
     def _UpSampling2D(self, layer, srcs):
         if getattr(layer, "interpolation", "nearest") != "nearest":

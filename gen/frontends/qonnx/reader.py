@@ -146,6 +146,12 @@ def _bias_on_grid(act: Act, op: FloatOp) -> bool:
     return unit is not None and bool(np.all(np.abs(s_b / unit - 1) < 2.0**-20))
 
 
+def _foldable_bias(act: Act) -> bool:
+    """Whether the only pending operation is a layer's bias on the
+    accumulator's grid (it folds into the layer at the output)."""
+    return len(act.ops) == 1 and act.ops[0].bias is not None and _bias_on_grid(act, act.ops[0])
+
+
 def _by_layer(ops: list) -> list[tuple[str, list]]:
     """Consecutive float operations grouped by the layer they come from."""
     groups: list[tuple[str, list]] = []
@@ -391,8 +397,7 @@ class _Reader(QuantOps, LayerOps, PreprocessOps):
         """Whether float operations (or per-channel float scales) after the
         last integer tensor cannot be made integer: they run on the host. A
         single bias on the accumulator's grid folds into its layer instead."""
-        foldable = len(act.ops) == 1 and act.ops[0].bias is not None and \
-            _bias_on_grid(act, act.ops[0])
+        foldable = _foldable_bias(act)
         uneven = act.scale.ndim and not np.all(act.scale == act.scale.flat[0])
         if not all(op.framework for op in act.ops):
             return False   # not the framework's own function: no exact table of it
@@ -453,8 +458,7 @@ class _Reader(QuantOps, LayerOps, PreprocessOps):
             return act
         if act.tensor == "input" and any(op.exact is None for op in act.ops):
             return self._preprocess(act, consumer)   # exact on the input type, or refused there
-        foldable = consumer == "the model's output" and len(act.ops) == 1 and \
-            act.ops[0].bias is not None and _bias_on_grid(act, act.ops[0])
+        foldable = consumer == "the model's output" and _foldable_bias(act)
         steps = chain_steps(act)
         if not foldable and steps is not None and any(op.exact is None for op in act.ops):
             return self._exact_chain(act, steps, consumer)   # proven in the lowering, or refused
