@@ -13,7 +13,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from hlsgen.ir.intmath import apply_requant, exact_float_dtype, exact_matmul
-from hlsgen.ir import host_tail
+from hlsgen.ir import host_tail, recurrent
 from hlsgen.ir.graph import Graph
 
 # Frames pass through the graph in groups whose largest tensor (int64) has
@@ -154,8 +154,12 @@ def _argmax(node, ins, out_t, graph):
     return np.argmax(x.reshape(len(x), -1), axis=1).astype(np.int64)
 
 
+def _recurrent(node, ins, out_t, graph):
+    return recurrent.run(node, ins[0])
+
+
 _OPS = {"dense": _dense, "conv": _conv, "pool": _pool, "pad": _pad, "upsample": _upsample,
-        "crop": _crop, "add": _add,
+        "crop": _crop, "add": _add, "recurrent": _recurrent,
         "concat": _concat, "requant": _requant, "argmax": _argmax,
         "reshape": lambda node, ins, out_t, graph: ins[0],
         "rescale": lambda node, ins, out_t, graph: ins[0]}

@@ -16,6 +16,7 @@ from hlsgen.ir.graph import Graph, Node, Tensor
 from hlsgen.passes.manager import register
 from hlsgen.passes.exact_float import chain_requant, input_grid
 from hlsgen.passes.requant import LUT_MAX_ENTRIES, derive_lut, derive_requant
+from hlsgen.passes.recurrent import lower_recurrent
 from hlsgen.ir.qtype import QType, type_for_range
 
 MAX_ACC_BITS = 62  # int64 golden arithmetic and ap_int<> both stay exact
@@ -37,7 +38,8 @@ def lower_types(graph: Graph) -> bool:
         {"input": _input, "dense": type_layer, "conv": type_layer, "requant": _requant,
          "reshape": _reshape, "argmax": _argmax, "pad": _pad, "pool": _pool,
          "upsample": _upsample, "crop": _crop,
-         "add": _merge, "concat": _merge, "rescale": _rescale}[node.op](graph, node)
+         "add": _merge, "concat": _merge, "rescale": _rescale,
+         "recurrent": lower_recurrent}[node.op](graph, node)
         i += 1
     return True
 

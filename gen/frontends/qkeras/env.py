@@ -36,6 +36,11 @@ def import_qkeras():
         raise HlsgenError(f"QKeras support needs tensorflow-cpu, tf-keras and qkeras ({e}); "
                           "install them with: pip install 'hlsgen[qkeras]'")
     tf.get_logger().setLevel("ERROR")
+    # QKeras' QSimpleRNN and QGRU cells call nest.is_sequence, which
+    # TensorFlow renamed is_nested (and dropped in 2.16): the same function.
+    from tensorflow.python.util import nest
+    if not hasattr(nest, "is_sequence"):
+        nest.is_sequence = nest.is_nested
     import warnings
     warnings.filterwarnings("ignore", module="keras")
     warnings.filterwarnings("ignore", module="tf_keras")

@@ -23,6 +23,7 @@ import numpy as np
 
 from hlsgen.errors import HlsgenError
 from hlsgen.frontends.qkeras.env import import_qkeras
+from hlsgen.frontends.qkeras.recurrent import recurrent_node, refuse_float_rnn
 from hlsgen.frontends.transposed import around_zero_inserted, keras_cuts, turned_kernel
 from hlsgen.ir.graph import Graph, Node, Tensor
 from hlsgen.ir.qtype import exact_frac
@@ -33,7 +34,7 @@ SUPPORTED_LAYERS = [
     "QBatchNormalization", "MaxPooling2D/1D", "AveragePooling2D/1D", "GlobalAveragePooling2D/1D",
     "GlobalMaxPooling2D/1D", "ZeroPadding2D/1D", "UpSampling2D/1D (nearest)", "Cropping2D/1D",
     "QConv2DTranspose", "Add", "Concatenate (channels)", "Dropout", "Flatten", "Reshape",
-    "a trailing softmax"]
+    "QSimpleRNN", "QLSTM", "QGRU", "a trailing softmax"]
 SUPPORTED_ACTIVATION_QUANTIZERS = ["quantized_relu(bits, integer)",
                                    "quantized_bits(bits, integer, keep_negative, symmetric, alpha=1)",
                                    "quantized_tanh(bits)", "quantized_sigmoid(bits)",
@@ -705,6 +706,10 @@ class _Reader:
             raise HlsgenError(f"layer '{layer.name}': concatenation on axis {layer.axis} is not "
                               "supported; concatenate channels (axis=-1)")
         return self.node("concat", layer.name, ins, layer.output_shape[1:]), Pending()
+
+    # -- recurrent layers (gen/frontends/qkeras/recurrent.py) ------------------
+    _QSimpleRNN = _QLSTM = _QGRU = recurrent_node
+    _SimpleRNN = _LSTM = _GRU = refuse_float_rnn
 
 
 class _Relu:

@@ -1,0 +1,162 @@
+"""Lowering of a `recurrent` node (see gen/ir/recurrent.py for what it
+computes): weights aligned to each gate's accumulator point and stacked
+[kernel ; recurrent kernel], every tensor of the step bounded and typed, and
+each activation and state quantizer turned into integer thresholds found by
+evaluating the framework's own quantizer on every reachable code (by
+bisection where the range is large). The quantizers are monotonic; a gate's
+function that is not is refused.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hlsgen.errors import HlsgenError
+from hlsgen.ir.graph import Graph, Node
+from hlsgen.ir.qtype import QType, type_for_range
+from hlsgen.passes.requant import _codes_of, _steps
+
+MAX_ACC_BITS = 62
+FLOAT32_EXACT = 1 << 24
+
+
+def _corners(lo1, hi1, lo2, hi2) -> tuple[int, int]:
+    """Bounds of a product of two ranges."""
+    p = [lo1 * lo2, lo1 * hi2, hi1 * lo2, hi1 * hi2]
+    return min(p), max(p)
+
+
+def _column_bounds(m: np.ndarray, row_lo: np.ndarray, row_hi: np.ndarray, b: np.ndarray):
+    """(partial lo, partial hi, final lo, final hi) per column of v M + b for
+    v[r] in [row_lo[r], row_hi[r]]: partial sums in any order included."""
+    m = m.astype(object)
+    a, c = m * row_lo[:, None].astype(object), m * row_hi[:, None].astype(object)
+    p_lo, p_hi = np.minimum(a, c), np.maximum(a, c)
+    b = b.astype(object)
+    return (np.minimum(p_lo, 0).sum(0) + np.minimum(b, 0), np.maximum(p_hi, 0).sum(0) + np.maximum(b, 0),
+            p_lo.sum(0) + b, p_hi.sum(0) + b)
+
+
+class _Lowering:
+    def __init__(self, graph: Graph, node: Node):
+        self.g, self.n = graph, node
+        self.where = f"layer '{node.name}'"
+        self.rq, self.exact = {}, True
+
+    def thresholds(self, name: str, fn_grid, frac: int, lo: int, hi: int) -> tuple[int, int]:
+        """The quantizer fn on codes [lo, hi] at point frac as thresholds;
+        the range of its outputs."""
+        fn, (out_frac, out_lo, out_hi) = fn_grid
+        base, top, thr, negate = _steps(fn, int(lo), int(hi), 1, frac, out_frac, f"{self.where} ({name})")
+        if negate.any():
+            raise HlsgenError(f"{self.where}: its {name} quantizer decreases; it is not supported")
+        if thr.shape[1] == 0:   # a constant: one threshold never reached (C++ has no empty arrays)
+            thr = np.array([[int(hi) + 1]], np.int64)
+        self.rq[name] = {"kind": "thresholds", "base": int(base), "lo": out_lo, "hi": out_hi,
+                         "in_frac": frac, "in_lo": int(lo), "in_hi": int(hi), "out_frac": out_frac,
+                         "in_type": type_for_range(min(int(lo), 0), max(int(hi), 0), frac).to_dict()}
+        self.n.params["rq_" + name] = thr.astype(np.int64)
+        return int(base), int(top)
+
+    def check(self, what: str, lo: int, hi: int) -> QType:
+        t = type_for_range(min(int(lo), 0), max(int(hi), 0), 0)
+        if t.bits > MAX_ACC_BITS:
+            raise HlsgenError(f"{self.where}: its {what} needs {t.bits} bits; reduce the weight, "
+                              f"input or state precision (at most {MAX_ACC_BITS} bits)")
+        self.exact &= max(-int(lo), int(hi)) < FLOAT32_EXACT
+        return t
+
+
+def lower_recurrent(graph: Graph, node: Node) -> None:
+    """Types a recurrent node and lowers its quantizers (gen/passes/lower.py's
+    dispatch calls it)."""
+    L = _Lowering(graph, node)
+    a, tr = node.attrs, node.transient
+    src, dst = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
+    if src.qtype.bipolar:
+        raise HlsgenError(f"{L.where}: +-1 (binary) inputs to a recurrent layer are not supported; "
+                          "quantize them with quantized_bits first")
+    u, f, cell = a["units"], a["features"], a["cell"]
+    fx, xlo, xhi = src.qtype.frac, int(src.lo), int(src.hi)
+    act_frac, act_lo, act_hi = tr["act"][1]
+    fs, slo, shi = tr["state"][1] if "state" in tr else tr["act"][1]
+    s0 = 0 if "state" not in tr else int(_codes_of(tr["state"][0], np.zeros((1, 1), np.int64), 0,
+                                                   fs, L.where)[0, 0])
+    w, r, b = (node.params.pop(k).astype(np.int64) for k in ("kernel", "recurrent", "bias"))
+    gates = w.shape[1] // u
+    # Accumulator points: [x ; s] columns, and a GRU's candidate [x ; r*s].
+    rec_frac = tr["rec"][1][0] if "rec" in tr else 0
+    r_in = np.full(gates, fs)
+    if cell == "gru":
+        r_in[2] = rec_frac + fs
+    acc_frac = np.maximum(np.maximum(fx + a["w_frac"], r_in + a["r_frac"]), a["b_frac"])
+    col = np.repeat(np.arange(gates), u)
+    w = w << (acc_frac[col] - fx - a["w_frac"])
+    r = r << (acc_frac[col] - r_in[col] - a["r_frac"])
+    b = b << (acc_frac[col] - a["b_frac"])
+    m = np.concatenate([w, r], axis=0)
+    rows = np.arange(f + u) < f
+    row_lo, row_hi = np.where(rows, xlo, slo), np.where(rows, xhi, shi)
+    plo, phi, flo, fhi = _column_bounds(m, row_lo, row_hi, b)
+    if cell == "gru":   # the candidate reads r*s
+        rlo, rhi = tr["rec"][1][1:]
+        rs = _corners(rlo, rhi, slo, shi)
+        cols = slice(2 * u, 3 * u)
+        plo[cols], phi[cols], flo[cols], fhi[cols] = _column_bounds(
+            m[:, cols], np.where(rows, xlo, rs[0]), np.where(rows, xhi, rs[1]), b[cols])
+    acc_t = L.check("accumulator", min(plo), max(phi))
+    node.params["weights"], node.params["bias"] = m, b
+    a.update(s0=s0, acc_frac=[int(v) for v in acc_frac],
+             w_type=type_for_range(min(int(m.min()), 0), max(int(m.max()), 0), 0).to_dict(),
+             acc_type=acc_t.to_dict(),
+             v_type=type_for_range(min(xlo, slo, 0), max(xhi, shi, 0), 0).to_dict(),
+             s_type=type_for_range(min(slo, 0), max(shi, 0), fs).to_dict())
+
+    def gate_range(k):
+        return min(flo[k * u:(k + 1) * u]), max(fhi[k * u:(k + 1) * u])
+
+    if cell == "simple":
+        lo, hi = L.thresholds("act", tr["act"], int(acc_frac[0]), *gate_range(0))
+        h_frac = act_frac
+    elif cell == "lstm":
+        ranges = [gate_range(k) for k in (0, 1, 3)]
+        sig = L.thresholds("rec", tr["rec"], int(acc_frac[0]),
+                           min(v[0] for v in ranges), max(v[1] for v in ranges))
+        glo, ghi = L.thresholds("act", tr["act"], int(acc_frac[2]), *gate_range(2))
+        # c = f*cs + i*g at the finer of the two products' points
+        c_frac = max(rec_frac + fs, rec_frac + act_frac)
+        a.update(c_f=c_frac - rec_frac - fs, c_i=c_frac - rec_frac - act_frac)
+        fc, ig = _corners(*sig, slo, shi), _corners(*sig, glo, ghi)
+        clo, chi = (fc[0] << a["c_f"]) + (ig[0] << a["c_i"]), (fc[1] << a["c_f"]) + (ig[1] << a["c_i"])
+        a["c_type"] = L.check("cell state", clo, chi).to_dict()
+        a["c_type"]["frac"] = c_frac
+        tlo, thi = L.thresholds("cell_act", tr["act"], c_frac, clo, chi)
+        lo, hi = _corners(*sig, tlo, thi)
+        h_frac = rec_frac + act_frac
+        clo_s, chi_s = L.thresholds("state_c", tr["state"], c_frac, clo, chi)
+        a["c0"] = s0   # the zero state, quantized (the state quantizer is shared)
+        a["cs_type"] = type_for_range(min(slo, 0), max(shi, 0), fs).to_dict()
+    else:
+        zlo, zhi = L.thresholds("rec", tr["rec"], int(acc_frac[0]),
+                                min(gate_range(0)[0], gate_range(1)[0]),
+                                max(gate_range(0)[1], gate_range(1)[1]))
+        hlo, hhi = L.thresholds("act", tr["act"], int(acc_frac[2]), *gate_range(2))
+        h_frac = max(rec_frac + fs, rec_frac + act_frac)
+        one = 1 << rec_frac
+        a.update(one=one, k_keep=h_frac - rec_frac - fs, k_new=h_frac - rec_frac - act_frac)
+        keep, new = _corners(zlo, zhi, slo, shi), _corners(one - zhi, one - zlo, hlo, hhi)
+        lo = (keep[0] << a["k_keep"]) + (new[0] << a["k_new"])
+        hi = (keep[1] << a["k_keep"]) + (new[1] << a["k_new"])
+    h_t = L.check("output", lo, hi)
+    if "state" in tr:
+        L.thresholds("state_h", tr["state"], h_frac, lo, hi)
+    else:
+        L.rq["state_h"] = {"kind": "identity"}
+    a["rq"] = L.rq
+    a["float32_exact"] = bool(L.exact)
+    node.transient.clear()
+    if cell == "simple":
+        dst.qtype = type_for_range(min(act_lo, lo), max(act_hi, hi), h_frac)
+    else:
+        dst.qtype = QType(h_t.bits, h_t.signed, h_frac)
+    dst.lo, dst.hi = int(lo), int(hi)
