@@ -104,6 +104,7 @@ def lower_recurrent(graph: Graph, node: Node) -> None:
         cols = slice(2 * u, 3 * u)
         plo[cols], phi[cols], flo[cols], fhi[cols] = _column_bounds(
             m[:, cols], np.where(rows, xlo, rs[0]), np.where(rows, xhi, rs[1]), b[cols])
+        a["vh_type"] = type_for_range(min(xlo, rs[0], 0), max(xhi, rs[1], 0), 0).to_dict()
     acc_t = L.check("accumulator", min(plo), max(phi))
     node.params["weights"], node.params["bias"] = m, b
     a.update(s0=s0, acc_frac=[int(v) for v in acc_frac],

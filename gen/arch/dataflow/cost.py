@@ -84,6 +84,7 @@ from dataclasses import dataclass, field, replace
 
 from hlsgen.errors import HlsgenError, InternalError
 from hlsgen.arch.dataflow.folding import MAX_WORD_BITS, port_lanes
+from hlsgen.arch.dataflow.cost_recurrent import rnn_cost, rnn_shape
 
 # --- calibrated constants (see the table above) ------------------------------
 LUT_MULT_MAX_BITS = 4      # both operands at most this wide: multiplier in LUTs
@@ -98,7 +99,7 @@ SHELL_BRAM18 = 6
 
 UNITS = ("mvu", "dwu")          # the kernels a folding names (PE x SIMD)
 KINDS = UNITS + ("swg", "pad", "pool", "global_pool", "requant", "add", "concat", "fork",
-                 "resize", "fifo", "argmax", "upsample", "crop")
+                 "resize", "fifo", "argmax", "upsample", "crop", "rnn")
 REQUANT_KINDS = ("identity", "shift", "thresholds", "lut", "multiply")
 LUTS_PER_DSP = 242         # choosing a requantization form: a DSP slot weighs this many LUTs
 BRAM18_LUTS = 600          # ... and a BRAM18 this many
@@ -530,7 +531,7 @@ def _argmax(s: LayerShape) -> tuple:
 _KERNELS = {"mvu": _mvu, "dwu": _dwu, "swg": _swg, "pad": _select, "pool": _channel_lanes,
             "global_pool": _channel_lanes, "requant": _elementwise, "add": _elementwise,
             "concat": _select, "fork": _fork, "resize": _resize, "fifo": _fifo,
-            "argmax": _argmax, "upsample": _upsample, "crop": _select}
+            "argmax": _argmax, "upsample": _upsample, "crop": _select, "rnn": rnn_cost}
 
 
 def layer_cost(s: LayerShape) -> LayerCost:
@@ -747,6 +748,8 @@ def _shape_from_kernel(k) -> LayerShape:
         muls = [int(a.get(m, 1)) for m in ("mul_a", "mul_b")] if k.kind == "add" else []
         return LayerShape(name, k.kind, accbits=acc, count=k.out.count, **common,
                           mul_adders=sum(_csd_digits(m) - 1 for m in muls), **_requant_fields(k))
+    if k.kind == "rnn":
+        return rnn_shape(k, name)
     if k.kind == "resize":
         return LayerShape(name, "resize", abits=abits, simd=lanes, pe=k.out.lanes,
                           count=k.inp.count)

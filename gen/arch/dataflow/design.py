@@ -14,6 +14,7 @@ import numpy as np
 from hlsgen.errors import HlsgenError, InternalError
 from hlsgen.arch.dataflow.folding import (AP_INT_DEFAULT_MAX_W, AXIS_MAX_BITS, DEFAULT_MACS, MAX_WORD_BITS,
                           WidthLimitError, fold_layer, max_lanes, port_lanes)
+from hlsgen.arch.dataflow import recurrent
 from hlsgen.ir.graph import Graph, Node
 from hlsgen.passes import ensure_passes
 from hlsgen.passes.fusion import fused_requant, is_fused
@@ -68,6 +69,8 @@ class Kernel:
             return a["pixels"] * (a["kk"] * cf + cf)
         if self.kind == "swg":
             return a["ih"] * a["iw"] * a["cf"] + a["oh"] * a["ow"] * a["kh"] * a["kw"] * a["cf"]
+        if self.kind == "rnn":
+            return a["cycles"]
         return max([s.words for s in self.ins] + [s.words for s in self.outs])
 
 
@@ -143,12 +146,14 @@ class _Mapper:
     # -- folding -----------------------------------------------------------------
     def _compute_nodes(self):
         for n in self.g.nodes:
-            if n.op in ("dense", "conv"):
+            if n.op in ("dense", "conv", "recurrent"):
                 yield n
 
     def _geometry(self, n: Node):
         """(simd divides, pe divides, cycles per unit lanes fold, macs, kind)."""
         src, dst = self.g.tensors[n.inputs[0]], self.g.tensors[n.outputs[0]]
+        if n.op == "recurrent":
+            return recurrent.geometry(n)
         if n.op == "dense":
             return src.size, dst.size, 1, src.size * dst.size
         h, w, c = _image(dst.shape)
@@ -455,6 +460,9 @@ class _Mapper:
         sa, sb = node.attrs["shifts"]
         self.kernel("concat", node.name, node.name, [a, b], [out],
                     {"pixels": t.size // (ca + cb), "ca": ca, "cb": cb, "shift_a": sa, "shift_b": sb})
+
+    def _recurrent(self, node: Node) -> None:
+        recurrent.map_recurrent(self, node)
 
     def _argmax(self, node: Node) -> None:
         inp = self.take(node.inputs[0])

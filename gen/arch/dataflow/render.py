@@ -12,6 +12,7 @@ from hlsgen.version import __version__
 from hlsgen.arch.dataflow.board import render_board_files
 from hlsgen.project.paths import data_dir, template_env
 from hlsgen.arch.dataflow.cost import pack_factor
+from hlsgen.arch.dataflow import recurrent
 from hlsgen.arch.dataflow.design import Design, Kernel
 
 TEMPLATES = data_dir("templates")
@@ -106,6 +107,8 @@ def _requant_text(k: Kernel) -> str:
 def _prepare(k: Kernel) -> None:
     """Adds what the parameter templates need: array declarations and the
     files C simulation loads them from."""
+    if k.kind == "rnn":
+        return recurrent.prepare(k, c_init)
     k.arrays, k.param_files = [], []
     if k.kind in ("mvu", "dwu"):
         # Weights: memories of words of SIMD lanes, narrow words packed K to
@@ -200,7 +203,8 @@ def render_project(d: Design, folder: Path, ctx: dict) -> None:
     (fw / f"{d.name}.cpp").write_text(env.get_template("top.cpp.j2").render(values))
     params_t = env.get_template("params.h.j2")
     for k in params_kernels:
-        (fw / "params" / f"{k.id}.h").write_text(params_t.render(values, k=k))
+        template = env.get_template("rnn_params.h.j2") if k.kind == "rnn" else params_t
+        (fw / "params" / f"{k.id}.h").write_text(template.render(values, k=k))
         for p in k.param_files:
             if "bytes" in p:
                 p["bytes"].tofile(fw / "params" / p["file"])

@@ -1,0 +1,58 @@
+"""Cost model of the recurrent unit (templates/hls/hlsgen_rnn.h), hooked into
+gen/arch/dataflow/cost.py's kernel table as kind "rnn".
+
+A time step cannot start before the previous one has written the state, so
+the recurrence sets the initiation interval: a frame of T steps takes T times
+one step's latency. A step is the gates' folded product, (G*U/PE) * (F+U)/SIMD
+iterations at II=1 plus its pipeline depth, then one elementwise pass over
+the U units per phase (a GRU has two: z r, then the candidate) and the state
+write-back, each U iterations plus its depth.
+
+LayerShape fields: mw = F + U, mh = G * U, pixels = T, channels = U,
+kernel = (G, 1), thresholds = the gate quantizers' thresholds together, the
+MAC array's on simd x pe lanes; wbits, abits (the [x ; s] lanes), accbits,
+out_bits as for a matrix-vector unit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+
+def step_cycles(mw: int, mh: int, units: int, simd: int, pe: int) -> int:
+    """One time step's latency (the recurrence's initiation interval)."""
+    from hlsgen.arch.dataflow.cost import PIPE_DEPTH
+    phases = 2 if mh == 3 * units else 1     # GRU: the candidate after the gates
+    product = (mw // simd) * (mh // pe) + PIPE_DEPTH + math.ceil(math.log2(simd))
+    return product + (phases + 1) * (units + PIPE_DEPTH)
+
+
+def rnn_cost(s) -> tuple:
+    """(cycles, depth, LUT, FF, DSP, memories, folding text) of an rnn kernel."""
+    from hlsgen.arch.dataflow.cost import _multiplier, _mvu, memory
+    cycles, depth, lut, ff, dsp, mems, fold = _mvu(replace(s, kind="mvu", pixels=1,
+                                                           requant="identity", thresholds=0))
+    step = step_cycles(s.mw, s.mh, s.channels, s.simd, s.pe)
+    # The elementwise lane: the gates' threshold comparators, the state
+    # update's products (c = f*cs + i*g, h = o*act(c); GRU z*s, (1-z)*hh, r*s).
+    mult, mdsp, _ = _multiplier(s.out_bits, s.out_bits)
+    products = 3 if s.kernel[0] != 1 else 0
+    lut += s.thresholds * (s.accbits + 1) + products * (mult + s.out_bits)
+    dsp += products * mdsp
+    mems = dict(mems, state=memory(s.channels, 2 * s.out_bits),
+                gates=memory(s.mh // s.pe, s.pe * s.accbits))
+    ff += 2 * s.out_bits * 4
+    return s.pixels * step, depth, lut, ff, dsp, mems, f"{fold}, {step} cycles/step"
+
+
+def rnn_shape(k, name: str):
+    """A design.py rnn Kernel as a LayerShape."""
+    from hlsgen.arch.dataflow.cost import LayerShape
+    a = k.attrs
+    t = a["types"]
+    return LayerShape(name, "rnn", mw=a["mw"], mh=a["mh"], pixels=a["steps"], channels=a["units"],
+                      kernel=(a["mh"] // a["units"], 1), wbits=t["w_t"].bits, abits=t["v_t"].bits,
+                      accbits=t["acc_t"].bits, out_bits=k.out.qtype.bits, simd=a["simd"],
+                      pe=a["pe"], count=a["steps"] * a["mw"], requant="thresholds",
+                      thresholds=sum(v.shape[1] for n, v in k.params.items() if n.startswith("rq_")))
