@@ -60,6 +60,8 @@ TIERS = {
     "test_input_preprocessing": "e2e",
     "test_exact_float": "e2e",
     "test_resample": "e2e",
+    "test_recurrent": "e2e",
+    "test_recurrent::test_unit_": "unit",
     "test_exact_float::test_dyadic": "unit",
     "test_exact_float::test_scale_products": "unit",
     "test_exact_float::test_fits": "unit",

@@ -1,0 +1,135 @@
+"""Issue 20, item 1: recurrent layers (QSimpleRNN, QLSTM, QGRU). Each model
+runs 200 random sequences: golden equals QKeras on every output of every
+time step, and C simulation (both branches of the kernel library) equals
+golden. Refusals: what QKeras computes in float that no quantizer rounds."""
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import assert_exact
+from rnn_models import (SIG4, STATE8, W6, qgru_regressor, qlstm_classifier, qsimplernn,
+                        sequence_model, sequences)
+
+N = 200
+
+
+def _generate_and_simulate(tf, model, tmp_path, **kw):
+    from hlsgen.flow import generate
+    from hlsgen.sim.csim import csim
+    gen = generate(model, tmp_path / "prj", test_data=sequences(*model.input_shape[1:], n=N), **kw)
+    outputs = N * int(np.prod(model.output_shape[1:]))
+    assert gen.exact_values == gen.total_values == outputs
+    sim = csim(gen.out)
+    assert_exact(sim)
+    assert len(np.unique(sim.csim)) > 10     # the state really moves
+    node = next(n for n in gen.graph.nodes if n.op == "recurrent")
+    assert node.attrs["float32_exact"]
+    return gen, node
+
+
+def test_qlstm_sequence_classifier(tf, tmp_path):
+    """20 steps x 6 features -> QLSTM(16) -> QDense(3): the last state classified."""
+    model = qlstm_classifier(tf)
+    gen, node = _generate_and_simulate(tf, model, tmp_path)
+    assert node.attrs["cell"] == "lstm" and not node.attrs["return_sequences"]
+    # The gates and both state quantizers became thresholds of QKeras' own functions.
+    assert set(node.attrs["rq"]) == {"rec", "act", "cell_act", "state_c", "state_h"}
+    assert node.params["weights"].shape == (6 + 16, 4 * 16)
+
+
+def test_qgru_regressor_every_step(tf, tmp_path):
+    """QGRU(8) with return_sequences=True: every step's state is an output,
+    12 x 8 per sequence, each equal to QKeras'."""
+    model = qgru_regressor(tf)
+    assert model.output_shape[1:] == (12, 8)
+    _, node = _generate_and_simulate(tf, model, tmp_path)
+    assert node.attrs["cell"] == "gru" and node.attrs["return_sequences"]
+
+
+@pytest.mark.parametrize("folding", [None, {"rnn": {"simd": 1, "pe": 2}}])
+def test_qsimplernn_folded(tf, tmp_path, folding):
+    """QSimpleRNN(8) -> QDense(2), at the default folding and at one input
+    lane x 2 PEs (the gates' product in 13 x 4 iterations per step)."""
+    model = qsimplernn(tf)
+    gen, _ = _generate_and_simulate(tf, model, tmp_path, folding=folding)
+    from hlsgen.arch.dataflow.cost_recurrent import step_cycles
+    report = json.loads((gen.out / "report.json").read_text())
+    est = next(layer for layer in report["estimates"]["layers"] if layer["name"] == "rnn")
+    simd, pe = (1, 2) if folding else (13, 8)
+    assert est["folding"].startswith(f"{simd} x {pe}")
+    # 10 steps, each one step's latency: the recurrence is the II.
+    assert est["cycles"] == 10 * step_cycles(13, 8, 8, simd, pe)
+    assert next(k for k in report["layers"] if k["id"] == "rnn")["cycles"] == est["cycles"]
+
+
+def test_lstm_without_return_sequences_and_no_bias(tf, tmp_path):
+    """return_sequences=True on an LSTM, use_bias=False, a narrower state."""
+    model = sequence_model(tf, "QLSTM", steps=6, features=3, units=4, return_sequences=True,
+                           use_bias=False, state_quantizer="quantized_bits(6,1,alpha=1)")
+    _generate_and_simulate(tf, model, tmp_path)
+
+
+# --- refusals ------------------------------------------------------------------------------
+
+def _read(tf, model):
+    from pathlib import Path
+    from hlsgen.frontends.qkeras.reader import KerasModel
+    return KerasModel(model, Path("model.h5")).to_ir()
+
+
+@pytest.mark.parametrize("kind, kw, match", [
+    ("QLSTM", {"state_quantizer": None}, "state_quantizer="),
+    ("QGRU", {"state_quantizer": None}, "state_quantizer="),
+    ("QGRU", {"recurrent_activation": "hard_sigmoid"}, "recurrent_activation='quantized_sigmoid"),
+    ("QLSTM", {"activation": "tanh"}, "activation='quantized_tanh"),
+    ("QSimpleRNN", {"activation": "tanh"}, "activation='quantized_tanh"),
+    ("QLSTM", {"recurrent_quantizer": None}, "recurrent_quantizer"),
+    ("QSimpleRNN", {"go_backwards": True}, "go_backwards=False"),
+])
+def test_refusals(tf, kind, kw, match):
+    """Where QKeras computes in float and nothing rounds, the layer is refused
+    naming the quantizer to add; unsupported options name the fix."""
+    from hlsgen.errors import HlsgenError
+    model = sequence_model(tf, kind, steps=3, features=2, units=2, **kw)
+    with pytest.raises(HlsgenError, match=match):
+        _read(tf, model)
+
+
+def test_gru_reset_after_refused(tf):
+    """QKeras' QGRU cannot run reset_after=True on TF 2.19 (its cell calls
+    array_ops.unstack, which is gone), so the flag is set on a built layer."""
+    from hlsgen.errors import HlsgenError
+    model = sequence_model(tf, "QGRU", steps=3, features=2, units=2)
+    model.get_layer("rnn").cell.reset_after = True
+    with pytest.raises(HlsgenError, match="reset_after=False"):
+        _read(tf, model)
+
+
+def test_keras_float_rnn_refused(tf):
+    from hlsgen.errors import HlsgenError
+    x_in = tf.keras.Input((3, 2))
+    model = tf.keras.Model(x_in, tf.keras.layers.LSTM(2, name="lstm")(x_in))
+    with pytest.raises(HlsgenError, match="use QLSTM with kernel_quantizer"):
+        _read(tf, model)
+
+
+# --- cost model -----------------------------------------------------------------------------
+
+def test_unit_cost_cycles_per_step():
+    """The recurrence is the II: T steps, each the folded product plus its
+    depth and the elementwise passes; more lanes, fewer cycles."""
+    from hlsgen.arch.dataflow.cost import LayerShape, layer_cost
+    from hlsgen.arch.dataflow.cost_recurrent import step_cycles
+
+    def shape(simd, pe, gates=4):
+        return LayerShape("rnn", "rnn", mw=22, mh=gates * 16, pixels=20, channels=16,
+                          kernel=(gates, 1), wbits=6, abits=8, accbits=17, out_bits=8,
+                          simd=simd, pe=pe, count=20 * 22, requant="thresholds", thresholds=100)
+    slow, fast = layer_cost(shape(1, 1)), layer_cost(shape(22, 16))
+    assert slow.cycles == 20 * step_cycles(22, 64, 16, 1, 1) > fast.cycles
+    assert step_cycles(22, 64, 16, 1, 1) >= 22 * 64 + 2 * 16
+    assert fast.lut > slow.lut
+    gru = step_cycles(22, 48, 16, 22, 16)
+    assert gru - step_cycles(22, 48, 16, 22, 16 // 2) < 0   # halving PE doubles the product
