@@ -62,3 +62,18 @@ def qgru_regressor(tf, seed=0):
 
 def qsimplernn(tf, seed=0):
     return sequence_model(tf, "QSimpleRNN", steps=10, features=5, units=8, head=2, seed=seed)
+
+
+def stacked_gru_lstm(tf, seed=0):
+    """QGRU(6, return_sequences) -> QLSTM(5): one recurrent unit streaming
+    every step into the next; true sigmoid and tanh quantizers, a symmetric
+    state quantizer."""
+    from qkeras import QActivation
+    real = dict(activation="quantized_tanh(5, use_real_tanh=True)",
+                recurrent_activation="quantized_sigmoid(5, use_real_sigmoid=True)",
+                state_quantizer="quantized_bits(7,2,1,alpha=1)")
+    x_in = tf.keras.Input((10, 4))
+    t = QActivation(INPUT, name="inq")(x_in)
+    t = rnn_layer("QGRU", 6, return_sequences=True, name="gru", **real)(t)
+    t = rnn_layer("QLSTM", 5, name="lstm", **real)(t)
+    return randomize(tf.keras.Model(x_in, t), seed)

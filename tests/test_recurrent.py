@@ -9,24 +9,24 @@ import numpy as np
 import pytest
 
 from conftest import assert_exact
-from rnn_models import (SIG4, STATE8, W6, qgru_regressor, qlstm_classifier, qsimplernn,
-                        sequence_model, sequences)
+from rnn_models import (qgru_regressor, qlstm_classifier, qsimplernn, sequence_model, sequences,
+                        stacked_gru_lstm)
 
 N = 200
 
 
-def _generate_and_simulate(tf, model, tmp_path, **kw):
+def _generate_and_simulate(tf, model, tmp_path, n=N, **kw):
     from hlsgen.flow import generate
     from hlsgen.sim.csim import csim
-    gen = generate(model, tmp_path / "prj", test_data=sequences(*model.input_shape[1:], n=N), **kw)
-    outputs = N * int(np.prod(model.output_shape[1:]))
+    gen = generate(model, tmp_path / "prj", test_data=sequences(*model.input_shape[1:], n=n), **kw)
+    outputs = n * int(np.prod(model.output_shape[1:]))
     assert gen.exact_values == gen.total_values == outputs
     sim = csim(gen.out)
     assert_exact(sim)
     assert len(np.unique(sim.csim)) > 10     # the state really moves
-    node = next(n for n in gen.graph.nodes if n.op == "recurrent")
-    assert node.attrs["float32_exact"]
-    return gen, node
+    nodes = [n for n in gen.graph.nodes if n.op == "recurrent"]
+    assert all(n.attrs["float32_exact"] for n in nodes)
+    return gen, nodes[0]
 
 
 def test_qlstm_sequence_classifier(tf, tmp_path):
@@ -69,6 +69,24 @@ def test_lstm_without_return_sequences_and_no_bias(tf, tmp_path):
     model = sequence_model(tf, "QLSTM", steps=6, features=3, units=4, return_sequences=True,
                            use_bias=False, state_quantizer="quantized_bits(6,1,alpha=1)")
     _generate_and_simulate(tf, model, tmp_path)
+
+
+def test_stacked_gru_into_lstm(tf, tmp_path):
+    """A QGRU's every step streams into a QLSTM; QKeras' true sigmoid and
+    tanh (use_real_*) are tabulated as exactly as the hard ones."""
+    gen, _ = _generate_and_simulate(tf, stacked_gru_lstm(tf), tmp_path)
+    assert [k["kind"] for k in json.loads((gen.out / "report.json").read_text())["layers"]
+            if k["kind"] == "rnn"] == ["rnn", "rnn"]
+
+
+def test_search_folds_the_recurrent_unit(tf, tmp_path):
+    """--fps: the search folds the recurrent unit like a matrix-vector unit
+    (SIMD divides F + U, PE divides U), as slow as the target allows."""
+    gen, _ = _generate_and_simulate(tf, qlstm_classifier(tf), tmp_path, n=20, fps=5000)
+    report = json.loads((gen.out / "report.json").read_text())
+    f = report["folding"]["rnn"]
+    assert 22 % f["simd"] == 0 and 16 % f["pe"] == 0 and f["simd"] * f["pe"] < 22 * 4
+    assert 5000 <= report["estimated_fps"]
 
 
 # --- refusals ------------------------------------------------------------------------------
@@ -126,7 +144,7 @@ def test_unit_cost_cycles_per_step():
     def shape(simd, pe, gates=4):
         return LayerShape("rnn", "rnn", mw=22, mh=gates * 16, pixels=20, channels=16,
                           kernel=(gates, 1), wbits=6, abits=8, accbits=17, out_bits=8,
-                          simd=simd, pe=pe, count=20 * 22, requant="thresholds", thresholds=100)
+                          simd=simd, pe=pe, count=16, requant="thresholds", thresholds=100)
     slow, fast = layer_cost(shape(1, 1)), layer_cost(shape(22, 16))
     assert slow.cycles == 20 * step_cycles(22, 64, 16, 1, 1) > fast.cycles
     assert step_cycles(22, 64, 16, 1, 1) >= 22 * 64 + 2 * 16

@@ -84,7 +84,7 @@ from dataclasses import dataclass, field, replace
 
 from hlsgen.errors import HlsgenError, InternalError
 from hlsgen.arch.dataflow.folding import MAX_WORD_BITS, port_lanes
-from hlsgen.arch.dataflow.cost_recurrent import rnn_cost, rnn_shape
+from hlsgen.arch.dataflow.cost_recurrent import rnn_cost, rnn_divisions, rnn_lanes, rnn_shape
 
 # --- calibrated constants (see the table above) ------------------------------
 LUT_MULT_MAX_BITS = 4      # both operands at most this wide: multiplier in LUTs
@@ -97,9 +97,9 @@ SHELL_LUT = 4000
 SHELL_FF = 6000
 SHELL_BRAM18 = 6
 
-UNITS = ("mvu", "dwu")          # the kernels a folding names (PE x SIMD)
+UNITS = ("mvu", "dwu", "rnn")   # the kernels a folding names (PE x SIMD)
 KINDS = UNITS + ("swg", "pad", "pool", "global_pool", "requant", "add", "concat", "fork",
-                 "resize", "fifo", "argmax", "upsample", "crop", "rnn")
+                 "resize", "fifo", "argmax", "upsample", "crop")
 REQUANT_KINDS = ("identity", "shift", "thresholds", "lut", "multiply")
 LUTS_PER_DSP = 242         # choosing a requantization form: a DSP slot weighs this many LUTs
 BRAM18_LUTS = 600          # ... and a BRAM18 this many
@@ -185,6 +185,8 @@ class LayerShape:
     def _divisions(self) -> list[tuple[str, int, int, str]]:
         if self.kind == "mvu":
             return [("inputs", self.mw, self.simd, "SIMD"), ("outputs", self.mh, self.pe, "PE")]
+        if self.kind == "rnn":
+            return rnn_divisions(self)
         if self.kind in _PER_CHANNEL:
             return [("channels", self.channels, self.simd, "SIMD")]
         out = [("values", self.count, self.simd, "SIMD")]
@@ -202,10 +204,12 @@ class LayerShape:
 
     @property
     def in_lanes(self) -> int:
-        return self.simd
+        return rnn_lanes(self)[0] if self.kind == "rnn" else self.simd
 
     @property
     def out_lanes(self) -> int:
+        if self.kind == "rnn":
+            return rnn_lanes(self)[1]
         if self.kind in ("mvu", "resize"):
             return self.pe
         return 1 if self.kind == "argmax" else self.simd

@@ -9,9 +9,11 @@ the U units per phase (a GRU has two: z r, then the candidate) and the state
 write-back, each U iterations plus its depth.
 
 LayerShape fields: mw = F + U, mh = G * U, pixels = T, channels = U,
-kernel = (G, 1), thresholds = the gate quantizers' thresholds together, the
-MAC array's on simd x pe lanes; wbits, abits (the [x ; s] lanes), accbits,
-out_bits as for a matrix-vector unit.
+kernel = (G, 1), thresholds = the gate quantizers' thresholds together, count
+= the output values, the MAC array on simd x pe lanes; wbits, abits (the
+[x ; s] lanes), accbits, out_bits as for a matrix-vector unit. As a unit the
+search folds it like one (SIMD divides F + U, PE divides U); its stream
+words are F lanes in and U lanes out whatever the folding.
 """
 
 from __future__ import annotations
@@ -46,6 +48,16 @@ def rnn_cost(s) -> tuple:
     return s.pixels * step, depth, lut, ff, dsp, mems, f"{fold}, {step} cycles/step"
 
 
+def rnn_divisions(s) -> list[tuple[str, int, int, str]]:
+    """SIMD divides the [x ; s] inputs, PE the units (each gate's rows)."""
+    return [("inputs", s.mw, s.simd, "SIMD"), ("units", s.channels, s.pe, "PE")]
+
+
+def rnn_lanes(s) -> tuple[int, int]:
+    """(input, output) lanes: a word of F inputs per step, of U outputs."""
+    return s.mw - s.channels, s.channels
+
+
 def rnn_shape(k, name: str):
     """A design.py rnn Kernel as a LayerShape."""
     from hlsgen.arch.dataflow.cost import LayerShape
@@ -54,5 +66,5 @@ def rnn_shape(k, name: str):
     return LayerShape(name, "rnn", mw=a["mw"], mh=a["mh"], pixels=a["steps"], channels=a["units"],
                       kernel=(a["mh"] // a["units"], 1), wbits=t["w_t"].bits, abits=t["v_t"].bits,
                       accbits=t["acc_t"].bits, out_bits=k.out.qtype.bits, simd=a["simd"],
-                      pe=a["pe"], count=a["steps"] * a["mw"], requant="thresholds",
+                      pe=a["pe"], count=k.out.count, requant="thresholds",
                       thresholds=sum(v.shape[1] for n, v in k.params.items() if n.startswith("rq_")))

@@ -171,7 +171,7 @@ def report_json(d, board, clock: float, exact: int, total: int) -> dict:
     return {
         "name": d.name, "board": board.name, "part": board.part, "clock_mhz": clock,
         "folding": {k.attrs["layer"]: {"simd": k.attrs["simd"], "pe": k.attrs.get("pe", k.attrs["simd"])}
-                    for k in d.kernels if k.kind in ("mvu", "dwu")},
+                    for k in d.kernels if k.kind in ("mvu", "dwu", "rnn")},
         "layers": [{"id": k.id, "kind": k.kind, "source": k.source,
                     "in": {"count": k.inp.count, "type": k.inp.qtype.cpp, "lanes": k.inp.lanes},
                     "out": {"count": k.out.count, "type": k.out.qtype.cpp, "lanes": k.out.lanes},

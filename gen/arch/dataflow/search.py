@@ -108,7 +108,7 @@ def unit_options(s: LayerShape, board, feeder: LayerShape | None = None,
     included) whose words stay within MAX_WORD_BITS: SIMD lanes of inputs and
     weights, output lanes of `out_bits` (default: the unit's own output bits).
     A depthwise unit folds its channels only (PE = 1)."""
-    width, height = (s.mw, s.mh) if s.kind == "mvu" else (s.channels, 1)
+    width, height = {"mvu": (s.mw, s.mh), "rnn": (s.mw, s.channels)}.get(s.kind, (s.channels, 1))
     simds = divisors(math.gcd(width, feeder.channels) if feeder else width)
     out_bits = max(out_bits or 0, s.out_bits)
     in_bits = max(s.abits, s.wbits, out_bits if s.kind == "dwu" else 0)
