@@ -21,6 +21,7 @@ def _generate_and_simulate(tf, model, tmp_path, n=N, **kw):
     gen = generate(model, tmp_path / "prj", test_data=sequences(*model.input_shape[1:], n=n), **kw)
     outputs = n * int(np.prod(model.output_shape[1:]))
     assert gen.exact_values == gen.total_values == outputs
+    assert json.loads((gen.out / "report.json").read_text())["lint"]["ok"]
     sim = csim(gen.out)
     assert_exact(sim)
     assert len(np.unique(sim.csim)) > 10     # the state really moves
