@@ -55,13 +55,14 @@ def test_qsimplernn_folded(tf, tmp_path, folding):
     lane x 2 PEs (the gates' product in 13 x 4 iterations per step)."""
     model = qsimplernn(tf)
     gen, _ = _generate_and_simulate(tf, model, tmp_path, folding=folding)
+    from hlsgen.arch.dataflow.cost import PIPE_DEPTH
     from hlsgen.arch.dataflow.cost_recurrent import step_cycles
     report = json.loads((gen.out / "report.json").read_text())
     est = next(layer for layer in report["estimates"]["layers"] if layer["name"] == "rnn")
     simd, pe = (1, 2) if folding else (13, 8)
     assert est["folding"].startswith(f"{simd} x {pe}")
     # 10 steps, each one step's latency: the recurrence is the II.
-    assert est["cycles"] == 10 * step_cycles(13, 8, 8, simd, pe)
+    assert est["cycles"] == 10 * step_cycles(13, 8, 8, simd, pe, PIPE_DEPTH)
     assert next(k for k in report["layers"] if k["id"] == "rnn")["cycles"] == est["cycles"]
 
 
@@ -139,8 +140,11 @@ def test_keras_float_rnn_refused(tf):
 def test_unit_cost_cycles_per_step():
     """The recurrence is the II: T steps, each the folded product plus its
     depth and the elementwise passes; more lanes, fewer cycles."""
-    from hlsgen.arch.dataflow.cost import LayerShape, layer_cost
-    from hlsgen.arch.dataflow.cost_recurrent import step_cycles
+    from hlsgen.arch.dataflow.cost import PIPE_DEPTH, LayerShape, layer_cost
+    from hlsgen.arch.dataflow.cost_recurrent import step_cycles as cycles
+
+    def step_cycles(*args):
+        return cycles(*args, PIPE_DEPTH)
 
     def shape(simd, pe, gates=4):
         return LayerShape("rnn", "rnn", mw=22, mh=gates * 16, pixels=20, channels=16,

@@ -535,7 +535,8 @@ def _argmax(s: LayerShape) -> tuple:
 _KERNELS = {"mvu": _mvu, "dwu": _dwu, "swg": _swg, "pad": _select, "pool": _channel_lanes,
             "global_pool": _channel_lanes, "requant": _elementwise, "add": _elementwise,
             "concat": _select, "fork": _fork, "resize": _resize, "fifo": _fifo,
-            "argmax": _argmax, "upsample": _upsample, "crop": _select, "rnn": rnn_cost}
+            "argmax": _argmax, "upsample": _upsample, "crop": _select,
+            "rnn": lambda s: rnn_cost(s, _mvu, _multiplier, memory, PIPE_DEPTH)}
 
 
 def layer_cost(s: LayerShape) -> LayerCost:
@@ -753,7 +754,7 @@ def _shape_from_kernel(k) -> LayerShape:
         return LayerShape(name, k.kind, accbits=acc, count=k.out.count, **common,
                           mul_adders=sum(_csd_digits(m) - 1 for m in muls), **_requant_fields(k))
     if k.kind == "rnn":
-        return rnn_shape(k, name)
+        return rnn_shape(k, name, LayerShape)
     if k.kind == "resize":
         return LayerShape(name, "resize", abits=abits, simd=lanes, pe=k.out.lanes,
                           count=k.inp.count)

@@ -22,23 +22,25 @@ import math
 from dataclasses import replace
 
 
-def step_cycles(mw: int, mh: int, units: int, simd: int, pe: int) -> int:
-    """One time step's latency (the recurrence's initiation interval)."""
-    from hlsgen.arch.dataflow.cost import PIPE_DEPTH
+def step_cycles(mw: int, mh: int, units: int, simd: int, pe: int, depth: int) -> int:
+    """One time step's latency (the recurrence's initiation interval); depth:
+    the pipeline stages of a II=1 loop besides its adder tree (cost.py's
+    PIPE_DEPTH)."""
     phases = 2 if mh == 3 * units else 1     # GRU: the candidate after the gates
-    product = (mw // simd) * (mh // pe) + PIPE_DEPTH + math.ceil(math.log2(simd))
-    return product + (phases + 1) * (units + PIPE_DEPTH)
+    product = (mw // simd) * (mh // pe) + depth + math.ceil(math.log2(simd))
+    return product + (phases + 1) * (units + depth)
 
 
-def rnn_cost(s) -> tuple:
-    """(cycles, depth, LUT, FF, DSP, memories, folding text) of an rnn kernel."""
-    from hlsgen.arch.dataflow.cost import _multiplier, _mvu, memory
-    cycles, depth, lut, ff, dsp, mems, fold = _mvu(replace(s, kind="mvu", pixels=1,
-                                                           requant="identity", thresholds=0))
-    step = step_cycles(s.mw, s.mh, s.channels, s.simd, s.pe)
+def rnn_cost(s, mvu, multiplier, memory, pipe_depth: int) -> tuple:
+    """(cycles, depth, LUT, FF, DSP, memories, folding text) of an rnn kernel,
+    from cost.py's matrix-vector unit, multiplier and memory models (cost.py
+    imports this module, so it passes them in)."""
+    cycles, depth, lut, ff, dsp, mems, fold = mvu(replace(s, kind="mvu", pixels=1,
+                                                          requant="identity", thresholds=0))
+    step = step_cycles(s.mw, s.mh, s.channels, s.simd, s.pe, pipe_depth)
     # The elementwise lane: the gates' threshold comparators, the state
     # update's products (c = f*cs + i*g, h = o*act(c); GRU z*s, (1-z)*hh, r*s).
-    mult, mdsp, _ = _multiplier(s.out_bits, s.out_bits)
+    mult, mdsp, _ = multiplier(s.out_bits, s.out_bits)
     products = 3 if s.kernel[0] != 1 else 0
     lut += s.thresholds * (s.accbits + 1) + products * (mult + s.out_bits)
     dsp += products * mdsp
@@ -58,9 +60,8 @@ def rnn_lanes(s) -> tuple[int, int]:
     return s.mw - s.channels, s.channels
 
 
-def rnn_shape(k, name: str):
-    """A design.py rnn Kernel as a LayerShape."""
-    from hlsgen.arch.dataflow.cost import LayerShape
+def rnn_shape(k, name: str, LayerShape):
+    """A design.py rnn Kernel as a (cost.py) LayerShape."""
     a = k.attrs
     t = a["types"]
     return LayerShape(name, "rnn", mw=a["mw"], mh=a["mh"], pixels=a["steps"], channels=a["units"],

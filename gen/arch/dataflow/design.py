@@ -462,7 +462,7 @@ class _Mapper:
                     {"pixels": t.size // (ca + cb), "ca": ca, "cb": cb, "shift_a": sa, "shift_b": sb})
 
     def _recurrent(self, node: Node) -> None:
-        recurrent.map_recurrent(self, node)
+        recurrent.map_recurrent(self, node, _fold_weights)
 
     def _argmax(self, node: Node) -> None:
         inp = self.take(node.inputs[0])

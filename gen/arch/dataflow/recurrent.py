@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from hlsgen.arch.dataflow.cost import PIPE_DEPTH
 from hlsgen.arch.dataflow.cost_recurrent import step_cycles
 from hlsgen.ir.qtype import QType, type_for_range
 
@@ -36,9 +37,9 @@ def _out_type(rq: dict) -> QType:
     return type_for_range(min(lo, 0), max(hi, 0), 0)
 
 
-def map_recurrent(m, node) -> None:
-    """design.py's _Mapper._recurrent: the rnn kernel of one recurrent node."""
-    from hlsgen.arch.dataflow.design import _fold_weights
+def map_recurrent(m, node, fold_weights) -> None:
+    """design.py's _Mapper._recurrent: the rnn kernel of one recurrent node
+    (fold_weights: design.py's W[in, out] -> w[pe][nf*SF + sf][simd])."""
     a = node.attrs
     f = m.folds[node.name]
     simd, pe = f["simd"], f["pe"]
@@ -58,7 +59,7 @@ def map_recurrent(m, node) -> None:
     types.setdefault("cact_t", types["s_t"])
     if a["cell"] == "simple":
         types["act_t"] = out.qtype
-    cycles = a["steps"] * step_cycles(mw, GATES[a["cell"]] * u, u, simd, pe)
+    cycles = a["steps"] * step_cycles(mw, GATES[a["cell"]] * u, u, simd, pe, PIPE_DEPTH)
     k = m.kernel("rnn", node.name, node.name, [inp], [out],
                  {"cell": a["cell"], "kind_id": CELLS[a["cell"]], "steps": a["steps"],
                   "features": a["features"], "units": u, "mw": mw, "mh": GATES[a["cell"]] * u,
@@ -69,7 +70,7 @@ def map_recurrent(m, node) -> None:
                   "rq": a["rq"], "float32_exact": a["float32_exact"], "layer": node.name,
                   # no requantization after the unit; its gates' are in "rq"
                   "requant": {"kind": "identity"}})
-    k.params["w"] = _fold_weights(node.params["weights"], simd, pe)
+    k.params["w"] = fold_weights(node.params["weights"], simd, pe)
     k.params["b"] = node.params["bias"].reshape(-1, pe).T.copy()
     for name in a["rq"]:
         if "rq_" + name in node.params:

@@ -15,6 +15,7 @@ that function, so the hardware's output code is the framework's.
 from __future__ import annotations
 
 import contextlib
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -708,7 +709,11 @@ class _Reader:
         return self.node("concat", layer.name, ins, layer.output_shape[1:]), Pending()
 
     # -- recurrent layers (gen/frontends/qkeras/recurrent.py) ------------------
-    _QSimpleRNN = _QLSTM = _QGRU = recurrent_node
+    def _QSimpleRNN(self, layer, srcs):
+        # recurrent.py reads quantizers with this module's helpers, passed in
+        return recurrent_node(self, layer, srcs, sys.modules[__name__])
+
+    _QLSTM = _QGRU = _QSimpleRNN
     _SimpleRNN = _LSTM = _GRU = refuse_float_rnn
 
 

@@ -38,9 +38,9 @@ def _quantizer(reader_mod, layer, which: str, fn):
     return reader_mod._elementwise_fn(fn), reader_mod._grid_of(fn, layer.name)
 
 
-def recurrent_node(reader, layer, srcs) -> tuple:
-    """The reader's handler for QSimpleRNN, QLSTM and QGRU."""
-    from hlsgen.frontends.qkeras import reader as rm
+def recurrent_node(reader, layer, srcs, rm) -> tuple:
+    """The reader's handler for QSimpleRNN, QLSTM and QGRU; rm: the reader
+    module (its quantizer helpers)."""
     kind = type(layer).__name__
     cell_name, gates = GATES[kind]
     cell = layer.cell
