@@ -77,3 +77,9 @@ def stacked_gru_lstm(tf, seed=0):
     t = rnn_layer("QGRU", 6, return_sequences=True, name="gru", **real)(t)
     t = rnn_layer("QLSTM", 5, name="lstm", **real)(t)
     return randomize(tf.keras.Model(x_in, t), seed)
+
+
+def hard_sigmoid_lstm(tf, kind="QLSTM", seed=0):
+    """QKeras' default recurrent_activation, its float hard_sigmoid."""
+    return sequence_model(tf, kind, steps=8, features=3, units=6, recurrent_activation="hard_sigmoid",
+                          seed=seed)

@@ -17,6 +17,7 @@ from hlsgen.ir.qtype import QType, type_for_range
 from hlsgen.passes.requant import _codes_of, _steps
 
 MAX_ACC_BITS = 62
+REC_GATES = {"lstm": (0, 1, 3), "gru": (0, 1)}   # the gates recurrent_activation serves
 FLOAT32_EXACT = 1 << 24
 
 
@@ -58,6 +59,14 @@ class _Lowering:
         self.n.params["rq_" + name] = thr.astype(np.int64)
         return int(base), int(top)
 
+    def hard_sigmoid(self, acc_frac: int) -> tuple[int, int]:
+        """QKeras' hard_sigmoid clip(x/2 + 1/2, 0, 1) on codes at acc_frac,
+        the 1/2 already added to the bias: clamp(acc, 0, 2^(acc_frac+1)) at
+        point acc_frac + 1."""
+        one = 1 << (acc_frac + 1)
+        self.rq["rec"] = {"kind": "shift", "shift": 0, "round": "floor", "lo": 0, "hi": one}
+        return 0, one
+
     def check(self, what: str, lo: int, hi: int) -> QType:
         t = type_for_range(min(int(lo), 0), max(int(hi), 0), 0)
         if t.bits > MAX_ACC_BITS:
@@ -85,7 +94,9 @@ def lower_recurrent(graph: Graph, node: Node) -> None:
     w, r, b = (node.params.pop(k).astype(np.int64) for k in ("kernel", "recurrent", "bias"))
     gates = w.shape[1] // u
     # Accumulator points: [x ; s] columns, and a GRU's candidate [x ; r*s].
-    rec_frac = tr["rec"][1][0] if "rec" in tr else 0
+    gate_frac = max(fx + a["w_frac"], fs + a["r_frac"], a["b_frac"])
+    hard = "rec" in tr and tr["rec"][1] is None   # QKeras' float hard_sigmoid
+    rec_frac = (gate_frac + 1 if hard else tr["rec"][1][0]) if "rec" in tr else 0
     r_in = np.full(gates, fs)
     if cell == "gru":
         r_in[2] = rec_frac + fs
@@ -94,12 +105,14 @@ def lower_recurrent(graph: Graph, node: Node) -> None:
     w = w << (acc_frac[col] - fx - a["w_frac"])
     r = r << (acc_frac[col] - r_in[col] - a["r_frac"])
     b = b << (acc_frac[col] - a["b_frac"])
+    if hard:   # hard_sigmoid's + 1/2, in its gates' bias
+        b = b + np.where(np.isin(col, REC_GATES[cell]), 1 << gate_frac, 0)
     m = np.concatenate([w, r], axis=0)
     rows = np.arange(f + u) < f
     row_lo, row_hi = np.where(rows, xlo, slo), np.where(rows, xhi, shi)
     plo, phi, flo, fhi = _column_bounds(m, row_lo, row_hi, b)
     if cell == "gru":   # the candidate reads r*s
-        rlo, rhi = tr["rec"][1][1:]
+        rlo, rhi = (0, 2 << gate_frac) if hard else tr["rec"][1][1:]
         rs = _corners(rlo, rhi, slo, shi)
         cols = slice(2 * u, 3 * u)
         plo[cols], phi[cols], flo[cols], fhi[cols] = _column_bounds(
@@ -121,8 +134,8 @@ def lower_recurrent(graph: Graph, node: Node) -> None:
         h_frac = act_frac
     elif cell == "lstm":
         ranges = [gate_range(k) for k in (0, 1, 3)]
-        sig = L.thresholds("rec", tr["rec"], int(acc_frac[0]),
-                           min(v[0] for v in ranges), max(v[1] for v in ranges))
+        sig = L.hard_sigmoid(gate_frac) if hard else L.thresholds(
+            "rec", tr["rec"], int(acc_frac[0]), min(v[0] for v in ranges), max(v[1] for v in ranges))
         glo, ghi = L.thresholds("act", tr["act"], int(acc_frac[2]), *gate_range(2))
         # c = f*cs + i*g at the finer of the two products' points
         c_frac = max(rec_frac + fs, rec_frac + act_frac)
@@ -138,9 +151,9 @@ def lower_recurrent(graph: Graph, node: Node) -> None:
         a["c0"] = s0   # the zero state, quantized (the state quantizer is shared)
         a["cs_type"] = type_for_range(min(slo, 0), max(shi, 0), fs).to_dict()
     else:
-        zlo, zhi = L.thresholds("rec", tr["rec"], int(acc_frac[0]),
-                                min(gate_range(0)[0], gate_range(1)[0]),
-                                max(gate_range(0)[1], gate_range(1)[1]))
+        zlo, zhi = L.hard_sigmoid(gate_frac) if hard else L.thresholds(
+            "rec", tr["rec"], int(acc_frac[0]), min(gate_range(0)[0], gate_range(1)[0]),
+            max(gate_range(0)[1], gate_range(1)[1]))
         hlo, hhi = L.thresholds("act", tr["act"], int(acc_frac[2]), *gate_range(2))
         h_frac = max(rec_frac + fs, rec_frac + act_frac)
         one = 1 << rec_frac

@@ -53,7 +53,7 @@ def map_recurrent(m, node, fold_weights) -> None:
     types["cs_t"] = QType.from_dict(a["cs_type"]) if "cs_type" in a else types["s_t"]
     types["c_t"] = QType.from_dict(a["c_type"]) if "c_type" in a else types["acc_t"]
     for name, (_, t) in RQ_TYPES.items():
-        if name in a["rq"] and a["rq"][name]["kind"] == "thresholds":
+        if name in a["rq"] and a["rq"][name]["kind"] != "identity":
             types.setdefault(t, _out_type(a["rq"][name]))
     types.setdefault("gate_t", types["s_t"])
     types.setdefault("cact_t", types["s_t"])
@@ -89,6 +89,12 @@ def prepare(k, c_init) -> None:
             k.members.append({"name": name, "type": f"hlsgen::RequantIdentity<{k.id}_p::{tin}, "
                               f"{k.id}_p::{tout}>", "init": "{}"})
             continue
+        if rq["kind"] == "shift":   # a float hard_sigmoid: clamp(acc, 0, 2^(point + 1))
+            k.members.append({"name": name, "init": "{}", "note": "QKeras' hard_sigmoid, exact",
+                              "type": f"hlsgen::RequantShift<{k.id}_p::{tin}, {k.id}_p::{tout}, "
+                                      f"{rq['shift']}, hlsgen::ROUND_{rq['round'].upper()}, true, "
+                                      f"{rq['lo']}LL, true, {rq['hi']}LL>"})
+            continue
         thr = k.params["rq_" + name]
         k.members.append({"name": name, "init": "{" + c_init(thr) + ", {0}}",
                           "type": f"hlsgen::RequantThresholds<{k.id}_p::{tin}, {k.id}_p::{tout}, 1, "
@@ -103,10 +109,15 @@ def prepare(k, c_init) -> None:
                          "init": c_init(arr)})
         k.param_files.append({"file": f"{k.id}_{p}.bin", "count": arr.size,
                               "pointer": f"&{k.id}_{p}" + "[0]" * arr.ndim, "array": arr})
-    names = [m["name"] for m in k.members if "note" in m]
-    k.requant_text = "gates: " + ", ".join(
-        f"{n} ({k.params['rq_' + n].shape[1]} thresholds)" for n in names)
+    k.requant_text = "gates: " + ", ".join(f"{m['name']} ({m['note']})" for m in k.members
+                                           if "note" in m)
 
 
-def cycles(k) -> int:
-    return k.attrs["cycles"]
+def report_fields(k) -> dict:
+    """report.json's entries for an rnn kernel."""
+    a = k.attrs
+    return {"cell": a["cell"], "steps": a["steps"], "mw": a["mw"], "mh": a["mh"],
+            "simd": a["simd"], "pe": a["pe"], "cycles_per_step": a["cycles"] // a["steps"],
+            "weight_type": a["w_type"].cpp, "acc_type": a["acc_type"].cpp,
+            "float32_exact": a["float32_exact"],
+            "quantizers": {name: rq["kind"] for name, rq in a["rq"].items()}}

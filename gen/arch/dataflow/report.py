@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from hlsgen.arch.dataflow.cost import RESOURCES, Estimate, estimate, shapes_from_design
+from hlsgen.arch.dataflow.recurrent import report_fields
 from hlsgen.errors import HlsgenError
 from hlsgen.project.folder import read_json, write_atomic
 
@@ -185,6 +186,7 @@ def report_json(d, board, clock: float, exact: int, total: int) -> dict:
                     **({"multipliers": [k.attrs["mul_a"], k.attrs["mul_b"]],
                         "acc_type": k.attrs["acc_type"].cpp, "float32_exact": k.attrs["float32_exact"]}
                        if k.kind == "add" else {}),
+                    **(report_fields(k) if k.kind == "rnn" else {}),
                     **({"array_partition": _partition_factors(k)}
                        if k.kind in ("mvu", "dwu") or {"thr", "lut"} & set(k.params) else {}),
                     **({"requant": k.attrs["requant"]} if "requant" in k.attrs else {})}

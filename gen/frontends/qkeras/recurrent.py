@@ -9,7 +9,8 @@ with q_s the state quantizer, q_w/q_r/q_b the weight quantizers:
   GRU        z, r = rec(x W_* + q_s(h) R_* + b_*)
              hh = act(x W_h + b_h + (r * q_s(h)) R_h)
              h = z * q_s(h) + (1 - z) * hh  (float, unrounded)  output h, state h
-(reset_after=False, QGRU's default.) The unrounded products and sums are
+(reset_after=False, QGRU's default.) rec may be QKeras' float hard_sigmoid,
+exact on its input's grid. The unrounded products and sums are
 exact dyadic numbers when every factor is quantized, and stay on a fixed grid
 only because q_s rounds the state before the next step: without a state
 quantizer an LSTM's or GRU's state gains fraction bits every step, so it is
@@ -24,12 +25,19 @@ import numpy as np
 from hlsgen.errors import HlsgenError
 
 GATES = {"QSimpleRNN": ("simple", 1), "QLSTM": ("lstm", 4), "QGRU": ("gru", 3)}
+HARD_SIGMOID = ("hard_sigmoid", None)
 SUGGEST = {"activation": "quantized_tanh(4)", "recurrent_activation": "quantized_sigmoid(4)",
            "state_quantizer": "quantized_bits(8,2,alpha=1)"}
 
 
 def _quantizer(reader_mod, layer, which: str, fn):
-    """(function, grid) of a cell's activation that must be a quantizer."""
+    """(function, grid) of a cell's activation that must be a quantizer; or
+    HARD_SIGMOID for QKeras' float hard_sigmoid as recurrent_activation
+    (QLSTM's and QGRU's default): clip(x/2 + 1/2, 0, 1) is exact in float32
+    on the accumulator's grid and one finer, so it needs no quantizer."""
+    from qkeras import quantizers
+    if which == "recurrent_activation" and fn is quantizers.hard_sigmoid:
+        return HARD_SIGMOID
     if not reader_mod._is_quantizer(fn):
         name = reader_mod._activation_name(fn)
         raise HlsgenError(f"layer '{layer.name}' ({type(layer).__name__}): its {which} '{name}' "
