@@ -27,6 +27,11 @@ def _corners(lo1, hi1, lo2, hi2) -> tuple[int, int]:
     return min(p), max(p)
 
 
+def _span(*ranges) -> tuple[int, int]:
+    """The smallest range holding all of (lo, hi) `ranges`."""
+    return min(r[0] for r in ranges), max(r[1] for r in ranges)
+
+
 def _column_bounds(m: np.ndarray, row_lo: np.ndarray, row_hi: np.ndarray, b: np.ndarray):
     """(partial lo, partial hi, final lo, final hi) per column of v M + b for
     v[r] in [row_lo[r], row_hi[r]]: partial sums in any order included."""
@@ -81,6 +86,7 @@ def lower_recurrent(graph: Graph, node: Node) -> None:
     dispatch calls it)."""
     L = _Lowering(graph, node)
     a, tr = node.attrs, node.transient
+    h_terms: list = []   # what the kernel holds in h's type besides h (GRU)
     src, dst = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
     if src.qtype.bipolar:
         raise HlsgenError(f"{L.where}: +-1 (binary) inputs to a recurrent layer are not supported; "
@@ -141,8 +147,10 @@ def lower_recurrent(graph: Graph, node: Node) -> None:
         c_frac = max(rec_frac + fs, rec_frac + act_frac)
         a.update(c_f=c_frac - rec_frac - fs, c_i=c_frac - rec_frac - act_frac)
         fc, ig = _corners(*sig, slo, shi), _corners(*sig, glo, ghi)
-        clo, chi = (fc[0] << a["c_f"]) + (ig[0] << a["c_i"]), (fc[1] << a["c_f"]) + (ig[1] << a["c_i"])
-        a["c_type"] = L.check("cell state", clo, chi).to_dict()
+        c_terms = [(v[0] << k, v[1] << k) for v, k in ((fc, a["c_f"]), (ig, a["c_i"]))]
+        clo, chi = c_terms[0][0] + c_terms[1][0], c_terms[0][1] + c_terms[1][1]
+        # The kernel holds each term in c's type too.
+        a["c_type"] = L.check("cell state", *_span((clo, chi), *c_terms)).to_dict()
         a["c_type"]["frac"] = c_frac
         tlo, thi = L.thresholds("cell_act", tr["act"], c_frac, clo, chi)
         lo, hi = _corners(*sig, tlo, thi)
@@ -159,9 +167,11 @@ def lower_recurrent(graph: Graph, node: Node) -> None:
         one = 1 << rec_frac
         a.update(one=one, k_keep=h_frac - rec_frac - fs, k_new=h_frac - rec_frac - act_frac)
         keep, new = _corners(zlo, zhi, slo, shi), _corners(one - zhi, one - zlo, hlo, hhi)
-        lo = (keep[0] << a["k_keep"]) + (new[0] << a["k_new"])
-        hi = (keep[1] << a["k_keep"]) + (new[1] << a["k_new"])
-    h_t = L.check("output", lo, hi)
+        h_terms = [(v[0] << k, v[1] << k) for v, k in ((keep, a["k_keep"]), (new, a["k_new"]))]
+        lo, hi = h_terms[0][0] + h_terms[1][0], h_terms[0][1] + h_terms[1][1]
+        # The kernel holds each term, 1 and 1 - z in h's type too.
+        h_terms += [(0, one), (one - zhi, one - zlo)]
+    h_t = L.check("output", *_span((lo, hi), *h_terms))
     if "state" in tr:
         L.thresholds("state_h", tr["state"], h_frac, lo, hi)
     else:

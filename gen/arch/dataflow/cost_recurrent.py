@@ -44,8 +44,8 @@ def rnn_cost(s, mvu, multiplier, memory, pipe_depth: int) -> tuple:
     products = 3 if s.kernel[0] != 1 else 0
     lut += s.thresholds * (s.accbits + 1) + products * (mult + s.out_bits)
     dsp += products * mdsp
-    mems = dict(mems, state=memory(s.channels, 2 * s.out_bits),
-                gates=memory(s.mh // s.pe, s.pe * s.accbits))
+    # The gates' accumulators are partitioned into registers (hlsgen_rnn.h).
+    mems = dict(mems, state=memory(s.channels, 2 * s.out_bits), gates=memory(1, s.mh * s.accbits))
     ff += 2 * s.out_bits * 4
     return s.pixels * step, depth, lut, ff, dsp, mems, f"{fold}, {step} cycles/step"
 
