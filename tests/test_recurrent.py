@@ -35,8 +35,11 @@ def test_qlstm_sequence_classifier(tf, tmp_path):
     model = qlstm_classifier(tf)
     gen, node = _generate_and_simulate(tf, model, tmp_path)
     assert node.attrs["cell"] == "lstm" and not node.attrs["return_sequences"]
-    # The gates and both state quantizers became thresholds of QKeras' own functions.
-    assert set(node.attrs["rq"]) == {"rec", "act", "cell_act", "state_c", "state_h"}
+    # The gates and both state quantizers: QKeras' own functions as thresholds,
+    # or as a shift and round where they are one (hard tanh, quantized_bits).
+    rq = node.attrs["rq"]
+    assert set(rq) == {"rec", "act", "cell_act", "state_c", "state_h"}
+    assert rq["rec"]["kind"] == "thresholds" and rq["state_c"]["kind"] == "shift"
     assert node.params["weights"].shape == (6 + 16, 4 * 16)
 
 

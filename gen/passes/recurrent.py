@@ -14,7 +14,8 @@ import numpy as np
 from hlsgen.errors import HlsgenError
 from hlsgen.ir.graph import Graph, Node
 from hlsgen.ir.qtype import QType, type_for_range
-from hlsgen.passes.requant import _codes_of, _steps
+from hlsgen.ir.intmath import apply_requant
+from hlsgen.passes.requant import _codes_of, _steps, derive_requant
 
 MAX_ACC_BITS = 62
 REC_GATES = {"lstm": (0, 1, 3), "gru": (0, 1)}   # the gates recurrent_activation serves
@@ -44,23 +45,31 @@ def _column_bounds(m: np.ndarray, row_lo: np.ndarray, row_hi: np.ndarray, b: np.
 
 
 class _Lowering:
-    def __init__(self, graph: Graph, node: Node):
-        self.g, self.n = graph, node
+    """What lowering one node collects: its requantizations (attrs["rq"],
+    params["rq_<name>"]) and whether QKeras' float32 arithmetic is exact."""
+
+    def __init__(self, node: Node):
+        self.n = node
         self.where = f"layer '{node.name}'"
         self.rq, self.exact = {}, True
 
-    def thresholds(self, name: str, fn_grid, frac: int, lo: int, hi: int) -> tuple[int, int]:
-        """The quantizer fn on codes [lo, hi] at point frac as thresholds;
-        the range of its outputs."""
+    def requant(self, name: str, fn_grid, frac: int, lo: int, hi: int) -> tuple[int, int]:
+        """The quantizer fn on codes [lo, hi] at point frac, exactly: a
+        shift and round where it is one (quantized_bits on a finer grid),
+        else thresholds; the range of its outputs."""
         fn, (out_frac, out_lo, out_hi) = fn_grid
+        rq, _ = derive_requant(fn, frac, int(lo), int(hi), fn_grid[1], f"{self.where} ({name})")
+        if rq["kind"] == "shift":
+            self.rq[name] = rq
+            out = apply_requant(np.array([int(lo), int(hi)]), rq, None)
+            return int(out[0]), int(out[1])
         base, top, thr, negate = _steps(fn, int(lo), int(hi), 1, frac, out_frac, f"{self.where} ({name})")
         if negate.any():
             raise HlsgenError(f"{self.where}: its {name} quantizer decreases; it is not supported")
         if thr.shape[1] == 0:   # a constant: one threshold never reached (C++ has no empty arrays)
             thr = np.array([[int(hi) + 1]], np.int64)
         self.rq[name] = {"kind": "thresholds", "base": int(base), "lo": out_lo, "hi": out_hi,
-                         "in_frac": frac, "in_lo": int(lo), "in_hi": int(hi), "out_frac": out_frac,
-                         "in_type": type_for_range(min(int(lo), 0), max(int(hi), 0), frac).to_dict()}
+                         "in_frac": frac, "in_lo": int(lo), "in_hi": int(hi), "out_frac": out_frac}
         self.n.params["rq_" + name] = thr.astype(np.int64)
         return int(base), int(top)
 
@@ -84,7 +93,7 @@ class _Lowering:
 def lower_recurrent(graph: Graph, node: Node) -> None:
     """Types a recurrent node and lowers its quantizers (gen/passes/lower.py's
     dispatch calls it)."""
-    L = _Lowering(graph, node)
+    L = _Lowering(node)
     a, tr = node.attrs, node.transient
     h_terms: list = []   # what the kernel holds in h's type besides h (GRU)
     src, dst = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
@@ -136,13 +145,13 @@ def lower_recurrent(graph: Graph, node: Node) -> None:
         return min(flo[k * u:(k + 1) * u]), max(fhi[k * u:(k + 1) * u])
 
     if cell == "simple":
-        lo, hi = L.thresholds("act", tr["act"], int(acc_frac[0]), *gate_range(0))
+        lo, hi = L.requant("act", tr["act"], int(acc_frac[0]), *gate_range(0))
         h_frac = act_frac
     elif cell == "lstm":
         ranges = [gate_range(k) for k in (0, 1, 3)]
-        sig = L.hard_sigmoid(gate_frac) if hard else L.thresholds(
+        sig = L.hard_sigmoid(gate_frac) if hard else L.requant(
             "rec", tr["rec"], int(acc_frac[0]), min(v[0] for v in ranges), max(v[1] for v in ranges))
-        glo, ghi = L.thresholds("act", tr["act"], int(acc_frac[2]), *gate_range(2))
+        glo, ghi = L.requant("act", tr["act"], int(acc_frac[2]), *gate_range(2))
         # c = f*cs + i*g at the finer of the two products' points
         c_frac = max(rec_frac + fs, rec_frac + act_frac)
         a.update(c_f=c_frac - rec_frac - fs, c_i=c_frac - rec_frac - act_frac)
@@ -150,19 +159,19 @@ def lower_recurrent(graph: Graph, node: Node) -> None:
         c_terms = [(v[0] << k, v[1] << k) for v, k in ((fc, a["c_f"]), (ig, a["c_i"]))]
         clo, chi = c_terms[0][0] + c_terms[1][0], c_terms[0][1] + c_terms[1][1]
         # The kernel holds each term in c's type too.
-        a["c_type"] = L.check("cell state", *_span((clo, chi), *c_terms)).to_dict()
-        a["c_type"]["frac"] = c_frac
-        tlo, thi = L.thresholds("cell_act", tr["act"], c_frac, clo, chi)
+        c_t = L.check("cell state", *_span((clo, chi), *c_terms))
+        a["c_type"] = QType(c_t.bits, c_t.signed, c_frac).to_dict()
+        tlo, thi = L.requant("cell_act", tr["act"], c_frac, clo, chi)
         lo, hi = _corners(*sig, tlo, thi)
         h_frac = rec_frac + act_frac
-        clo_s, chi_s = L.thresholds("state_c", tr["state"], c_frac, clo, chi)
+        clo_s, chi_s = L.requant("state_c", tr["state"], c_frac, clo, chi)
         a["c0"] = s0   # the zero state, quantized (the state quantizer is shared)
         a["cs_type"] = type_for_range(min(slo, 0), max(shi, 0), fs).to_dict()
     else:
-        zlo, zhi = L.hard_sigmoid(gate_frac) if hard else L.thresholds(
+        zlo, zhi = L.hard_sigmoid(gate_frac) if hard else L.requant(
             "rec", tr["rec"], int(acc_frac[0]), min(gate_range(0)[0], gate_range(1)[0]),
             max(gate_range(0)[1], gate_range(1)[1]))
-        hlo, hhi = L.thresholds("act", tr["act"], int(acc_frac[2]), *gate_range(2))
+        hlo, hhi = L.requant("act", tr["act"], int(acc_frac[2]), *gate_range(2))
         h_frac = max(rec_frac + fs, rec_frac + act_frac)
         one = 1 << rec_frac
         a.update(one=one, k_keep=h_frac - rec_frac - fs, k_new=h_frac - rec_frac - act_frac)
@@ -173,7 +182,7 @@ def lower_recurrent(graph: Graph, node: Node) -> None:
         h_terms += [(0, one), (one - zhi, one - zlo)]
     h_t = L.check("output", *_span((lo, hi), *h_terms))
     if "state" in tr:
-        L.thresholds("state_h", tr["state"], h_frac, lo, hi)
+        L.requant("state_h", tr["state"], h_frac, lo, hi)
     else:
         L.rq["state_h"] = {"kind": "identity"}
     a["rq"] = L.rq

@@ -89,8 +89,8 @@ def prepare(k, c_init) -> None:
             k.members.append({"name": name, "type": f"hlsgen::RequantIdentity<{k.id}_p::{tin}, "
                               f"{k.id}_p::{tout}>", "init": "{}"})
             continue
-        if rq["kind"] == "shift":   # a float hard_sigmoid: clamp(acc, 0, 2^(point + 1))
-            k.members.append({"name": name, "init": "{}", "note": "QKeras' hard_sigmoid, exact",
+        if rq["kind"] == "shift":   # a rescale (and clamp), or a float hard_sigmoid
+            k.members.append({"name": name, "init": "{}", "note": f"shift {rq['shift']}, clamp [{rq['lo']}, {rq['hi']}]",
                               "type": f"hlsgen::RequantShift<{k.id}_p::{tin}, {k.id}_p::{tout}, "
                                       f"{rq['shift']}, hlsgen::ROUND_{rq['round'].upper()}, true, "
                                       f"{rq['lo']}LL, true, {rq['hi']}LL>"})
