@@ -155,6 +155,31 @@ def test_keras_float_rnn_refused(tf):
         _read(tf, model)
 
 
+def test_binary_inputs_refused(tf, tmp_path):
+    from qkeras import QActivation
+    from hlsgen.errors import HlsgenError
+    from hlsgen.flow import generate
+    from rnn_models import rnn_layer
+    x_in = tf.keras.Input((3, 2))
+    t = QActivation("binary", name="sign")(x_in)
+    model = tf.keras.Model(x_in, rnn_layer("QSimpleRNN", 2, name="rnn")(t))
+    with pytest.raises(HlsgenError, match="binary"):
+        generate(model, tmp_path / "prj", test_data=sequences(3, 2, n=4))
+
+
+def test_unit_lowering_refusals():
+    """A decreasing gate quantizer, and state arithmetic past 62 bits."""
+    from hlsgen.errors import HlsgenError
+    from hlsgen.ir.graph import Node
+    from hlsgen.passes.recurrent import _Lowering
+    low = _Lowering(Node("recurrent", "rnn", ["x"], ["y"]))
+    decreasing = (lambda x: -np.clip(np.round(np.asarray(x, np.float64)), -3, 3), (0, -3, 3))
+    with pytest.raises(HlsgenError, match="decreases"):
+        low.requant("act", decreasing, 0, -8, 8)
+    with pytest.raises(HlsgenError, match="cell state needs 64 bits"):
+        low.check("cell state", -(1 << 63), 1 << 62)
+
+
 # --- cost model -----------------------------------------------------------------------------
 
 def test_unit_cost_cycles_per_step():
