@@ -25,8 +25,8 @@ def _generate_and_simulate(tf, model, tmp_path, n=N, float32_proven=True, **kw):
     sim = csim(gen.out)
     assert_exact(sim)
     assert len(np.unique(sim.csim)) > 10     # the state really moves
-    nodes = [n for n in gen.graph.nodes if n.op == "recurrent"]
-    assert all(n.attrs["float32_exact"] for n in nodes) == float32_proven
+    nodes = [node for node in gen.graph.nodes if node.op == "recurrent"]
+    assert all(node.attrs["float32_exact"] for node in nodes) == float32_proven
     return gen, nodes[0]
 
 
@@ -69,7 +69,7 @@ def test_qsimplernn_folded(tf, tmp_path, folding):
     assert next(k for k in report["layers"] if k["id"] == "rnn")["cycles"] == est["cycles"]
 
 
-def test_lstm_without_return_sequences_and_no_bias(tf, tmp_path):
+def test_lstm_every_step_without_bias(tf, tmp_path):
     """return_sequences=True on an LSTM, use_bias=False, a narrower state."""
     model = sequence_model(tf, "QLSTM", steps=6, features=3, units=4, return_sequences=True,
                            use_bias=False, state_quantizer="quantized_bits(6,1,alpha=1)")

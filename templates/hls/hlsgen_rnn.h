@@ -5,8 +5,9 @@
 // with the stacked, accumulator-aligned [kernel ; recurrent kernel], folded
 // on PE x SIMD with the matrix-vector unit's dot products (hlsgen_mvu.h);
 // then an elementwise pass over the U units applies the gate quantizers
-// (thresholds of the framework's own quantizers, hlsgen_requant.h) and the
-// exact integer state update that gen/ir/recurrent.py specifies.
+// (hlsgen_requant.h functors: a shift and round, or thresholds, equal to the
+// framework's own quantizers) and the exact integer state update that
+// gen/ir/recurrent.py specifies.
 // P is the generated parameter struct (params/<id>.h): sizes, lane types,
 // the fixed shifts of the update; RQ holds the requantization functors.
 // Weight layout as the matrix-vector unit's, unpacked: w[pe][nf*SF + sf][s]
