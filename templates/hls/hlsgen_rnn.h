@@ -88,6 +88,7 @@ void rnn_step(rnn_cell<RNN_SIMPLE>, const typename P::x_t x[P::F], RnnState<P> &
     for (unsigned j = 0; j < P::U; j++) {
 #pragma HLS PIPELINE II = 1
         h[j] = rq.act(acc[j], 0);
+        st.s[j] = rq.state_h(h[j], 0);
     }
 }
 
@@ -110,6 +111,7 @@ void rnn_step(rnn_cell<RNN_LSTM>, const typename P::x_t x[P::F], RnnState<P> &st
         typename NC::type keep = NC::of(f) * NC::of(st.cs[j]), add = NC::of(i) * NC::of(g);
         const typename P::c_t c = NC::store((keep << P::C_F) + (add << P::C_I));
         h[j] = NH::store(NH::of(o) * NH::of(rq.cell_act(c, 0)));
+        st.s[j] = rq.state_h(h[j], 0);
         st.cs[j] = rq.state_c(c, 0);
     }
 }
@@ -142,6 +144,7 @@ void rnn_step(rnn_cell<RNN_GRU>, const typename P::x_t x[P::F], RnnState<P> &st,
         typename NH::type keep = NH::of(z[j]) * NH::of(st.s[j]);
         typename NH::type add = (typename NH::type(P::ONE) - NH::of(z[j])) * NH::of(hh);
         h[j] = NH::store((keep << P::K_KEEP) + (add << P::K_NEW));
+        st.s[j] = rq.state_h(h[j], 0);   // after its last read, above
     }
 }
 
@@ -158,11 +161,7 @@ void rnn(hls::stream<InWord> &in, hls::stream<OutWord> &out,
         typename P::x_t x[P::F];
         typename P::h_t h[P::U];
         unpack<typename P::x_t, P::F>(in.read(), x);
-        rnn_step<P>(rnn_cell<P::KIND>(), x, st, h, w, b, rq);
-        for (unsigned j = 0; j < P::U; j++) {
-#pragma HLS PIPELINE II = 1
-            st.s[j] = rq.state_h(h[j], 0);
-        }
+        rnn_step<P>(rnn_cell<P::KIND>(), x, st, h, w, b, rq);   // updates the state
         if (P::SEQ || t == P::T - 1) out.write(pack<typename P::h_t, P::U, OutWord>(h));
     }
 }

@@ -5,8 +5,9 @@ A time step cannot start before the previous one has written the state, so
 the recurrence sets the initiation interval: a frame of T steps takes T times
 one step's latency. A step is the gates' folded product, (G*U/PE) * (F+U)/SIMD
 iterations at II=1 plus its pipeline depth, then one elementwise pass over
-the U units per phase (a GRU has two: z r, then the candidate) and the state
-write-back, each U iterations plus its depth.
+the U units (U iterations plus its depth: the gate quantizers and the state
+update). A GRU has two such phases: the z r product and r*s, then the
+candidate's product and the state update.
 
 LayerShape fields: mw = F + U, mh = G * U, pixels = T, channels = U,
 kernel = (G, 1), thresholds = the gate quantizers' thresholds together, count
@@ -27,8 +28,8 @@ def step_cycles(mw: int, mh: int, units: int, simd: int, pe: int, depth: int) ->
     the pipeline stages of a II=1 loop besides its adder tree (cost.py's
     PIPE_DEPTH)."""
     phases = 2 if mh == 3 * units else 1     # GRU: the candidate after the gates
-    product = (mw // simd) * (mh // pe) + depth + math.ceil(math.log2(simd))
-    return product + (phases + 1) * (units + depth)
+    product = (mw // simd) * (mh // pe) + phases * (depth + math.ceil(math.log2(simd)))
+    return product + phases * (units + depth)
 
 
 def rnn_cost(s, mvu, multiplier, memory, pipe_depth: int) -> tuple:
