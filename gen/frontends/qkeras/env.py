@@ -37,7 +37,7 @@ def import_qkeras():
                           "install them with: pip install 'hlsgen[qkeras]'")
     tf.get_logger().setLevel("ERROR")
     # QKeras' QSimpleRNN and QGRU cells call nest.is_sequence, which
-    # TensorFlow renamed is_nested (and dropped in 2.16): the same function.
+    # TensorFlow renamed is_nested and later dropped (gone in 2.19): the same function.
     from tensorflow.python.util import nest
     if not hasattr(nest, "is_sequence"):
         nest.is_sequence = nest.is_nested
