@@ -144,6 +144,35 @@ const typename P::WVec *packed_rows(const MemWord *mem, const TW *lanes) {
 }
 #endif
 
+#ifndef HLSGEN_SYNTHESIS
+// C simulation of a matrix-vector unit: a pixel's whole input vector, packed
+// once, against every weight row (hlsgen_packed.h), in the same order of
+// reads and writes as the synthesis branch. Only the whole sum is checked to
+// fit the accumulator: the synthesis branch's partial sums wrap modulo
+// 2^width, so a sum that fits is exact in any order (and the generator
+// bounds every partial sum anyway).
+template <unsigned MW, unsigned MH, unsigned SIMD, unsigned PE, unsigned PIXELS, typename TAcc,
+          typename TOut, class P, typename InWord, typename OutWord, typename Requant>
+void mvu_rows(hls::stream<InWord> &in, hls::stream<OutWord> &out, const typename P::WVec *rows,
+              const TAcc bias[PE][MH / PE], const Requant &requant) {
+    static const unsigned SF = MW / SIMD, NF = MH / PE;
+    typedef native<TAcc> N;
+    std::vector<typename P::XVec> xbuf(1);
+    typename P::XVec &x = xbuf[0];
+    for (unsigned px = 0; px < PIXELS; px++) {
+        x.clear();
+        for (unsigned sf = 0; sf < SF; sf++) packed::put_word<typename P::CX, SIMD>(x, sf * SIMD, in.read());
+        x.finish();
+        for (unsigned nf = 0; nf < NF; nf++) {
+            TAcc acc[PE];
+            for (unsigned pe = 0; pe < PE; pe++)
+                acc[pe] = N::store(N::of(bias[pe][nf]) + P::apply(rows[nf * PE + pe], x));
+            out.write(requant_word<TOut, PE, OutWord>(acc, requant, nf * PE));
+        }
+    }
+}
+#endif
+
 template <unsigned MW, unsigned MH, unsigned SIMD, unsigned PE, unsigned PIXELS,
           typename TIn, typename TW, typename TAcc, typename TOut, class Dot,
           typename InWord, typename OutWord, typename MemWord, unsigned WDEPTH, typename Requant>
@@ -152,9 +181,9 @@ void mvu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
          const TAcc bias[PE][MH / PE], const Requant &requant) {
     static const unsigned SF = MW / SIMD;
     static const unsigned NF = MH / PE;
-    typedef native<TAcc> N;
     typedef WeightMemory<TW, SIMD, NF * SF, WDEPTH, MemWord> Mem;
 #ifdef HLSGEN_SYNTHESIS
+    typedef native<TAcc> N;
     // The input vector is reused by every neuron fold; it is kept unpacked so
     // each lane is extracted from its stream word once per frame.
     TIn inbuf[SF][SIMD];
@@ -183,27 +212,119 @@ void mvu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
         }
     }
 #else
-    // C simulation: a pixel's whole input vector, packed once, against every
-    // weight row (hlsgen_packed.h), in the same order of reads and writes.
-    // Only the whole sum is checked to fit the accumulator: the synthesis
-    // branch's partial sums wrap modulo 2^width, so a sum that fits is exact
-    // in any order (and the generator bounds every partial sum anyway).
     typedef packed::DotProduct<TW, Dot::W_BIPOLAR, TIn, Dot::X_BIPOLAR, MW> P;
-    const typename P::WVec *rows =
-        packed_rows<P, MW, MH, SIMD, PE>(&weights[0][0], Mem::lanes(&weights[0][0], PE));
-    std::vector<typename P::XVec> xbuf(1);
-    typename P::XVec &x = xbuf[0];
-    for (unsigned px = 0; px < PIXELS; px++) {
-        x.clear();
-        for (unsigned sf = 0; sf < SF; sf++) packed::put_word<typename P::CX, SIMD>(x, sf * SIMD, in.read());
-        x.finish();
-        for (unsigned nf = 0; nf < NF; nf++) {
-            TAcc acc[PE];
+    mvu_rows<MW, MH, SIMD, PE, PIXELS, TAcc, TOut, P, InWord, OutWord>(
+        in, out, packed_rows<P, MW, MH, SIMD, PE>(&weights[0][0], Mem::lanes(&weights[0][0], PE)),
+        bias, requant);
+#endif
+}
+
+// A block-sparse weight matrix (gen/arch/dataflow/sparse.py): of the NF x SF
+// tiles of PE rows x SIMD columns, only the TILES holding a non-zero weight
+// are stored, neuron fold by neuron fold, column tiles ascending (a neuron
+// fold with none keeps one zero tile). idx[t] = column tile of stored tile
+// t * 2 + 1 if it is the last of its neuron fold. ITERS: the trip count of
+// the unit's loop, computed by the generator from the same schedule.
+template <typename MemWord, unsigned PE, unsigned DEPTH, unsigned TILES, typename IdxWord,
+          unsigned ITERS>
+struct TileWeights {
+    MemWord mem[PE][DEPTH];  // as the dense unit's memories, TILES words each
+    IdxWord idx[TILES];
+};
+
+#ifndef HLSGEN_SYNTHESIS
+// C simulation: the MH dense weight rows of a tile list (zero where no tile
+// is stored), in the packed dot product's form P, built once per load.
+template <class P, unsigned MW, unsigned MH, unsigned SIMD, unsigned PE, unsigned TILES,
+          typename MemWord, typename TW, typename IdxWord>
+const typename P::WVec *tile_rows(const MemWord *mem, const TW *lanes, const IdxWord idx[TILES]) {
+    return derived<std::vector<typename P::WVec> >(mem, [&] {
+        std::vector<typename P::WVec> rows(MH);
+        for (unsigned r = 0; r < MH; r++) rows[r].clear();
+        unsigned nf = 0;
+        for (unsigned t = 0; t < TILES; t++) {
+            const unsigned sf = (unsigned)idx[t] >> 1;
             for (unsigned pe = 0; pe < PE; pe++)
-                acc[pe] = N::store(N::of(bias[pe][nf]) + P::apply(rows[nf * PE + pe], x));
-            out.write(requant_word<TOut, PE, OutWord>(acc, requant, nf * PE));
+                for (unsigned s = 0; s < SIMD; s++) {
+                    const TW &w = lanes[((size_t)pe * TILES + t) * SIMD + s];
+                    rows[nf * PE + pe].put(sf * SIMD + s, w.range(TW::width - 1, 0).to_uint64());
+                }
+            if ((unsigned)idx[t] & 1) nf++;
+        }
+        for (unsigned r = 0; r < MH; r++) rows[r].finish();
+        return rows;
+    }).data();
+}
+#endif
+
+// The matrix-vector unit on a block-sparse matrix: one loop iteration per
+// cycle reads the next input word (pixel px+1's while pixel px is visited:
+// two input buffers) and visits the next stored tile once its input word has
+// been read; a neuron fold's output is written at its last tile. A frame
+// takes ITERS cycles, about PIXELS * max(SF, TILES) instead of PIXELS * SF * NF.
+template <unsigned MW, unsigned MH, unsigned SIMD, unsigned PE, unsigned PIXELS,
+          typename TIn, typename TW, typename TAcc, typename TOut, class Dot,
+          typename InWord, typename OutWord, typename MemWord, unsigned WDEPTH, unsigned TILES,
+          typename IdxWord, unsigned ITERS, typename Requant>
+void mvu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
+         const TileWeights<MemWord, PE, WDEPTH, TILES, IdxWord, ITERS> &weights,
+         const TAcc bias[PE][MH / PE], const Requant &requant) {
+    typedef WeightMemory<TW, SIMD, TILES, WDEPTH, MemWord> Mem;
+#ifdef HLSGEN_SYNTHESIS
+    static const unsigned SF = MW / SIMD;
+    static const unsigned NF = MH / PE;
+    typedef native<TAcc> N;
+    TIn inbuf[2][SF][SIMD];
+#pragma HLS ARRAY_RESHAPE variable = inbuf complete dim = 3
+#pragma HLS ARRAY_PARTITION variable = inbuf complete dim = 1
+    TAcc acc[PE];
+#pragma HLS ARRAY_PARTITION variable = acc complete dim = 1
+#pragma HLS ARRAY_PARTITION variable = weights.mem complete dim = 1
+#pragma HLS ARRAY_PARTITION variable = bias complete dim = 1
+    unsigned rpx = 0, rsf = 0;          // the next input word to read: pixel, word
+    unsigned vpx = 0, t = 0, nf = 0;    // the next tile to visit: pixel, tile, its neuron fold
+    bool first = true;                  // the next tile starts its neuron fold
+    for (unsigned i = 0; i < ITERS; i++) {
+#pragma HLS PIPELINE II = 1
+        const unsigned code = weights.idx[t];
+        const unsigned sf = code >> 1;
+        const bool last = (code & 1) != 0;
+        // Decided before this iteration's read: a word is used from the next one.
+        const bool visit = vpx < PIXELS && (rpx > vpx || rsf > sf);
+        if (rpx < PIXELS && rpx <= vpx + 1) {
+            unpack<TIn, SIMD>(in.read(), inbuf[rpx & 1][rsf]);
+            if (++rsf == SF) {
+                rsf = 0;
+                rpx++;
+            }
+        }
+        if (visit) {
+            for (unsigned pe = 0; pe < PE; pe++) {
+#pragma HLS UNROLL
+                TW w[SIMD];
+                unpack<TW, SIMD>(Mem::word(weights.mem[pe], t), w);
+                typename N::type a = N::of(first ? bias[pe][nf] : acc[pe]);
+                a += Dot::template apply<SIMD, N>(w, inbuf[vpx & 1][sf]);
+                acc[pe] = N::store(a);
+            }
+            first = last;
+            if (last) {
+                out.write(requant_word<TOut, PE, OutWord>(acc, requant, nf * PE));
+                if (++nf == NF) nf = 0;
+            }
+            if (++t == TILES) {
+                t = 0;
+                vpx++;
+            }
         }
     }
+#else
+    typedef packed::DotProduct<TW, Dot::W_BIPOLAR, TIn, Dot::X_BIPOLAR, MW> P;
+    mvu_rows<MW, MH, SIMD, PE, PIXELS, TAcc, TOut, P, InWord, OutWord>(
+        in, out,
+        tile_rows<P, MW, MH, SIMD, PE, TILES>(&weights.mem[0][0], Mem::lanes(&weights.mem[0][0], PE),
+                                              weights.idx),
+        bias, requant);
 #endif
 }
 

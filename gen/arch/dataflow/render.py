@@ -124,6 +124,8 @@ def _prepare(k: Kernel) -> None:
         k.param_files.append({"file": f"{k.id}_w.bin", "count": int(np.prod(lanes.shape[:-1])),
                               "pointer": f"&{k.id}_w" + "[0]" * (lanes.ndim - 1), "bytes": words,
                               "loader": "load_words"})
+        if "idx" in k.params:
+            _tile_weights(k, lanes.shape[1])
         b = k.params["b"]
         k.arrays.append({"ctype": f"{k.id}_acc_t", "decl": f"{k.id}_b{_dims(b)}", "init": c_init(b)})
         k.param_files.append({"file": f"{k.id}_b.bin", "count": b.size,
@@ -158,6 +160,32 @@ def _prepare(k: Kernel) -> None:
     k.requant_text = _requant_text(k)
     if "thr" in k.params:
         k.thr_banks = threshold_banks(k)
+
+
+def index_word_type(bits: int) -> str:
+    """C type of an index-memory code of `bits` bits."""
+    return next(t for b, t in NATIVE_WORDS.items() if bits <= b)
+
+
+def _tile_weights(k: Kernel, depth: int) -> None:
+    """A block-sparse unit: its memories and index memory as one
+    hlsgen::TileWeights (hlsgen_mvu.h), which selects the tile-walking mvu."""
+    a, idx = k.attrs, k.params["idx"]
+    w = k.arrays.pop()
+    k.word_types.append((f"{k.id}_idx_t", index_word_type(a["index_bits"]),
+                         f"index code of {a['index_bits']} bits: column tile * 2 + last of its "
+                         "neuron fold"))
+    k.word_types.append((f"{k.id}_tiles_t",
+                         f"hlsgen::TileWeights<{k.id}_wword_t, {a['pe']}, {depth}, {len(idx)}, "
+                         f"{k.id}_idx_t, {a['iters']}>",
+                         f"{a['tiles']} of {a['dense_tiles']} tiles of {a['pe']} x {a['simd']} "
+                         f"stored and visited, {a['iters']} cycles/frame"))
+    k.arrays.append({"ctype": f"{k.id}_tiles_t", "decl": f"{k.id}_w",
+                     "init": "{" + w["init"] + ", " + c_init(idx) + "}"})
+    files = k.param_files[-1]
+    files["pointer"] = files["pointer"].replace(f"&{k.id}_w", f"&{k.id}_w.mem", 1)
+    k.param_files.append({"file": f"{k.id}_idx.bin", "count": len(idx),
+                          "pointer": f"&{k.id}_w.idx[0]", "array": idx})
 
 
 def requant_lanes(k: Kernel) -> int:

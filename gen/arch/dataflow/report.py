@@ -44,6 +44,27 @@ def _performance_lines(est: Estimate) -> list[str]:
             f"(upper bound: every layer's cycles and pipeline depth added)"]
 
 
+def compression_lines(est: Estimate) -> list[str]:
+    """One line per unit whose weights have zeros: density, tiles visited,
+    cycles and weight memory bits against the same unit dense, and how much
+    of the zeros the PE x SIMD tiles recover."""
+    out = []
+    for l in est.layers:
+        c = l.compression
+        if not c or c["density"] == 1.0:
+            continue
+        zeros = 1 - c["density"]
+        skipped = 1 - c["nonzero_tiles"] / c["dense_tiles"]
+        line = (f"{l.name}: {zeros:.1%} zero weights; at {l.folding} {c['tiles']:,} of "
+                f"{c['dense_tiles']:,} tiles stored and visited ({skipped:.1%} all zero: the tile "
+                f"structure recovers {skipped / zeros:.0%} of the zeros); {l.cycles:,} cycles/frame "
+                f"(dense {c['dense_cycles']:,}, {c['dense_cycles'] - l.cycles:,} saved, "
+                f"{c['dense_cycles'] / l.cycles:.2f}x); weight memory {c['weight_bits']:,} bits "
+                f"(dense {c['dense_weight_bits']:,}, {c['dense_weight_bits'] / max(1, c['weight_bits']):.2f}x)")
+        out.append(line)
+    return out
+
+
 def format_table(est: Estimate) -> str:
     """The per-layer table with totals against the board, then throughput and latency."""
     header, layers, summary = _rows(est)
@@ -57,7 +78,8 @@ def format_table(est: Estimate) -> str:
 
     rule = "  ".join("-" * w for w in widths)
     out = [line(header), rule] + [line(r) for r in layers] + [rule] + [line(r) for r in summary]
-    return "\n".join(out + [""] + _performance_lines(est))
+    comp = compression_lines(est)
+    return "\n".join(out + [""] + _performance_lines(est) + (["", "compression:"] + comp if comp else []))
 
 
 def report_markdown(est: Estimate) -> str:
@@ -71,7 +93,7 @@ def report_markdown(est: Estimate) -> str:
              f"Board {est.board.name} at {est.clock_mhz:g} MHz; {MODEL_NOTE}.", "",
              md(header), "|" + "---|" * len(header)]
     lines += [md(r) for r in layers] + [md([f"**{r[0]}**"] + r[1:]) for r in summary]
-    return "\n".join(lines + [""] + [f"- {s}" for s in _performance_lines(est)]) + "\n"
+    return "\n".join(lines + [""] + [f"- {s}" for s in _performance_lines(est) + compression_lines(est)]) + "\n"
 
 
 def estimates_json(est: Estimate) -> dict:
@@ -80,7 +102,8 @@ def estimates_json(est: Estimate) -> dict:
         "board": est.board.name, "clock_mhz": est.clock_mhz, "model": MODEL_NOTE,
         "layers": [{"name": l.name, "kind": l.kind, "folding": l.folding, "cycles": l.cycles,
                     "pipeline_depth": l.depth, **{r: l.resource(r) for r in RESOURCES},
-                    "memories": {k: m.text for k, m in l.memories.items() if m.text}}
+                    "memories": {k: m.text for k, m in l.memories.items() if m.text},
+                    **({"compression": l.compression} if l.compression else {})}
                    for l in est.layers],
         "shell": est.shell, "totals": est.totals, "available": est.available,
         "utilisation": {r: round(u, 4) for r, u in est.utilisation.items()},
