@@ -116,3 +116,21 @@ def block_prune_convs(tf, model, blocks: dict, sparsity: float, x, y, epochs: in
 def digits_cnn(tf, x, y, epochs: int = EPOCHS):
     from hlsgen.demo import build_digits_cnn
     return _fit(build_digits_cnn(tf), tf, x.reshape(-1, 8, 8, 1), y, epochs)
+
+
+def build_wide_cnn(tf):
+    """A digits CNN wide enough that a board budget, not its window units,
+    limits it: conv(16, 3x3 valid)-relu, conv(64, 3x3 valid)-relu, pool,
+    dense 10; 6-bit weights and activations (DSP multipliers)."""
+    from qkeras import QActivation, QConv2D, QDense
+    q = "quantized_bits(6,0,alpha=1)"
+    inp = tf.keras.Input((8, 8, 1), name="image")
+    x = QActivation("quantized_bits(5,1,keep_negative=False)", name="input_quant")(inp)
+    for i, filters in enumerate((16, 64), start=1):
+        x = QConv2D(filters, 3, kernel_quantizer=q, bias_quantizer=q, name=f"conv{i}")(x)
+        x = QActivation("quantized_relu(6,2)", name=f"relu{i}")(x)
+    x = tf.keras.layers.MaxPooling2D(2, name="pool")(x)
+    x = tf.keras.layers.Flatten(name="flatten")(x)
+    x = QDense(10, kernel_quantizer=q, bias_quantizer=q, name="fc")(x)
+    x = tf.keras.layers.Activation("softmax", name="softmax")(x)
+    return tf.keras.Model(inp, x, name="wide_cnn")

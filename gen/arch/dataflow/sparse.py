@@ -149,7 +149,11 @@ class Sparsity:
         return lay if lay.nonzero < lay.dense_tiles else None
 
     def cycles(self, simd: int, pe: int, pixels: int) -> int:
+        """Cycles per frame of the unit at SIMD x PE: the tile walk's, or the
+        dense unit's when no tile is all zero."""
         key = (simd, pe, pixels)
         if key not in self._cycles:
-            self._cycles[key] = self.layout(simd, pe).cycles(pixels)
+            lay = self.layout(simd, pe)
+            self._cycles[key] = (lay.cycles(pixels) if lay.nonzero < lay.dense_tiles
+                                 else pixels * lay.dense_tiles)
         return self._cycles[key]
