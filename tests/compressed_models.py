@@ -134,3 +134,32 @@ def build_wide_cnn(tf):
     x = QDense(10, kernel_quantizer=q, bias_quantizer=q, name="fc")(x)
     x = tf.keras.layers.Activation("softmax", name="softmax")(x)
     return tf.keras.Model(inp, x, name="wide_cnn")
+
+
+def build_mlp(tf, weight_bits: int | None):
+    """The digits MLP 64-32-10 with `weight_bits`-bit QKeras weights, or
+    (None) plain Keras Dense layers of the same names and shapes."""
+    from qkeras import QActivation, QDense
+    inp = tf.keras.Input((64,), name="pixels")
+    if weight_bits is None:
+        x = tf.keras.layers.Dense(32, activation="relu", name="fc1")(inp)
+        return tf.keras.Model(inp, tf.keras.layers.Dense(10, activation="softmax", name="fc2")(x))
+    q = f"quantized_bits({weight_bits},0,alpha=1)"
+    x = QActivation("quantized_bits(5,1,keep_negative=False)", name="input_quant")(inp)
+    x = QDense(32, kernel_quantizer=q, bias_quantizer=q, name="fc1")(x)
+    x = QActivation("quantized_relu(6,2)", name="relu1")(x)
+    x = QDense(10, kernel_quantizer=q, bias_quantizer=q, name="fc2")(x)
+    return tf.keras.Model(inp, tf.keras.layers.Activation("softmax", name="softmax")(x))
+
+
+def clustered_mlp(tf, x, y, clusters: int = 16, weight_bits: int = 8):
+    """tfmot clusters Keras layers only (QKeras' QDense is refused), so the
+    float MLP is trained, clustered, fine-tuned and stripped, and its weights
+    (`clusters` float centroids per kernel) are loaded into the QKeras MLP,
+    whose quantizer maps the centroids to at most `clusters` integer codes."""
+    model = cluster(tf, _fit(build_mlp(tf, None), tf, x, y, EPOCHS), clusters, ["fc1", "fc2"],
+                    x, y, epochs=1)
+    q = build_mlp(tf, weight_bits)
+    for name in ("fc1", "fc2"):
+        q.get_layer(name).set_weights(model.get_layer(name).get_weights())
+    return model, q

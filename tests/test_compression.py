@@ -247,3 +247,28 @@ def test_brevitas_torch_pruned_mlp(tmp_path, data):
     fc1 = next(l for l in report["estimates"]["layers"] if l["name"] == "fc1")["compression"]
     assert fc1["dense_cycles"] == 512 and fc1["dense_cycles"] - fc1["cycles"] >= 300
     assert fc1["tiles"] == 8 * 16 + 24   # 8 live neurons' tiles, one bias-only tile per pruned one
+
+
+# -- weight sharing ---------------------------------------------------------------------
+
+def test_tfmot_clustered_mlp_stores_codes_and_a_codebook(tf, tmp_path, data):
+    """16 clusters per layer of 8-bit weights: exact; weight memory >= 1.9x smaller."""
+    x_train, x_test, y_train, _ = data
+    with pytest.raises(ValueError, match="supported layer"):
+        # Third-party behaviour: tfmot clusters Keras layers, not QKeras ones.
+        cm.cluster(tf, cm.build_mlp(tf, 8), 16, ["fc1"], x_train, y_train, epochs=1)
+    float_model, model = cm.clustered_mlp(tf, x_train, y_train, clusters=16, weight_bits=8)
+    # tfmot leaves 16 float centroids per kernel; QKeras' 8-bit quantizer maps
+    # them to at most 16 integer codes, which is what the IR records.
+    assert [len(np.unique(float_model.get_layer(n).kernel.numpy())) for n in ("fc1", "fc2")] == [16, 16]
+    gen, _ = _generate(model, tmp_path, "clustered", x_test[:FRAMES], None)
+    rec = {n.name: n.attrs["compression"] for n in gen.graph.nodes if n.op == "dense"}
+    for name, r in rec.items():
+        q = model.get_layer(name)
+        codes = np.unique(q.kernel_quantizer_internal(q.kernel).numpy() * 2**7)
+        assert r["distinct"] == len(codes) <= 16 and r["codebook"] == codes.astype(int).tolist()
+    units = {k.attrs["layer"]: k for k in gen.design.kernels if k.kind == "mvu"}
+    assert all(k.attrs["code_bits"] == 4 and k.params["w"].max() < 16 for k in units.values())
+    assert "hlsgen::Codebook<ap_uint<4>" in (gen.out / "firmware" / "params" / "fc1.h").read_text()
+    _, bits, _, dense_bits, est = _frame_figures(gen)
+    assert dense_bits == (64 * 32 + 32 * 10) * 8 and dense_bits >= 1.9 * bits, (bits, dense_bits)

@@ -219,37 +219,77 @@ void mvu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
 #endif
 }
 
-// A block-sparse weight matrix (gen/arch/dataflow/sparse.py): of the NF x SF
-// tiles of PE rows x SIMD columns, only the TILES holding a non-zero weight
-// are stored, neuron fold by neuron fold, column tiles ascending (a neuron
-// fold with none keeps one zero tile). idx[t] = column tile of stored tile
-// t * 2 + 1 if it is the last of its neuron fold. ITERS: the trip count of
-// the unit's loop, computed by the generator from the same schedule.
-template <typename MemWord, unsigned PE, unsigned DEPTH, unsigned TILES, typename IdxWord,
-          unsigned ITERS>
+// How a tile-walking unit's memories hold its weights: as the weights
+// themselves (Plain), or as codes into a codebook of CODES weights (weight
+// sharing: a layer with at most 2^b distinct weights stores b-bit codes).
+struct Plain {
+    char unused;  // C++ aggregates need a member
+    template <typename TW> struct lane { typedef TW type; };
+    template <typename TW, typename TS>
+    TW weight(const TS &w) const {
+#pragma HLS INLINE
+        return w;
+    }
+};
+
+template <typename TCode, unsigned CODES, typename TBook>
+struct Codebook {
+    TBook book[CODES];
+    template <typename TW> struct lane { typedef TCode type; };
+    template <typename TW, typename TS>
+    TW weight(const TS &code) const {
+#pragma HLS INLINE
+        return TW(book[(unsigned)code]);
+    }
+};
+
+// The weights of a tile-walking unit (gen/arch/dataflow/sparse.py, design.py).
+// Of the NF x SF tiles of PE rows x SIMD columns, the TILES stored are
+// visited in order, neuron fold by neuron fold, column tiles ascending. When
+// INDEXED, only tiles holding a non-zero weight are stored (a neuron fold
+// with none keeps one zero tile) and idx[t] = column tile of stored tile t
+// * 2 + 1 if it is the last of its neuron fold; otherwise every tile is
+// stored in the dense order and idx is unused. Book: Plain or a Codebook.
+// ITERS: the trip count of the unit's loop, computed by the generator from
+// the same schedule.
+template <typename MemWord, unsigned PE, unsigned DEPTH, unsigned TILES, bool INDEXED,
+          typename IdxWord, unsigned ITERS, class Book>
 struct TileWeights {
     MemWord mem[PE][DEPTH];  // as the dense unit's memories, TILES words each
-    IdxWord idx[TILES];
+    IdxWord idx[INDEXED ? TILES : 1];
+    Book codes;
 };
+
+// Visit code of stored tile t: column tile * 2 + last of its neuron fold.
+template <unsigned SF, unsigned TILES, bool INDEXED, typename IdxWord>
+inline unsigned tile_code(const IdxWord idx[INDEXED ? TILES : 1], unsigned t) {
+#pragma HLS INLINE
+    if (INDEXED) return (unsigned)idx[t];
+    const unsigned sf = t % SF;
+    return sf * 2 + (sf == SF - 1 ? 1 : 0);
+}
 
 #ifndef HLSGEN_SYNTHESIS
 // C simulation: the MH dense weight rows of a tile list (zero where no tile
-// is stored), in the packed dot product's form P, built once per load.
-template <class P, unsigned MW, unsigned MH, unsigned SIMD, unsigned PE, unsigned TILES,
-          typename MemWord, typename TW, typename IdxWord>
-const typename P::WVec *tile_rows(const MemWord *mem, const TW *lanes, const IdxWord idx[TILES]) {
-    return derived<std::vector<typename P::WVec> >(mem, [&] {
+// is stored), decoded, in the packed dot product's form P, built once per load.
+template <class P, unsigned MW, unsigned MH, unsigned SIMD, unsigned PE, typename TW, typename TS,
+          unsigned TILES, bool INDEXED, typename MemWord, typename IdxWord, unsigned ITERS,
+          class Book, unsigned DEPTH>
+const typename P::WVec *tile_rows(const TileWeights<MemWord, PE, DEPTH, TILES, INDEXED, IdxWord,
+                                                    ITERS, Book> &weights,
+                                  const TS *lanes) {
+    return derived<std::vector<typename P::WVec> >(&weights.mem[0][0], [&] {
         std::vector<typename P::WVec> rows(MH);
         for (unsigned r = 0; r < MH; r++) rows[r].clear();
         unsigned nf = 0;
         for (unsigned t = 0; t < TILES; t++) {
-            const unsigned sf = (unsigned)idx[t] >> 1;
+            const unsigned code = tile_code<MW / SIMD, TILES, INDEXED>(weights.idx, t);
             for (unsigned pe = 0; pe < PE; pe++)
                 for (unsigned s = 0; s < SIMD; s++) {
-                    const TW &w = lanes[((size_t)pe * TILES + t) * SIMD + s];
-                    rows[nf * PE + pe].put(sf * SIMD + s, w.range(TW::width - 1, 0).to_uint64());
+                    const TW w = weights.codes.template weight<TW>(lanes[((size_t)pe * TILES + t) * SIMD + s]);
+                    rows[nf * PE + pe].put((code >> 1) * SIMD + s, w.range(TW::width - 1, 0).to_uint64());
                 }
-            if ((unsigned)idx[t] & 1) nf++;
+            if (code & 1) nf++;
         }
         for (unsigned r = 0; r < MH; r++) rows[r].finish();
         return rows;
@@ -257,21 +297,22 @@ const typename P::WVec *tile_rows(const MemWord *mem, const TW *lanes, const Idx
 }
 #endif
 
-// The matrix-vector unit on a block-sparse matrix: one loop iteration per
-// cycle reads the next input word (pixel px+1's while pixel px is visited:
-// two input buffers) and visits the next stored tile once its input word has
+// The matrix-vector unit walking a tile list: one loop iteration per cycle
+// reads the next input word (pixel px+1's while pixel px is visited: two
+// input buffers) and visits the next stored tile once its input word has
 // been read; a neuron fold's output is written at its last tile. A frame
 // takes ITERS cycles, about PIXELS * max(SF, TILES) instead of PIXELS * SF * NF.
 template <unsigned MW, unsigned MH, unsigned SIMD, unsigned PE, unsigned PIXELS,
           typename TIn, typename TW, typename TAcc, typename TOut, class Dot,
           typename InWord, typename OutWord, typename MemWord, unsigned WDEPTH, unsigned TILES,
-          typename IdxWord, unsigned ITERS, typename Requant>
+          bool INDEXED, typename IdxWord, unsigned ITERS, class Book, typename Requant>
 void mvu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
-         const TileWeights<MemWord, PE, WDEPTH, TILES, IdxWord, ITERS> &weights,
+         const TileWeights<MemWord, PE, WDEPTH, TILES, INDEXED, IdxWord, ITERS, Book> &weights,
          const TAcc bias[PE][MH / PE], const Requant &requant) {
-    typedef WeightMemory<TW, SIMD, TILES, WDEPTH, MemWord> Mem;
-#ifdef HLSGEN_SYNTHESIS
     static const unsigned SF = MW / SIMD;
+    typedef typename Book::template lane<TW>::type TS;   // a lane as stored
+    typedef WeightMemory<TS, SIMD, TILES, WDEPTH, MemWord> Mem;
+#ifdef HLSGEN_SYNTHESIS
     static const unsigned NF = MH / PE;
     typedef native<TAcc> N;
     TIn inbuf[2][SF][SIMD];
@@ -286,7 +327,7 @@ void mvu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
     bool first = true;                  // the next tile starts its neuron fold
     for (unsigned i = 0; i < ITERS; i++) {
 #pragma HLS PIPELINE II = 1
-        const unsigned code = weights.idx[t];
+        const unsigned code = tile_code<SF, TILES, INDEXED>(weights.idx, t);
         const unsigned sf = code >> 1;
         const bool last = (code & 1) != 0;
         // Decided before this iteration's read: a word is used from the next one.
@@ -301,8 +342,13 @@ void mvu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
         if (visit) {
             for (unsigned pe = 0; pe < PE; pe++) {
 #pragma HLS UNROLL
+                TS stored[SIMD];
                 TW w[SIMD];
-                unpack<TW, SIMD>(Mem::word(weights.mem[pe], t), w);
+                unpack<TS, SIMD>(Mem::word(weights.mem[pe], t), stored);
+                for (unsigned s = 0; s < SIMD; s++) {
+#pragma HLS UNROLL
+                    w[s] = weights.codes.template weight<TW>(stored[s]);
+                }
                 typename N::type a = N::of(first ? bias[pe][nf] : acc[pe]);
                 a += Dot::template apply<SIMD, N>(w, inbuf[vpx & 1][sf]);
                 acc[pe] = N::store(a);
@@ -321,9 +367,7 @@ void mvu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
 #else
     typedef packed::DotProduct<TW, Dot::W_BIPOLAR, TIn, Dot::X_BIPOLAR, MW> P;
     mvu_rows<MW, MH, SIMD, PE, PIXELS, TAcc, TOut, P, InWord, OutWord>(
-        in, out,
-        tile_rows<P, MW, MH, SIMD, PE, TILES>(&weights.mem[0][0], Mem::lanes(&weights.mem[0][0], PE),
-                                              weights.idx),
+        in, out, tile_rows<P, MW, MH, SIMD, PE, TW>(weights, Mem::lanes(&weights.mem[0][0], PE)),
         bias, requant);
 #endif
 }

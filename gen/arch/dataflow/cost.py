@@ -32,6 +32,7 @@ p = product bits (1 for XNOR, wbits+abits otherwise), acc = accumulator bits.
 | choice of requantization form | among the exact forms of a layer (gen/passes/requant.py), the least LUT + FF/2 + LUTS_PER_DSP*DSP + BRAM18_LUTS*BRAM18 at one lane, memories included | a lane's comparators, multiplier and tables scale alike with the lanes; a DSP slot weighed by its scarcity on the Zynq-7020 (53,200 LUTs / 220 DSPs = 242) |
 | mvu pipeline FFs per PE | tree LUTs + simd*wbits + out_bits | HLS registers every adder-tree level at 100-300 MHz, the weight word read and the output |
 | mvu memories | weights: pe banks of SF*NF words x simd*wbits bits (narrow words packed K to a word of up to 64 bits, K a power of two dividing the depth: SF*NF/K x K*simd*wbits); input vector: 1 bank of SF x simd*abits; bias: pe banks of NF x acc | FINN's layout: one memory per PE, each word one SIMD slice, so a 1-bit design stores 1 bit per weight |
+| weight-shared mvu (a codebook of E entries, b-bit codes) | weights memories of simd*b-bit words; the codebook in registers (E x wbits FFs); simd*pe*wbits*ceil(E/4) LUTs (a code selects its weight: an E:1 mux per bit); cycles: the tile walk over every tile (or the non-zero ones) | gen/arch/dataflow/sharing.py: used only where codes and codebook take fewer bits than the weights |
 | block-sparse mvu memories | weights: pe banks of T words (the stored tiles, packed as above); index: 1 bank of T x (ceil(log2 SF) + 1) bits; input: 2 pixels' SF words; TILE_WALK_LUT LUTs, TILE_WALK_FF FFs more | T = stored tiles (non-zero ones, plus one per neuron fold that has none) |
 | requantization memories | multiply: m and b (m + b bits) per channel and x exceptions (acc + out bits each) per channel, partitioned like thresholds (lanes banks, registers or LUTRAM); thresholds: lanes * n banks of ceil(sets/lanes) words (n registers if shared by all channels) x (acc + 2) bits, in registers (depth 1) or LUTRAM, never BRAM; tables: lanes banks of ceil(sets/lanes) * entries x out_bits, by the memory-style rule | templates/hls/hlsgen_requant.h partitions the threshold array cyclically by lane and completely by threshold (FINN's layout), so every lane compares all its thresholds in the cycle it reads them: lanes * n memories of a few words each, which Vivado keeps in LUTs and FFs (a BRAM18 per threshold would hold a few words of 18 Kb); a lookup table is partitioned by lane (each lane one read per cycle) |
 | dwu, pool, global_pool memories | weights (dwu): KK*C/simd x simd*wbits; bias (dwu) and accumulators: C/simd x simd*acc | packed: one word per channel fold |
@@ -86,6 +87,7 @@ from dataclasses import dataclass, field, replace
 
 from hlsgen.errors import HlsgenError, InternalError
 from hlsgen.arch.dataflow.folding import MAX_WORD_BITS, port_lanes
+from hlsgen.arch.dataflow.sparse import all_tiles
 
 # --- calibrated constants (see the table above) ------------------------------
 LUT_MULT_MAX_BITS = 4      # both operands at most this wide: multiplier in LUTs
@@ -161,6 +163,8 @@ class LayerShape:
     depth: int = 2
     in_count: int = 0     # values per frame into the kernel; 0: derived from the shape
     sparsity: object = None   # mvu: its weights' zero pattern (gen/arch/dataflow/sparse.py Sparsity)
+    codebook: int = 0         # mvu: entries of its codebook (gen/arch/dataflow/sharing.py), 0: none
+    code_bits: int = 0        # ... and the bits of a code
 
     def __post_init__(self) -> None:
         where = f"layer '{self.name}'"
@@ -457,14 +461,21 @@ def _mvu(s: LayerShape) -> tuple:
     ff = s.pe * (tree + s.simd * s.wbits + s.accbits + s.out_bits) + s.simd * s.abits
     depth = PIPE_DEPTH + math.ceil(math.log2(s.simd))
     cycles = s.pixels * sf * nf
-    if tiles is not None:
-        # Block-sparse: only the non-zero tiles stored and visited (gen/arch/dataflow/sparse.py).
-        mems.update(weights=weight_memory(tiles.tiles, s.simd * s.wbits, s.pe),
+    if tiles is not None or s.codebook:
+        # The tile-walking unit (gen/arch/dataflow/sparse.py): only the
+        # non-zero tiles stored and visited, and/or codes into a codebook.
+        walk = tiles or all_tiles(s.simd, s.pe, s.mw, s.mh, sf * nf)
+        lane_bits = s.code_bits if s.codebook else s.wbits
+        mems.update(weights=weight_memory(walk.tiles, s.simd * lane_bits, s.pe),
                     input=memory(2 * sf, s.simd * s.abits),
-                    index=memory(tiles.tiles, tiles.index_bits))
+                    index=memory(walk.tiles, walk.index_bits) if walk.indexed else NO_MEMORY)
+        if s.codebook:
+            mems["codebook"] = Memory("registers", ff=s.codebook * s.wbits, banks=1,
+                                      depth=s.codebook, width=s.wbits)
+            lut += s.pe * s.simd * s.wbits * math.ceil(s.codebook / 4)   # a code selects its weight
         lut += TILE_WALK_LUT
         ff += TILE_WALK_FF
-        cycles = s.sparsity.cycles(s.simd, s.pe, s.pixels)
+        cycles = walk.cycles(s.pixels)
     return (cycles, depth, lut, ff, s.pe * (s.simd * dsp + requant_dsps(s)), mems,
             f"{s.simd} x {s.pe}")
 
@@ -558,14 +569,17 @@ def weight_bits(memories: dict) -> int:
 
 
 def compression(s: LayerShape, cycles: int, mems: dict) -> dict:
-    """What a unit's zero pattern saves at its folding, against the same unit
-    dense: weight density, tiles (stored = visited per pixel), cycles and
-    weight memory bits."""
-    lay = s.sparsity.layout(s.simd, s.pe)
-    dense = _mvu(replace(s, sparsity=None))
-    return {"density": round(s.sparsity.density, 4), "tiles": lay.tiles,
-            "nonzero_tiles": lay.nonzero, "dense_tiles": lay.dense_tiles,
-            "block_sparse": s.sparsity.sparse_at(s.simd, s.pe) is not None,
+    """What a unit's zero pattern and codebook save at its folding, against
+    the same unit dense and unshared: weight density, tiles (stored = visited
+    per pixel), cycles and weight memory bits."""
+    sf, nf = s.mw // s.simd, s.mh // s.pe
+    lay = s.sparsity.layout(s.simd, s.pe) if s.sparsity is not None else None
+    dense = _mvu(replace(s, sparsity=None, codebook=0, code_bits=0))
+    return {"density": round(s.sparsity.density, 4) if lay else 1.0,
+            "tiles": lay.tiles if lay else sf * nf,
+            "nonzero_tiles": lay.nonzero if lay else sf * nf, "dense_tiles": sf * nf,
+            "block_sparse": lay is not None and s.sparsity.sparse_at(s.simd, s.pe) is not None,
+            "codebook": s.codebook, "code_bits": s.code_bits,
             "cycles": cycles, "dense_cycles": dense[0],
             "weight_bits": weight_bits(mems), "dense_weight_bits": weight_bits(dense[5])}
 
@@ -573,7 +587,8 @@ def compression(s: LayerShape, cycles: int, mems: dict) -> dict:
 def layer_cost(s: LayerShape) -> LayerCost:
     """Cycles, pipeline depth and resources of one kernel (see the module table)."""
     cycles, depth, lut, ff, dsp, mems, folding = _KERNELS[s.kind](s)
-    comp = compression(s, cycles, mems) if s.kind == "mvu" and s.sparsity is not None else {}
+    comp = (compression(s, cycles, mems)
+            if s.kind == "mvu" and (s.sparsity is not None or s.codebook) else {})
     # Its depth-2 output stream(s), as shift registers.
     stream = s.out_lanes * s.out_lane_bits * (2 if s.kind == "fork" else 1)
     lut += KERNEL_LUT + stream + sum(m.lut for m in mems.values())
@@ -763,7 +778,9 @@ def _shape_from_kernel(k) -> LayerShape:
         return LayerShape(name, "mvu", mw=int(a["mw"]), mh=int(a["mh"]),
                           pixels=int(a.get("pixels", 1)), wbits=a["w_type"].bits, abits=abits,
                           accbits=acc, out_bits=out_bits, simd=int(a["simd"]), pe=int(a["pe"]),
-                          bias="b" in k.params, sparsity=a.get("sparsity"), **_requant_fields(k))
+                          bias="b" in k.params, sparsity=a.get("sparsity"),
+                          codebook=int(a.get("codebook", 0)), code_bits=int(a.get("code_bits", 0)),
+                          **_requant_fields(k))
     if k.kind in ("dwu", "pool", "global_pool"):
         extra = {"wbits": a["w_type"].bits, "bias": "b" in k.params} if k.kind == "dwu" else {}
         return LayerShape(name, k.kind, channels=int(a["c"]), kernel=(int(a.get("kk", 1)), 1),

@@ -14,7 +14,8 @@ import numpy as np
 from hlsgen.errors import HlsgenError, InternalError
 from hlsgen.arch.dataflow.folding import (AP_INT_DEFAULT_MAX_W, AXIS_MAX_BITS, DEFAULT_MACS, MAX_WORD_BITS,
                           WidthLimitError, fold_layer, max_lanes, port_lanes)
-from hlsgen.arch.dataflow.sparse import Sparsity
+from hlsgen.arch.dataflow.sharing import code_bits, codebook_for, encode
+from hlsgen.arch.dataflow.sparse import Sparsity, all_tiles, schedule_cycles
 from hlsgen.ir.graph import Graph, Node
 from hlsgen.passes import ensure_passes
 from hlsgen.passes.fusion import fused_requant, is_fused
@@ -313,7 +314,7 @@ class _Mapper:
                          "w_type": QType.from_dict(node.attrs["w_type"]), "acc_type": acc.qtype,
                          "float32_exact": node.attrs["float32_exact"], "layer": node.name})
         _set_weights(k, _fold_weights(node.params["weights"], simd, pe), inp.qtype)
-        _keep_nonzero_tiles(k, self._sparsity(node))
+        _compress_weights(k, self._sparsity(node), node.params["weights"])
         k.params["b"] = node.params["bias"].reshape(mh // pe, pe).T.copy()
         _attach_requant(k, rq)
 
@@ -359,7 +360,7 @@ class _Mapper:
             k = self.kernel("mvu", node.name, source, [win], [out],
                             {"mw": kk * cin, "mh": cout, "pe": pe, **common})
             _set_weights(k, _fold_weights(node.params["weights"], simd, pe), win.qtype)
-            _keep_nonzero_tiles(k, self._sparsity(node))
+            _compress_weights(k, self._sparsity(node), node.params["weights"])
             k.params["b"] = node.params["bias"].reshape(cout // pe, pe).T.copy()
         _attach_requant(k, rq)
 
@@ -662,20 +663,31 @@ def _fold_weights(w: np.ndarray, simd: int, pe: int) -> np.ndarray:
     return w.T.reshape(nf, pe, sf, simd).transpose(1, 0, 2, 3).reshape(pe, nf * sf, simd).copy()
 
 
-def _keep_nonzero_tiles(k: Kernel, sparsity: Sparsity | None) -> None:
+def _compress_weights(k: Kernel, sparsity: Sparsity | None, w: np.ndarray) -> None:
     """A unit whose folded matrix has an all-zero PE x SIMD tile stores and
-    visits only the others (gen/arch/dataflow/sparse.py; hlsgen_mvu.h's mvu
-    over TileWeights); one without stays the dense unit, unchanged.
+    visits only the others (gen/arch/dataflow/sparse.py); one whose weights
+    take few distinct values stores codes into a codebook
+    (gen/arch/dataflow/sharing.py). Either runs hlsgen_mvu.h's tile-walking
+    mvu; a unit with neither stays the dense unit, unchanged.
     attrs["sparsity"] lets the cost model and the search refold it."""
     a = k.attrs
     a["sparsity"] = sparsity
+    book = codebook_for(w, a["w_type"].bits, a["w_type"].bipolar)
     lay = sparsity.sparse_at(a["simd"], a["pe"]) if sparsity is not None else None
-    if lay is None:
+    if lay is None and book is None:
         return
+    if lay is None:
+        lay = all_tiles(a["simd"], a["pe"], a["mw"], a["mh"], a["mw"] // a["simd"] * (a["mh"] // a["pe"]))
     k.params["w"] = k.params["w"][:, lay.words, :].copy()
-    k.params["idx"] = lay.codes.copy()
+    if book is not None:
+        k.params["w"] = encode(k.params["w"], book)
+        k.params["book"] = book.astype(np.int64)
+        a.update(codebook=len(book), code_bits=code_bits(len(book)))
+    if lay.indexed:
+        k.params["idx"] = lay.codes.copy()
     a.update(tiles=lay.tiles, nonzero_tiles=lay.nonzero, dense_tiles=lay.dense_tiles,
-             index_bits=lay.index_bits, iters=sparsity.cycles(a["simd"], a["pe"], a["pixels"]))
+             indexed=lay.indexed, index_bits=lay.index_bits,
+             iters=schedule_cycles(lay.codes >> 1, lay.sf, a["pixels"]))
 
 
 def _attach_requant(k: Kernel, rq_node) -> None:

@@ -45,23 +45,28 @@ def _performance_lines(est: Estimate) -> list[str]:
 
 
 def compression_lines(est: Estimate) -> list[str]:
-    """One line per unit whose weights have zeros: density, tiles visited,
-    cycles and weight memory bits against the same unit dense, and how much
-    of the zeros the PE x SIMD tiles recover."""
+    """One line per unit whose weights have zeros or a codebook: density,
+    tiles visited, cycles and weight memory bits against the same unit dense,
+    and how much of the zeros the PE x SIMD tiles recover."""
     out = []
     for l in est.layers:
         c = l.compression
-        if not c or c["density"] == 1.0:
+        if not c or (c["density"] == 1.0 and not c["codebook"]):
             continue
-        zeros = 1 - c["density"]
-        skipped = 1 - c["nonzero_tiles"] / c["dense_tiles"]
-        line = (f"{l.name}: {zeros:.1%} zero weights; at {l.folding} {c['tiles']:,} of "
-                f"{c['dense_tiles']:,} tiles stored and visited ({skipped:.1%} all zero: the tile "
-                f"structure recovers {skipped / zeros:.0%} of the zeros); {l.cycles:,} cycles/frame "
-                f"(dense {c['dense_cycles']:,}, {c['dense_cycles'] - l.cycles:,} saved, "
-                f"{c['dense_cycles'] / l.cycles:.2f}x); weight memory {c['weight_bits']:,} bits "
-                f"(dense {c['dense_weight_bits']:,}, {c['dense_weight_bits'] / max(1, c['weight_bits']):.2f}x)")
-        out.append(line)
+        parts = []
+        if c["density"] < 1.0:
+            zeros = 1 - c["density"]
+            skipped = 1 - c["nonzero_tiles"] / c["dense_tiles"]
+            parts.append(f"{zeros:.1%} zero weights; at {l.folding} {c['tiles']:,} of "
+                         f"{c['dense_tiles']:,} tiles stored and visited ({skipped:.1%} all zero: "
+                         f"the tile structure recovers {skipped / zeros:.0%} of the zeros)")
+        if c["codebook"]:
+            parts.append(f"{c['codebook']} shared weights: {c['code_bits']}-bit codes")
+        parts.append(f"{l.cycles:,} cycles/frame (dense {c['dense_cycles']:,}, "
+                     f"{c['dense_cycles'] - l.cycles:,} saved, {c['dense_cycles'] / l.cycles:.2f}x)")
+        parts.append(f"weight memory {c['weight_bits']:,} bits (dense {c['dense_weight_bits']:,}, "
+                     f"{c['dense_weight_bits'] / max(1, c['weight_bits']):.2f}x)")
+        out.append(f"{l.name}: " + "; ".join(parts))
     return out
 
 

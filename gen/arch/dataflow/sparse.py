@@ -38,6 +38,7 @@ class TileLayout:
     words: np.ndarray
     codes: np.ndarray
     nonzero: int          # tiles holding a non-zero weight (<= stored tiles)
+    indexed: bool = True  # False: every tile stored in the dense order, no index memory
 
     @property
     def tiles(self) -> int:
@@ -54,6 +55,15 @@ class TileLayout:
 
     def cycles(self, pixels: int) -> int:
         return schedule_cycles(self.codes >> 1, self.sf, pixels)
+
+
+def all_tiles(simd: int, pe: int, mw: int, mh: int, nonzero: int) -> TileLayout:
+    """Every tile, in the dense order (a weight-shared unit with no all-zero
+    tile walks them all; no index memory: the kernel counts them)."""
+    sf, nf = mw // simd, mh // pe
+    cols = np.tile(np.arange(sf), nf)
+    return TileLayout(simd, pe, sf, nf, np.arange(sf * nf, dtype=np.int64),
+                      cols * 2 + (cols == sf - 1), nonzero, indexed=False)
 
 
 def tile_mask(w: np.ndarray, simd: int, pe: int) -> np.ndarray:

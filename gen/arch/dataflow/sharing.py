@@ -1,0 +1,34 @@
+"""Weight sharing: a unit whose weights take at most 2^b distinct values
+(a clustered model: tfmot's cluster_weights, Deep Compression's k-means)
+stores b-bit codes into a codebook of those values instead of the weights
+(templates/hls/hlsgen_mvu.h Codebook), when that stores fewer bits."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def code_bits(entries: int) -> int:
+    """Bits of a code into a codebook of `entries` values."""
+    return max(1, math.ceil(math.log2(max(entries, 1))))
+
+
+def codebook_for(w: np.ndarray, wbits: int, bipolar: bool = False,
+                 max_entries: int = 256) -> np.ndarray | None:
+    """The sorted distinct codes of `w` when storing codes of code_bits and
+    the codebook (entries x wbits) takes fewer bits than the weights; else
+    None (+-1 weights are 1 bit already)."""
+    if bipolar:
+        return None
+    book = np.unique(np.asarray(w))
+    if len(book) > max_entries:
+        return None
+    b = code_bits(len(book))
+    return book if w.size * b + len(book) * wbits < w.size * wbits else None
+
+
+def encode(lanes: np.ndarray, book: np.ndarray) -> np.ndarray:
+    """Weight lanes as codes into `book` (which holds every value)."""
+    return np.searchsorted(book, lanes).astype(np.int64)
