@@ -60,9 +60,22 @@ def test_cost_model_counts_visited_tiles_and_index_bits():
     assert sp.layout(8, 4).nonzero / sp.layout(8, 4).dense_tiles > lay.nonzero / lay.dense_tiles
 
 
+def test_constant_weight_unit_counts_nontrivial_weights():
+    """Fully unrolled with known weights: a multiplier (here a DSP) per weight
+    that is neither 0 nor +-2^k, no weight memory; folded, one per lane."""
+    base = LayerShape("fc", "mvu", mw=8, mh=4, wbits=6, abits=6, simd=8, pe=4,
+                      nonzero_weights=20, nontrivial_weights=12)
+    c = layer_cost(base)
+    assert c.compression["constant_weights"] and c.compression["multipliers"] == 12
+    assert c.dsp == 12 and "weights" not in c.memories
+    assert layer_cost(replace(base, nontrivial_weights=-1)).dsp == 32
+    folded = layer_cost(replace(base, simd=4))
+    assert not folded.compression and folded.dsp == 16
+
+
 def test_weight_structure_record():
     rec = weight_structure(np.array([[0, 3], [0, -2], [3, 0]]))
-    assert rec == {"weights": 6, "zeros": 3, "density": 0.5, "distinct": 3,
+    assert rec == {"weights": 6, "zeros": 3, "nontrivial": 2, "density": 0.5, "distinct": 3,
                    "codebook": [-2, 0, 3]}
     assert weight_structure(np.arange(300))["codebook"] is None
 
@@ -240,13 +253,20 @@ def test_brevitas_torch_pruned_mlp(tmp_path, data):
     # Third-party behaviour: the pruning is permanent, a plain parameter with zeros.
     assert not hasattr(model.fc1, "weight_orig")
     assert int((model.fc1.weight.abs().sum(1) == 0).sum()) == 24
+    # fc2 fully unrolled: the constant-weight unit.
     gen = generate(model, tmp_path / "brevitas", input_shape=(1, 64), test_data=x_test[:FRAMES],
-                   folding={"fc1": {"simd": 4, "pe": 1}, "fc2": {"simd": 1, "pe": 1}})
+                   folding={"fc1": {"simd": 4, "pe": 1}, "fc2": {"simd": 32, "pe": 10}})
     assert_exact(csim(gen.out))
     report = json.loads((gen.out / "report.json").read_text())
-    fc1 = next(l for l in report["estimates"]["layers"] if l["name"] == "fc1")["compression"]
+    comp = {l["name"]: l.get("compression") for l in report["estimates"]["layers"]}
+    fc1, fc2 = comp["fc1"], comp["fc2"]
     assert fc1["dense_cycles"] == 512 and fc1["dense_cycles"] - fc1["cycles"] >= 300
     assert fc1["tiles"] == 8 * 16 + 24   # 8 live neurons' tiles, one bias-only tile per pruned one
+    # Its multipliers: the weights that are neither 0 nor +-2^k, counted on Brevitas' own codes.
+    codes = np.abs(model.fc2.quant_weight().int().detach().numpy().astype(np.int64))
+    nontrivial = int(np.sum((codes != 0) & ((codes & (codes - 1)) != 0)))
+    assert fc2["constant_weights"] and fc2["multipliers"] == nontrivial < 0.2 * 320
+    assert fc2["dense_multipliers"] == 320 and fc2["weight_bits"] == 0
 
 
 # -- weight sharing ---------------------------------------------------------------------

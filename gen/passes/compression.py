@@ -4,8 +4,8 @@ framework did to get them (tfmot pruning or clustering, torch.nn.utils.prune,
 or zeros from quantization): a pruned or weight-shared model is an ordinary
 model whose weights have zeros or few distinct values.
 
-node.attrs["compression"] = {"weights": N, "zeros": Z, "density": (N-Z)/N,
-"distinct": D, "codebook": the D sorted codes when D <= MAX_CODEBOOK, else
+node.attrs["compression"] = {"weights": N, "zeros": Z, "nontrivial": the
+weights neither 0 nor +-2^k, "density": (N-Z)/N, "distinct": D, "codebook": the D sorted codes when D <= MAX_CODEBOOK, else
 None}. The architectures decide what to do with it (the dataflow
 architecture skips all-zero PE x SIMD tiles and stores indices into the
 codebook; gen/arch/dataflow/sparse.py, design.py)."""
@@ -25,7 +25,9 @@ def weight_structure(w: np.ndarray) -> dict:
     w = np.asarray(w)
     values = np.unique(w)
     zeros = int(np.count_nonzero(w == 0))
+    a = np.abs(w.astype(np.int64))
     return {"weights": int(w.size), "zeros": zeros,
+            "nontrivial": int(np.count_nonzero(a & (a - 1))),   # neither 0 nor +-2^k
             "density": round((w.size - zeros) / max(1, w.size), 6), "distinct": int(len(values)),
             "codebook": [int(v) for v in values] if len(values) <= MAX_CODEBOOK else None}
 

@@ -14,7 +14,7 @@ import numpy as np
 from hlsgen.errors import HlsgenError, InternalError
 from hlsgen.arch.dataflow.folding import (AP_INT_DEFAULT_MAX_W, AXIS_MAX_BITS, DEFAULT_MACS, MAX_WORD_BITS,
                           WidthLimitError, fold_layer, max_lanes, port_lanes)
-from hlsgen.arch.dataflow.sharing import code_bits, codebook_for, encode
+from hlsgen.arch.dataflow.sharing import code_bits, codebook_for, encode, trivial
 from hlsgen.arch.dataflow.sparse import Sparsity, all_tiles, schedule_cycles
 from hlsgen.ir.graph import Graph, Node
 from hlsgen.passes import ensure_passes
@@ -672,6 +672,9 @@ def _compress_weights(k: Kernel, sparsity: Sparsity | None, w: np.ndarray) -> No
     attrs["sparsity"] lets the cost model and the search refold it."""
     a = k.attrs
     a["sparsity"] = sparsity
+    a.update(nonzero_weights=int(np.count_nonzero(w)), nontrivial_weights=int(np.sum(~trivial(w))))
+    if a["simd"] == a["mw"] and a["pe"] == a["mh"]:
+        return   # fully unrolled: the weights are constants (gen/arch/dataflow/cost.py constant_weights)
     book = codebook_for(w, a["w_type"].bits, a["w_type"].bipolar)
     lay = sparsity.sparse_at(a["simd"], a["pe"]) if sparsity is not None else None
     if lay is None and book is None:
