@@ -55,6 +55,7 @@ TIERS = {
     "test_compression::test_cost_model": "unit",
     "test_compression::test_weight_structure": "unit",
     "test_compression::test_constant_weight": "unit",
+    "test_compression::test_codebook": "unit",
     "test_errors": "e2e",
     "test_errors::test_csim_on_a_folder_that_is_not_a_project": "unit",
     "test_errors::test_a_crash_is_an_internal_error": "unit",

@@ -73,6 +73,17 @@ def test_constant_weight_unit_counts_nontrivial_weights():
     assert not folded.compression and folded.dsp == 16
 
 
+def test_codebook_where_codes_take_at_most_half_the_bits():
+    from hlsgen.arch.dataflow.sharing import codebook_for, encode
+    rng = np.random.default_rng(2)
+    w = rng.choice([-100, -3, 0, 7, 64, 127, 5, 9, 11, 13, 15, 17, 19, 21, 23, 25], (64, 32))
+    book = codebook_for(w, 8)
+    assert len(book) == 16 and np.array_equal(book[encode(w, book)], w)
+    assert codebook_for(w, 6) is None                      # 4-bit codes for 6-bit weights: no
+    assert codebook_for(w[:2, :2], 8) is None               # the codebook outweighs 4 weights
+    assert codebook_for(np.where(w > 0, 1, -1), 1, bipolar=True) is None
+
+
 def test_weight_structure_record():
     rec = weight_structure(np.array([[0, 3], [0, -2], [3, 0]]))
     assert rec == {"weights": 6, "zeros": 3, "nontrivial": 2, "density": 0.5, "distinct": 3,
@@ -164,7 +175,7 @@ def wide_cnns(tf, data):
     import tempfile
     x_train, _, y_train, _ = data
     x4 = x_train.reshape(-1, 8, 8, 1)
-    dense = cm._fit(cm.build_wide_cnn(tf), tf, x4, y_train, 2)
+    dense = cm.fit(cm.build_wide_cnn(tf), tf, x4, y_train, 2)
     pruned = cm.prune(tf, cm.build_wide_cnn(tf), 0.8, {"fc": (8, 2)}, x4, y_train, epochs=2)
     pruned = cm.block_prune_convs(tf, pruned, {"conv1": (1, 4), "conv2": (16, 4)}, 0.8, x4,
                                   y_train, epochs=1, hold=("fc",))

@@ -11,6 +11,10 @@
 // word (see WeightMemory).
 // Accumulators are sized by the generator from value bounds over every
 // partial sum, so they never overflow in any order of summation.
+// Fully unrolled (SIMD = MW, PE = MH) every weight memory is one word of
+// constants, so synthesis propagates them: zero products disappear and
+// +-2^k ones become shifts (the constant-weight unit of the cost model).
+// A pruned or weight-shared matrix walks a tile list instead (TileWeights).
 #ifndef HLSGEN_MVU_H
 #define HLSGEN_MVU_H
 

@@ -234,7 +234,7 @@ def _partition_factors(k) -> dict:
     out = {}
     if k.kind == "mvu":
         out = {"weights": f"{a['pe']} banks of {a['simd']}-lane words, depth "
-                          f"{(a['mw'] // a['simd']) * (a['mh'] // a['pe'])}",
+                          f"{a.get('tiles') or (a['mw'] // a['simd']) * (a['mh'] // a['pe'])}",
                "accumulators": a["pe"], "input_buffer": f"{a['mw'] // a['simd']} words of {a['simd']} lanes"}
     elif k.kind == "dwu":
         out = {"weights": f"{a['kk']} x {a['c'] // a['simd']} words of {a['simd']} lanes",

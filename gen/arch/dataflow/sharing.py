@@ -1,7 +1,7 @@
 """Weight sharing: a unit whose weights take at most 2^b distinct values
 (a clustered model: tfmot's cluster_weights, Deep Compression's k-means)
 stores b-bit codes into a codebook of those values instead of the weights
-(templates/hls/hlsgen_mvu.h Codebook), when that stores fewer bits."""
+(templates/hls/hlsgen_mvu.h Codebook), when that pays (codebook_for)."""
 
 from __future__ import annotations
 
@@ -17,16 +17,17 @@ def code_bits(entries: int) -> int:
 
 def codebook_for(w: np.ndarray, wbits: int, bipolar: bool = False,
                  max_entries: int = 256) -> np.ndarray | None:
-    """The sorted distinct codes of `w` when storing codes of code_bits and
-    the codebook (entries x wbits) takes fewer bits than the weights; else
-    None (+-1 weights are 1 bit already)."""
+    """The sorted distinct codes of `w` when a code takes at most half the
+    bits of a weight (every lane then pays a codebook select, an E:1 mux per
+    weight bit, for the memory it saves) and codes plus codebook take fewer
+    bits than the weights; else None (+-1 weights are 1 bit already)."""
     if bipolar:
         return None
     book = np.unique(np.asarray(w))
     if len(book) > max_entries:
         return None
     b = code_bits(len(book))
-    return book if w.size * b + len(book) * wbits < w.size * wbits else None
+    return book if 2 * b <= wbits and w.size * b + len(book) * wbits < w.size * wbits else None
 
 
 def trivial(w: np.ndarray) -> np.ndarray:
