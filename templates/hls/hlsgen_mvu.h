@@ -227,7 +227,7 @@ void mvu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
 // themselves (Plain), or as codes into a codebook of CODES weights (weight
 // sharing: a layer with at most 2^b distinct weights stores b-bit codes).
 struct Plain {
-    char unused;  // C++ aggregates need a member
+    char book[1];  // unused (an aggregate needs a member; the kernel partitions `book`)
     template <typename TW> struct lane { typedef TW type; };
     template <typename TW, typename TS>
     TW weight(const TS &w) const {
@@ -325,6 +325,7 @@ void mvu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
     TAcc acc[PE];
 #pragma HLS ARRAY_PARTITION variable = acc complete dim = 1
 #pragma HLS ARRAY_PARTITION variable = weights.mem complete dim = 1
+#pragma HLS ARRAY_PARTITION variable = weights.codes.book complete dim = 1
 #pragma HLS ARRAY_PARTITION variable = bias complete dim = 1
     unsigned rpx = 0, rsf = 0;          // the next input word to read: pixel, word
     unsigned vpx = 0, t = 0, nf = 0;    // the next tile to visit: pixel, tile, its neuron fold
