@@ -73,13 +73,14 @@ def test_constant_weight_unit_counts_nontrivial_weights():
     assert not folded.compression and folded.dsp == 16
 
 
-def test_codebook_where_codes_take_at_most_half_the_bits():
+def test_codebook_where_it_saves_a_third_of_the_bits():
     from hlsgen.arch.dataflow.sharing import codebook_for, encode
     rng = np.random.default_rng(2)
     w = rng.choice([-100, -3, 0, 7, 64, 127, 5, 9, 11, 13, 15, 17, 19, 21, 23, 25], (64, 32))
     book = codebook_for(w, 8)
     assert len(book) == 16 and np.array_equal(book[encode(w, book)], w)
-    assert codebook_for(w, 6) is None                      # 4-bit codes for 6-bit weights: no
+    assert len(codebook_for(w, 7)) == 16                    # 4-bit codes for 7-bit weights
+    assert codebook_for(w, 5) is None                      # 4-bit codes for 5-bit weights: no
     assert codebook_for(w[:2, :2], 8) is None               # the codebook outweighs 4 weights
     assert codebook_for(np.where(w > 0, 1, -1), 1, bipolar=True) is None
 

@@ -15,19 +15,22 @@ def code_bits(entries: int) -> int:
     return max(1, math.ceil(math.log2(max(entries, 1))))
 
 
+SAVING = 2 / 3   # codes and codebook at most this fraction of the weights' bits
+
+
 def codebook_for(w: np.ndarray, wbits: int, bipolar: bool = False,
                  max_entries: int = 256) -> np.ndarray | None:
-    """The sorted distinct codes of `w` when a code takes at most half the
-    bits of a weight (every lane then pays a codebook select, an E:1 mux per
-    weight bit, for the memory it saves) and codes plus codebook take fewer
-    bits than the weights; else None (+-1 weights are 1 bit already)."""
+    """The sorted distinct codes of `w` when codes and codebook take at most
+    SAVING of the weights' bits (every lane pays a codebook select, an E:1
+    mux per weight bit, for the memory saved: e.g. 16 values of 7- or 8-bit
+    weights, not 32 values of 6-bit ones); else None (+-1 weights are 1 bit)."""
     if bipolar:
         return None
     book = np.unique(np.asarray(w))
     if len(book) > max_entries:
         return None
-    b = code_bits(len(book))
-    return book if 2 * b <= wbits and w.size * b + len(book) * wbits < w.size * wbits else None
+    coded = w.size * code_bits(len(book)) + len(book) * wbits
+    return book if coded <= SAVING * w.size * wbits else None
 
 
 def trivial(w: np.ndarray) -> np.ndarray:
