@@ -73,10 +73,12 @@ def main() -> int:
         notes.extend(f"{label}: {line}" for line in f["lines"])
 
     t0 = time.perf_counter()
-    mlp = cm.prune(tf, build_digits_mlp(tf), 0.8, {"fc1": (4, 2), "fc2": (4, 2)}, x_train, y_train)
-    record("MLP, tfmot 80% in 4x2 blocks, folded 4x2",
-           *_run(mlp, work / "mlp_blocks", xt, folding={"fc1": {"simd": 4, "pe": 2},
-                                                          "fc2": {"simd": 4, "pe": 2}}))
+    for simd, pe in ((4, 1), (4, 2)):
+        mlp = cm.prune(tf, build_digits_mlp(tf), 0.8, {"fc1": (simd, pe), "fc2": (simd, pe)},
+                       x_train, y_train)
+        record(f"MLP, tfmot 80% in {simd}x{pe} blocks, folded {simd}x{pe}",
+               *_run(mlp, work / f"mlp_blocks_{simd}x{pe}", xt,
+                     folding={n: {"simd": simd, "pe": pe} for n in ("fc1", "fc2")}))
     cnn = cm.prune(tf, build_digits_cnn(tf), 0.8, {"fc": (4, 2)}, x4, y_train)
     cnn = cm.block_prune_convs(tf, cnn, {"conv1": (1, 2), "conv2": (4, 2)}, 0.8, x4, y_train,
                                hold=("fc",))

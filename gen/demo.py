@@ -277,12 +277,12 @@ def clustered_mlp(tf, x, y, epochs: int, clusters: int = 16, weight_bits: int = 
 
 
 def _train_pruned(name, builder, shape, epochs, label, data, model_dir):
-    """The digits MLP pruned by tfmot to 80% zeros in (4 inputs x 2 outputs) blocks."""
+    """The digits MLP pruned by tfmot to 80% zeros in blocks of 4 inputs of one output."""
     from hlsgen.frontends.qkeras.env import import_qkeras
     tf, _, _ = import_qkeras()
     x_train, x_test, y_train, _ = data
     print(f"training {label} ...", flush=True)
-    blocks = {"fc1": (4, 2), "fc2": (4, 2)}
+    blocks = {"fc1": (4, 1), "fc2": (4, 1)}
     model = prune_model(tf, builder(tf), 0.8, blocks, x_train, y_train, epochs)
     model.save(model_dir / f"{name}.h5")
     # Folded to the blocks it was pruned in (SIMD, PE), so every zero block is a skipped tile.
@@ -304,7 +304,7 @@ def _train_clustered(name, builder, shape, epochs, label, data, model_dir):
 COMPRESSED_DEMO_MODELS = [
     # trainer, name, builder, input shape, epochs, description
     (_train_pruned, "digits_mlp_pruned", build_digits_mlp, (64,), 30,
-     "MLP 64-32-10, 6-bit, tfmot 80% pruned in 4x2 blocks, folded 4x2"),
+     "MLP 64-32-10, 6-bit, tfmot 80% pruned in 4x1 blocks, folded 4x1"),
     (_train_clustered, "digits_mlp_clustered", build_mlp, (64,), 30,
      "MLP 64-32-10, 8-bit, tfmot 16 clusters per layer"),
 ]

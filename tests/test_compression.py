@@ -127,7 +127,10 @@ def _generate(model, tmp_path, name, x, folding):
 def test_tfmot_block_pruned_mlp(tf, tmp_path, data):
     x_train, x_test, y_train, _ = data
     from hlsgen.demo import build_digits_mlp
-    blocks = {"fc1": (4, 2), "fc2": (4, 2)}   # tfmot's block_size: (inputs, outputs) = (SIMD, PE)
+    # tfmot's block_size: (inputs, outputs) = (SIMD, PE). 4 x 1 tiles: about
+    # 4.4x fewer cycles; 4 x 2 tiles visit fewer but wait longer for their
+    # inputs (64-65 cycles for 51 tiles of 256: 3.9-4.0x).
+    blocks = {"fc1": (4, 1), "fc2": (4, 1)}
     model = cm.prune(tf, build_digits_mlp(tf), 0.8, blocks, x_train, y_train)
     # Third-party behaviour: the stripped QDense kernels really hold 80% zero blocks.
     for name, (simd, pe) in blocks.items():
@@ -142,7 +145,7 @@ def test_tfmot_block_pruned_mlp(tf, tmp_path, data):
     header = (gen.out / "firmware" / "params" / "fc1.h").read_text()
     assert "hlsgen::TileWeights<" in header
     cycles, bits, dense_cycles, dense_bits, _ = _frame_figures(gen)
-    assert dense_cycles == 256 and dense_cycles >= 4 * cycles, (cycles, dense_cycles)
+    assert dense_cycles == 512 and dense_cycles >= 4 * cycles, (cycles, dense_cycles)
     assert dense_bits >= 4 * bits, (bits, dense_bits)
 
 

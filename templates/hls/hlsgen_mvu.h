@@ -169,8 +169,8 @@ void mvu_rows(hls::stream<InWord> &in, hls::stream<OutWord> &out, const typename
         x.finish();
         for (unsigned nf = 0; nf < NF; nf++) {
             TAcc acc[PE];
-            for (unsigned pe = 0; pe < PE; pe++)
-                acc[pe] = N::store(N::of(bias[pe][nf]) + P::apply(rows[nf * PE + pe], x));
+            for (unsigned lane = 0; lane < PE; lane++)
+                acc[lane] = N::store(N::of(bias[lane][nf]) + P::apply(rows[nf * PE + lane], x));
             out.write(requant_word<TOut, PE, OutWord>(acc, requant, nf * PE));
         }
     }
@@ -288,10 +288,10 @@ const typename P::WVec *tile_rows(const TileWeights<MemWord, PE, DEPTH, TILES, I
         unsigned nf = 0;
         for (unsigned t = 0; t < TILES; t++) {
             const unsigned code = tile_code<MW / SIMD, TILES, INDEXED>(weights.idx, t);
-            for (unsigned pe = 0; pe < PE; pe++)
+            for (unsigned lane = 0; lane < PE; lane++)
                 for (unsigned s = 0; s < SIMD; s++) {
-                    const TW w = weights.codes.template weight<TW>(lanes[((size_t)pe * TILES + t) * SIMD + s]);
-                    rows[nf * PE + pe].put((code >> 1) * SIMD + s, w.range(TW::width - 1, 0).to_uint64());
+                    const TW w = weights.codes.template weight<TW>(lanes[((size_t)lane * TILES + t) * SIMD + s]);
+                    rows[nf * PE + lane].put((code >> 1) * SIMD + s, w.range(TW::width - 1, 0).to_uint64());
                 }
             if (code & 1) nf++;
         }
