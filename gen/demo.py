@@ -202,6 +202,114 @@ def _train_qkeras(name, builder, shape, epochs, label, data, model_dir):
     return str(model_dir / f"{name}.h5"), {}, x_test.reshape((-1,) + shape)
 
 
+# --- compressed models: pruned and weight-shared (tensorflow-model-optimization) ---
+
+def fit(model, tf, x, y, epochs: int, callbacks=()):
+    """Trains quietly (the compressed models' fine-tuning)."""
+    tf.keras.utils.set_random_seed(SEED)
+    model.compile(tf.keras.optimizers.Adam(3e-3), "sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    model.fit(x, y, epochs=epochs, batch_size=64, verbose=0, callbacks=list(callbacks))
+    return model
+
+
+def prune_model(tf, model, sparsity: float, blocks: dict, x, y, epochs: int):
+    """`model` with the layers named in `blocks` wrapped in tfmot's
+    prune_low_magnitude at constant `sparsity`, block_size blocks[name] ((1, 1):
+    unstructured; tfmot takes blocks on 2-D kernels only), trained, stripped."""
+    import tensorflow_model_optimization as tfmot
+    sched = tfmot.sparsity.keras.ConstantSparsity(sparsity, begin_step=0, frequency=1)
+
+    def wrap(layer):
+        if layer.name in blocks:
+            return tfmot.sparsity.keras.prune_low_magnitude(layer, pruning_schedule=sched,
+                                                            block_size=blocks[layer.name])
+        return layer
+    pruned = tf.keras.models.clone_model(model, clone_function=wrap)
+    fit(pruned, tf, x, y, epochs, [tfmot.sparsity.keras.UpdatePruningStep()])
+    return tfmot.sparsity.keras.strip_pruning(pruned)
+
+
+def cluster_model(tf, model, clusters: int, layers: list[str], x, y, epochs: int):
+    """`model` with the layers `layers` clustered by tfmot's cluster_weights
+    into `clusters` centroids (linear initialisation), fine-tuned, stripped."""
+    import tensorflow_model_optimization as tfmot
+    c = tfmot.clustering.keras
+
+    def wrap(layer):
+        if layer.name in layers:
+            return c.cluster_weights(layer, number_of_clusters=clusters,
+                                     cluster_centroids_init=c.CentroidInitialization.LINEAR)
+        return layer
+    clustered = tf.keras.models.clone_model(model, clone_function=wrap)
+    fit(clustered, tf, x, y, epochs)
+    return c.strip_clustering(clustered)
+
+
+def build_mlp(tf, weight_bits: int | None):
+    """The digits MLP 64-32-10 with `weight_bits`-bit QKeras weights, or
+    (None) plain Keras Dense layers of the same names and shapes."""
+    from qkeras import QActivation, QDense
+    inp = tf.keras.Input((64,), name="pixels")
+    if weight_bits is None:
+        x = tf.keras.layers.Dense(32, activation="relu", name="fc1")(inp)
+        return tf.keras.Model(inp, tf.keras.layers.Dense(10, activation="softmax", name="fc2")(x))
+    q = f"quantized_bits({weight_bits},0,alpha=1)"
+    x = QActivation("quantized_bits(5,1,keep_negative=False)", name="input_quant")(inp)
+    x = QDense(32, kernel_quantizer=q, bias_quantizer=q, name="fc1")(x)
+    x = QActivation("quantized_relu(6,2)", name="relu1")(x)
+    x = QDense(10, kernel_quantizer=q, bias_quantizer=q, name="fc2")(x)
+    return tf.keras.Model(inp, tf.keras.layers.Activation("softmax", name="softmax")(x))
+
+
+def clustered_mlp(tf, x, y, epochs: int, clusters: int = 16, weight_bits: int = 8):
+    """(float model, QKeras model): tfmot clusters Keras layers only (QKeras'
+    QDense is refused), so the float MLP is trained, clustered, fine-tuned and
+    stripped, and its weights (`clusters` float centroids per kernel) are
+    loaded into the QKeras MLP, whose quantizer maps the centroids to at most
+    `clusters` integer codes (what hlsgen's codebook holds)."""
+    model = cluster_model(tf, fit(build_mlp(tf, None), tf, x, y, epochs), clusters,
+                          ["fc1", "fc2"], x, y, max(1, epochs // 4))
+    q = build_mlp(tf, weight_bits)
+    for name in ("fc1", "fc2"):
+        q.get_layer(name).set_weights(model.get_layer(name).get_weights())
+    return model, q
+
+
+def _train_pruned(name, builder, shape, epochs, label, data, model_dir):
+    """The digits MLP pruned by tfmot to 80% zeros in blocks of 4 inputs of one output."""
+    from hlsgen.frontends.qkeras.env import import_qkeras
+    tf, _, _ = import_qkeras()
+    x_train, x_test, y_train, _ = data
+    print(f"training {label} ...", flush=True)
+    blocks = {"fc1": (4, 1), "fc2": (4, 1)}
+    model = prune_model(tf, builder(tf), 0.8, blocks, x_train, y_train, epochs)
+    model.save(model_dir / f"{name}.h5")
+    # Folded to the blocks it was pruned in (SIMD, PE), so every zero block is a skipped tile.
+    return (str(model_dir / f"{name}.h5"),
+            {"folding": {n: {"simd": s, "pe": p} for n, (s, p) in blocks.items()}}, x_test)
+
+
+def _train_clustered(name, builder, shape, epochs, label, data, model_dir):
+    """The digits MLP, 8-bit weights clustered by tfmot into 16 values per layer."""
+    from hlsgen.frontends.qkeras.env import import_qkeras
+    tf, _, _ = import_qkeras()
+    x_train, x_test, y_train, _ = data
+    print(f"training {label} ...", flush=True)
+    _, model = clustered_mlp(tf, x_train, y_train, epochs)
+    model.save(model_dir / f"{name}.h5")
+    return str(model_dir / f"{name}.h5"), {}, x_test
+
+
+COMPRESSED_DEMO_MODELS = [
+    # trainer, name, builder, input shape, epochs, description
+    (_train_pruned, "digits_mlp_pruned", build_digits_mlp, (64,), 30,
+     "MLP 64-32-10, 6-bit, tfmot 80% pruned in 4x1 blocks, folded 4x1"),
+    (_train_clustered, "digits_mlp_clustered", build_mlp, (64,), 30,
+     "MLP 64-32-10, 8-bit, tfmot 16 clusters per layer"),
+]
+
+
 def _train_brevitas(name, builder, shape, epochs, label, data, model_dir):
     """Trains a Brevitas model and saves its state dict; generate then takes
     the same path as `hlsgen generate gen/demo.py:<builder> --checkpoint ...`."""
@@ -213,6 +321,15 @@ def _train_brevitas(name, builder, shape, epochs, label, data, model_dir):
     torch.save(model.state_dict(), checkpoint)
     return (f"{Path(__file__).resolve()}:{builder.__name__}",
             {"checkpoint": str(checkpoint), "input_shape": shape}, x_test.reshape((-1,) + shape[1:]))
+
+
+def _compression(gen) -> list[str]:
+    """The report's compression lines of a generated design (pynq-z2)."""
+    from hlsgen.arch.dataflow.report import compression_lines, estimate_design
+    from hlsgen.platform.boards import load_board
+    if gen.arch != "dataflow":
+        return []
+    return compression_lines(estimate_design(gen.design, load_board("pynq-z2")))
 
 
 def run_demo(out_root: Path = Path("hls_projects"), force: bool = False, epochs: int | None = None) -> int:
@@ -228,7 +345,9 @@ def run_demo(out_root: Path = Path("hls_projects"), force: bool = False, epochs:
     model_dir.mkdir(parents=True, exist_ok=True)
     rows, failures = [], []
     runs = ([(_train_qkeras, "QKeras", m) for m in DEMO_MODELS] +
-            [(_train_brevitas, "Brevitas", m) for m in BREVITAS_DEMO_MODELS])
+            [(_train_brevitas, "Brevitas", m) for m in BREVITAS_DEMO_MODELS] +
+            [(m[0], "QKeras+tfmot", m[1:]) for m in COMPRESSED_DEMO_MODELS])
+    compression = []
     for trainer, framework, (name, builder, shape, default_epochs, description) in runs:
         project = out_root / name
         # The demo replaces only what an earlier demo made; anything else needs --force.
@@ -245,6 +364,7 @@ def run_demo(out_root: Path = Path("hls_projects"), force: bool = False, epochs:
         print(format_csim(res))
         if res.mismatches:
             failures.append(name)
+        compression += [f"{name} {line}" for line in _compression(gen)]
         fw = np.load(project / "tb" / "framework.npy")
         frac = gen.graph.tensors[gen.graph.outputs[0]].qtype.frac
         fwf = res.framework_figures()
@@ -267,6 +387,10 @@ def run_demo(out_root: Path = Path("hls_projects"), force: bool = False, epochs:
           f"library; synth: its synthesis branch (the code Vitis HLS compiles); {len(y_test)} "
           f"held-out images per model, 10 output values each; projects in {out_root}/, trained "
           f"models in {model_dir}/")
+    if compression:
+        print("\ncompressed layers (estimates at each project's folding, against the same layer "
+              "dense; exactness is the csim columns above):")
+        print("\n".join(compression))
     if failures:
         raise HlsgenError(f"C simulation differs from the golden executor for {', '.join(failures)}; "
                           "this is a bug, please report it with the model in hls_projects/models")

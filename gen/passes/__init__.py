@@ -10,19 +10,20 @@ and run by the pass manager in stages, each to a fixed point:
   fuse     mark what runs inside another node's kernel (fusion.py):
            fuse_requant (a requantization inside its producer's kernel),
            absorb_padding (a zero padding inside the convolutions/poolings
-           reading it)
+           reading it); and record_compression, each layer's zero pattern
+           and distinct weight values (compression.py)
 
 Decisions both architectures need live here, not in their mappers.
 """
 
 from hlsgen.ir.graph import Graph
-from hlsgen.passes import cleanup, fusion, lower  # noqa: F401  (registers their passes)
+from hlsgen.passes import cleanup, compression, fusion, lower  # noqa: F401  (registers their passes)
 from hlsgen.passes.manager import PASSES, is_lowered, register, run_pipeline  # noqa: F401
 
 PIPELINE = [
     ("lower", ["lower_types"]),
     ("cleanup", ["drop_identity_requant", "drop_flat_reshapes", "fold_preprocessing"]),
-    ("fuse", ["fuse_requant", "absorb_padding"]),
+    ("fuse", ["fuse_requant", "absorb_padding", "record_compression"]),
 ]
 
 

@@ -11,6 +11,10 @@
 // word (see WeightMemory).
 // Accumulators are sized by the generator from value bounds over every
 // partial sum, so they never overflow in any order of summation.
+// Fully unrolled (SIMD = MW, PE = MH) every weight memory is one word of
+// constants, so synthesis propagates them: zero products disappear and
+// +-2^k ones become shifts (the constant-weight unit of the cost model).
+// A pruned or weight-shared matrix walks a tile list instead (TileWeights).
 #ifndef HLSGEN_MVU_H
 #define HLSGEN_MVU_H
 
@@ -144,6 +148,35 @@ const typename P::WVec *packed_rows(const MemWord *mem, const TW *lanes) {
 }
 #endif
 
+#ifndef HLSGEN_SYNTHESIS
+// C simulation of a matrix-vector unit: a pixel's whole input vector, packed
+// once, against every weight row (hlsgen_packed.h), in the same order of
+// reads and writes as the synthesis branch. Only the whole sum is checked to
+// fit the accumulator: the synthesis branch's partial sums wrap modulo
+// 2^width, so a sum that fits is exact in any order (and the generator
+// bounds every partial sum anyway).
+template <unsigned MW, unsigned MH, unsigned SIMD, unsigned PE, unsigned PIXELS, typename TAcc,
+          typename TOut, class P, typename InWord, typename OutWord, typename Requant>
+void mvu_rows(hls::stream<InWord> &in, hls::stream<OutWord> &out, const typename P::WVec *rows,
+              const TAcc bias[PE][MH / PE], const Requant &requant) {
+    static const unsigned SF = MW / SIMD, NF = MH / PE;
+    typedef native<TAcc> N;
+    std::vector<typename P::XVec> xbuf(1);
+    typename P::XVec &x = xbuf[0];
+    for (unsigned px = 0; px < PIXELS; px++) {
+        x.clear();
+        for (unsigned sf = 0; sf < SF; sf++) packed::put_word<typename P::CX, SIMD>(x, sf * SIMD, in.read());
+        x.finish();
+        for (unsigned nf = 0; nf < NF; nf++) {
+            TAcc acc[PE];
+            for (unsigned lane = 0; lane < PE; lane++)
+                acc[lane] = N::store(N::of(bias[lane][nf]) + P::apply(rows[nf * PE + lane], x));
+            out.write(requant_word<TOut, PE, OutWord>(acc, requant, nf * PE));
+        }
+    }
+}
+#endif
+
 template <unsigned MW, unsigned MH, unsigned SIMD, unsigned PE, unsigned PIXELS,
           typename TIn, typename TW, typename TAcc, typename TOut, class Dot,
           typename InWord, typename OutWord, typename MemWord, unsigned WDEPTH, typename Requant>
@@ -152,9 +185,9 @@ void mvu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
          const TAcc bias[PE][MH / PE], const Requant &requant) {
     static const unsigned SF = MW / SIMD;
     static const unsigned NF = MH / PE;
-    typedef native<TAcc> N;
     typedef WeightMemory<TW, SIMD, NF * SF, WDEPTH, MemWord> Mem;
 #ifdef HLSGEN_SYNTHESIS
+    typedef native<TAcc> N;
     // The input vector is reused by every neuron fold; it is kept unpacked so
     // each lane is extracted from its stream word once per frame.
     TIn inbuf[SF][SIMD];
@@ -183,27 +216,164 @@ void mvu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
         }
     }
 #else
-    // C simulation: a pixel's whole input vector, packed once, against every
-    // weight row (hlsgen_packed.h), in the same order of reads and writes.
-    // Only the whole sum is checked to fit the accumulator: the synthesis
-    // branch's partial sums wrap modulo 2^width, so a sum that fits is exact
-    // in any order (and the generator bounds every partial sum anyway).
     typedef packed::DotProduct<TW, Dot::W_BIPOLAR, TIn, Dot::X_BIPOLAR, MW> P;
-    const typename P::WVec *rows =
-        packed_rows<P, MW, MH, SIMD, PE>(&weights[0][0], Mem::lanes(&weights[0][0], PE));
-    std::vector<typename P::XVec> xbuf(1);
-    typename P::XVec &x = xbuf[0];
-    for (unsigned px = 0; px < PIXELS; px++) {
-        x.clear();
-        for (unsigned sf = 0; sf < SF; sf++) packed::put_word<typename P::CX, SIMD>(x, sf * SIMD, in.read());
-        x.finish();
-        for (unsigned nf = 0; nf < NF; nf++) {
-            TAcc acc[PE];
-            for (unsigned pe = 0; pe < PE; pe++)
-                acc[pe] = N::store(N::of(bias[pe][nf]) + P::apply(rows[nf * PE + pe], x));
-            out.write(requant_word<TOut, PE, OutWord>(acc, requant, nf * PE));
+    mvu_rows<MW, MH, SIMD, PE, PIXELS, TAcc, TOut, P, InWord, OutWord>(
+        in, out, packed_rows<P, MW, MH, SIMD, PE>(&weights[0][0], Mem::lanes(&weights[0][0], PE)),
+        bias, requant);
+#endif
+}
+
+// How a tile-walking unit's memories hold its weights: as the weights
+// themselves (Plain), or as codes into a codebook of CODES weights (weight
+// sharing: a layer with at most 2^b distinct weights stores b-bit codes).
+struct Plain {
+    char book[1];  // unused (an aggregate needs a member; the kernel partitions `book`)
+    template <typename TW> struct lane { typedef TW type; };
+    template <typename TW, typename TS>
+    TW weight(const TS &w) const {
+#pragma HLS INLINE
+        return w;
+    }
+};
+
+template <typename TCode, unsigned CODES, typename TBook>
+struct Codebook {
+    TBook book[CODES];
+    template <typename TW> struct lane { typedef TCode type; };
+    template <typename TW, typename TS>
+    TW weight(const TS &code) const {
+#pragma HLS INLINE
+        return TW(book[(unsigned)code]);
+    }
+};
+
+// The weights of a tile-walking unit (gen/arch/dataflow/sparse.py, design.py).
+// Of the NF x SF tiles of PE rows x SIMD columns, the TILES stored are
+// visited in order, neuron fold by neuron fold, column tiles ascending. When
+// INDEXED, only tiles holding a non-zero weight are stored (a neuron fold
+// with none keeps one zero tile) and idx[t] = column tile of stored tile t
+// * 2 + 1 if it is the last of its neuron fold; otherwise every tile is
+// stored in the dense order and idx is unused. Book: Plain or a Codebook.
+// ITERS: the trip count of the unit's loop, computed by the generator from
+// the same schedule.
+template <typename MemWord, unsigned PE, unsigned DEPTH, unsigned TILES, bool INDEXED,
+          typename IdxWord, unsigned ITERS, class Book>
+struct TileWeights {
+    MemWord mem[PE][DEPTH];  // as the dense unit's memories, TILES words each
+    IdxWord idx[INDEXED ? TILES : 1];
+    Book codes;
+};
+
+// Visit code of stored tile t: column tile * 2 + last of its neuron fold.
+template <unsigned SF, unsigned TILES, bool INDEXED, typename IdxWord>
+inline unsigned tile_code(const IdxWord idx[INDEXED ? TILES : 1], unsigned t) {
+#pragma HLS INLINE
+    if (INDEXED) return (unsigned)idx[t];
+    const unsigned sf = t % SF;
+    return sf * 2 + (sf == SF - 1 ? 1 : 0);
+}
+
+#ifndef HLSGEN_SYNTHESIS
+// C simulation: the MH dense weight rows of a tile list (zero where no tile
+// is stored), decoded, in the packed dot product's form P, built once per load.
+template <class P, unsigned MW, unsigned MH, unsigned SIMD, unsigned PE, typename TW, typename TS,
+          unsigned TILES, bool INDEXED, typename MemWord, typename IdxWord, unsigned ITERS,
+          class Book, unsigned DEPTH>
+const typename P::WVec *tile_rows(const TileWeights<MemWord, PE, DEPTH, TILES, INDEXED, IdxWord,
+                                                    ITERS, Book> &weights,
+                                  const TS *lanes) {
+    return derived<std::vector<typename P::WVec> >(&weights.mem[0][0], [&] {
+        std::vector<typename P::WVec> rows(MH);
+        for (unsigned r = 0; r < MH; r++) rows[r].clear();
+        unsigned nf = 0;
+        for (unsigned t = 0; t < TILES; t++) {
+            const unsigned code = tile_code<MW / SIMD, TILES, INDEXED>(weights.idx, t);
+            for (unsigned lane = 0; lane < PE; lane++)
+                for (unsigned s = 0; s < SIMD; s++) {
+                    const TW w = weights.codes.template weight<TW>(lanes[((size_t)lane * TILES + t) * SIMD + s]);
+                    rows[nf * PE + lane].put((code >> 1) * SIMD + s, w.range(TW::width - 1, 0).to_uint64());
+                }
+            if (code & 1) nf++;
+        }
+        for (unsigned r = 0; r < MH; r++) rows[r].finish();
+        return rows;
+    }).data();
+}
+#endif
+
+// The matrix-vector unit walking a tile list: one loop iteration per cycle
+// reads the next input word (pixel px+1's while pixel px is visited: two
+// input buffers) and visits the next stored tile once its input word has
+// been read; a neuron fold's output is written at its last tile. A frame
+// takes ITERS cycles, about PIXELS * max(SF, TILES) instead of PIXELS * SF * NF.
+template <unsigned MW, unsigned MH, unsigned SIMD, unsigned PE, unsigned PIXELS,
+          typename TIn, typename TW, typename TAcc, typename TOut, class Dot,
+          typename InWord, typename OutWord, typename MemWord, unsigned WDEPTH, unsigned TILES,
+          bool INDEXED, typename IdxWord, unsigned ITERS, class Book, typename Requant>
+void mvu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
+         const TileWeights<MemWord, PE, WDEPTH, TILES, INDEXED, IdxWord, ITERS, Book> &weights,
+         const TAcc bias[PE][MH / PE], const Requant &requant) {
+    static const unsigned SF = MW / SIMD;
+    typedef typename Book::template lane<TW>::type TS;   // a lane as stored
+    typedef WeightMemory<TS, SIMD, TILES, WDEPTH, MemWord> Mem;
+#ifdef HLSGEN_SYNTHESIS
+    static const unsigned NF = MH / PE;
+    typedef native<TAcc> N;
+    TIn inbuf[2][SF][SIMD];
+#pragma HLS ARRAY_RESHAPE variable = inbuf complete dim = 3
+#pragma HLS ARRAY_PARTITION variable = inbuf complete dim = 1
+    TAcc acc[PE];
+#pragma HLS ARRAY_PARTITION variable = acc complete dim = 1
+#pragma HLS ARRAY_PARTITION variable = weights.mem complete dim = 1
+#pragma HLS ARRAY_PARTITION variable = weights.codes.book complete dim = 1
+#pragma HLS ARRAY_PARTITION variable = bias complete dim = 1
+    unsigned rpx = 0, rsf = 0;          // the next input word to read: pixel, word
+    unsigned vpx = 0, t = 0, nf = 0;    // the next tile to visit: pixel, tile, its neuron fold
+    bool first = true;                  // the next tile starts its neuron fold
+    for (unsigned i = 0; i < ITERS; i++) {
+#pragma HLS PIPELINE II = 1
+        const unsigned code = tile_code<SF, TILES, INDEXED>(weights.idx, t);
+        const unsigned sf = code >> 1;
+        const bool last = (code & 1) != 0;
+        // Decided before this iteration's read: a word is used from the next one.
+        const bool visit = vpx < PIXELS && (rpx > vpx || rsf > sf);
+        if (rpx < PIXELS && rpx <= vpx + 1) {
+            unpack<TIn, SIMD>(in.read(), inbuf[rpx & 1][rsf]);
+            if (++rsf == SF) {
+                rsf = 0;
+                rpx++;
+            }
+        }
+        if (visit) {
+            for (unsigned pe = 0; pe < PE; pe++) {
+#pragma HLS UNROLL
+                TS stored[SIMD];
+                TW w[SIMD];
+                unpack<TS, SIMD>(Mem::word(weights.mem[pe], t), stored);
+                for (unsigned s = 0; s < SIMD; s++) {
+#pragma HLS UNROLL
+                    w[s] = weights.codes.template weight<TW>(stored[s]);
+                }
+                typename N::type a = N::of(first ? bias[pe][nf] : acc[pe]);
+                a += Dot::template apply<SIMD, N>(w, inbuf[vpx & 1][sf]);
+                acc[pe] = N::store(a);
+            }
+            first = last;
+            if (last) {
+                out.write(requant_word<TOut, PE, OutWord>(acc, requant, nf * PE));
+                if (++nf == NF) nf = 0;
+            }
+            if (++t == TILES) {
+                t = 0;
+                vpx++;
+            }
         }
     }
+#else
+    typedef packed::DotProduct<TW, Dot::W_BIPOLAR, TIn, Dot::X_BIPOLAR, MW> P;
+    mvu_rows<MW, MH, SIMD, PE, PIXELS, TAcc, TOut, P, InWord, OutWord>(
+        in, out, tile_rows<P, MW, MH, SIMD, PE, TW>(weights, Mem::lanes(&weights.mem[0][0], PE)),
+        bias, requant);
 #endif
 }
 

@@ -13,6 +13,7 @@ p = product bits (1 for XNOR, wbits+abits otherwise), acc = accumulator bits.
 | quantity | formula | assumption |
 |---|---|---|
 | mvu cycles | pixels * SF * NF | the folded loop runs at II=1 (FINN's MVAU, templates/hls/hlsgen_mvu.h); a convolution is one matrix-vector product per output pixel |
+| block-sparse mvu cycles | the trip count of its loop (gen/arch/dataflow/sparse.py schedule_cycles), about pixels * max(SF, tiles) | when some PE x SIMD tile is all zero, the unit walks the T stored tiles at II=1, reading the next pixel's input while visiting this one's; exact for the generated loop, not a model |
 | dwu, pool cycles | pixels * (KK + 1) * C/simd | per output pixel KK window words per channel fold in, then one word out |
 | swg cycles | (IH*IW + OH*OW*KH*KW) * C/simd | hlsgen's window unit writes a row, then reads that row's windows (not overlapped) |
 | global_pool cycles | pixels * C/simd | one input word per cycle |
@@ -31,6 +32,9 @@ p = product bits (1 for XNOR, wbits+abits otherwise), acc = accumulator bits.
 | choice of requantization form | among the exact forms of a layer (gen/passes/requant.py), the least LUT + FF/2 + LUTS_PER_DSP*DSP + BRAM18_LUTS*BRAM18 at one lane, memories included | a lane's comparators, multiplier and tables scale alike with the lanes; a DSP slot weighed by its scarcity on the Zynq-7020 (53,200 LUTs / 220 DSPs = 242) |
 | mvu pipeline FFs per PE | tree LUTs + simd*wbits + out_bits | HLS registers every adder-tree level at 100-300 MHz, the weight word read and the output |
 | mvu memories | weights: pe banks of SF*NF words x simd*wbits bits (narrow words packed K to a word of up to 64 bits, K a power of two dividing the depth: SF*NF/K x K*simd*wbits); input vector: 1 bank of SF x simd*abits; bias: pe banks of NF x acc | FINN's layout: one memory per PE, each word one SIMD slice, so a 1-bit design stores 1 bit per weight |
+| constant-weight mvu (fully unrolled: SIMD = MW, PE = MH) | no weight memory; multipliers (LUTs or DSPs by the MAC rule) only for the N weights that are neither 0 nor +-2^k; an adder tree per PE over its non-zero terms | its weights are one-word ROMs of compile-time constants, which synthesis propagates (as hls4ml's fully unrolled layers): a zero product disappears, a +-2^k one is a shift |
+| weight-shared mvu (a codebook of E entries, b-bit codes) | weights memories of simd*b-bit words; the codebook in registers (E x wbits FFs); simd*pe*wbits*ceil(E/4) LUTs (a code selects its weight: an E:1 mux per bit); cycles: the tile walk over every tile (or the non-zero ones) | gen/arch/dataflow/sharing.py: used only where codes plus codebook take at most 2/3 of the weights' bits |
+| block-sparse mvu memories | weights: pe banks of T words (the stored tiles, packed as above); index: 1 bank of T x (ceil(log2 SF) + 1) bits; input: 2 pixels' SF words; TILE_WALK_LUT LUTs, TILE_WALK_FF FFs more | T = stored tiles (non-zero ones, plus one per neuron fold that has none) |
 | requantization memories | multiply: m and b (m + b bits) per channel and x exceptions (acc + out bits each) per channel, partitioned like thresholds (lanes banks, registers or LUTRAM); thresholds: lanes * n banks of ceil(sets/lanes) words (n registers if shared by all channels) x (acc + 2) bits, in registers (depth 1) or LUTRAM, never BRAM; tables: lanes banks of ceil(sets/lanes) * entries x out_bits, by the memory-style rule | templates/hls/hlsgen_requant.h partitions the threshold array cyclically by lane and completely by threshold (FINN's layout), so every lane compares all its thresholds in the cycle it reads them: lanes * n memories of a few words each, which Vivado keeps in LUTs and FFs (a BRAM18 per threshold would hold a few words of 18 Kb); a lookup table is partitioned by lane (each lane one read per cycle) |
 | dwu, pool, global_pool memories | weights (dwu): KK*C/simd x simd*wbits; bias (dwu) and accumulators: C/simd x simd*acc | packed: one word per channel fold |
 | memory style | registers if depth = 1; LUTRAM if ceil(depth/64) * width <= LUTRAM_LUTS_PER_BRAM18 * (its BRAM18 count); else BRAM18 | a LUT6 is a 64x1 RAM; below 32 LUTs per BRAM18 the BRAMs would be at most 1/9 full |
@@ -85,6 +89,7 @@ from dataclasses import dataclass, field, replace
 from hlsgen.errors import HlsgenError, InternalError
 from hlsgen.arch.dataflow.folding import MAX_WORD_BITS, port_lanes
 from hlsgen.arch.dataflow.cost_recurrent import rnn_cost, rnn_divisions, rnn_lanes, rnn_shape
+from hlsgen.arch.dataflow.sparse import all_tiles
 
 # --- calibrated constants (see the table above) ------------------------------
 LUT_MULT_MAX_BITS = 4      # both operands at most this wide: multiplier in LUTs
@@ -96,6 +101,8 @@ KERNEL_FF = 300
 SHELL_LUT = 4000
 SHELL_FF = 6000
 SHELL_BRAM18 = 6
+TILE_WALK_LUT = 64         # block-sparse mvu: read/visit pointers, their comparisons
+TILE_WALK_FF = 64
 
 UNITS = ("mvu", "dwu", "rnn")   # the kernels a folding names (PE x SIMD)
 KINDS = UNITS + ("swg", "pad", "pool", "global_pool", "requant", "add", "concat", "fork",
@@ -157,6 +164,11 @@ class LayerShape:
     count: int = 1
     depth: int = 2
     in_count: int = 0     # values per frame into the kernel; 0: derived from the shape
+    sparsity: object = None   # mvu: its weights' zero pattern (gen/arch/dataflow/sparse.py Sparsity)
+    codebook: int = 0         # mvu: entries of its codebook (gen/arch/dataflow/sharing.py), 0: none
+    code_bits: int = 0        # ... and the bits of a code
+    nonzero_weights: int = -1     # mvu: weights that are not 0, and of those the
+    nontrivial_weights: int = -1  # ones that are not +-2^k (-1: not known)
 
     def __post_init__(self) -> None:
         where = f"layer '{self.name}'"
@@ -292,6 +304,7 @@ class LayerCost:
     bram18: int
     memories: dict = field(default_factory=dict)   # role -> Memory
     folding: str = ""
+    compression: dict = field(default_factory=dict)  # mvu with a sparsity: see compression()
 
     def resource(self, r: str) -> int:
         return getattr(self, r)
@@ -447,6 +460,7 @@ def _mvu(s: LayerShape) -> tuple:
     sf, nf = s.mw // s.simd, s.mh // s.pe
     mult, dsp, p = _multiplier(s.wbits, s.abits)
     tree = adder_tree_luts(s.simd, p)
+    tiles = s.sparsity.sparse_at(s.simd, s.pe) if s.sparsity is not None else None
     mems = {"weights": weight_memory(sf * nf, s.simd * s.wbits, s.pe),
             "input": memory(sf, s.simd * s.abits),
             "bias": memory(nf, s.accbits, s.pe) if s.bias else NO_MEMORY,
@@ -454,7 +468,34 @@ def _mvu(s: LayerShape) -> tuple:
     lut = s.pe * (s.simd * mult + tree + s.accbits + requant_luts(s))
     ff = s.pe * (tree + s.simd * s.wbits + s.accbits + s.out_bits) + s.simd * s.abits
     depth = PIPE_DEPTH + math.ceil(math.log2(s.simd))
-    return (s.pixels * sf * nf, depth, lut, ff, s.pe * (s.simd * dsp + requant_dsps(s)), mems,
+    cycles = s.pixels * sf * nf
+    if constant_weights(s):
+        # Fully unrolled: the weights are compile-time constants (one-word
+        # ROMs), so synthesis drops zero products and makes +-2^k ones shifts;
+        # only the other products take a multiplier, and only non-zero terms an adder.
+        terms = math.ceil(s.nonzero_weights / s.pe)
+        lut = (s.nontrivial_weights * mult + s.pe * (adder_tree_luts(max(terms, 1), p) + s.accbits
+                                                     + requant_luts(s)))
+        ff = s.pe * (adder_tree_luts(max(terms, 1), p) + s.accbits + s.out_bits) + s.simd * s.abits
+        mems["weights"] = NO_MEMORY
+        return (cycles, depth, lut, ff, s.nontrivial_weights * dsp + s.pe * requant_dsps(s), mems,
+                f"{s.simd} x {s.pe}, constant weights")
+    if tiles is not None or s.codebook:
+        # The tile-walking unit (gen/arch/dataflow/sparse.py): only the
+        # non-zero tiles stored and visited, and/or codes into a codebook.
+        walk = tiles or all_tiles(s.simd, s.pe, s.mw, s.mh, sf * nf)
+        lane_bits = s.code_bits if s.codebook else s.wbits
+        mems.update(weights=weight_memory(walk.tiles, s.simd * lane_bits, s.pe),
+                    input=memory(2 * sf, s.simd * s.abits),
+                    index=memory(walk.tiles, walk.index_bits) if walk.indexed else NO_MEMORY)
+        if s.codebook:
+            mems["codebook"] = Memory("registers", ff=s.codebook * s.wbits, banks=1,
+                                      depth=s.codebook, width=s.wbits)
+            lut += s.pe * s.simd * s.wbits * math.ceil(s.codebook / 4)   # a code selects its weight
+        lut += TILE_WALK_LUT
+        ff += TILE_WALK_FF
+        cycles = walk.cycles(s.pixels)
+    return (cycles, depth, lut, ff, s.pe * (s.simd * dsp + requant_dsps(s)), mems,
             f"{s.simd} x {s.pe}")
 
 
@@ -539,16 +580,56 @@ _KERNELS = {"mvu": _mvu, "dwu": _dwu, "swg": _swg, "pad": _select, "pool": _chan
             "rnn": lambda s: rnn_cost(s, _mvu, _multiplier, memory, PIPE_DEPTH)}
 
 
+WEIGHT_ROLES = ("weights", "index", "codebook")   # what a unit stores of its weights
+
+
+def weight_bits(memories: dict) -> int:
+    """Bits of a unit's weight storage (weights, tile index, codebook)."""
+    return sum(m.banks * m.depth * m.width for r, m in memories.items() if r in WEIGHT_ROLES)
+
+
+def constant_weights(s: LayerShape) -> bool:
+    """A fully unrolled unit (one tile) whose weights are known: the
+    constant-weight unit (multiplier-free where a weight is 0 or +-2^k)."""
+    return (s.kind == "mvu" and s.simd == s.mw and s.pe == s.mh and s.nontrivial_weights >= 0
+            and mac_class(s.wbits, s.abits) != "xnor")
+
+
+def multipliers(s: LayerShape) -> int:
+    """Multipliers of a unit: one per lane, or (constant-weight unit) one per
+    weight that is neither 0 nor +-2^k."""
+    return s.nontrivial_weights if constant_weights(s) else s.simd * s.pe
+
+
+def compression(s: LayerShape, cycles: int, mems: dict) -> dict:
+    """What a unit's zero pattern and codebook save at its folding, against
+    the same unit dense and unshared: weight density, tiles (stored = visited
+    per pixel), cycles and weight memory bits."""
+    sf, nf = s.mw // s.simd, s.mh // s.pe
+    lay = s.sparsity.layout(s.simd, s.pe) if s.sparsity is not None else None
+    dense = _mvu(replace(s, sparsity=None, codebook=0, code_bits=0, nontrivial_weights=-1))
+    return {"density": round(s.sparsity.density, 4) if lay else 1.0,
+            "tiles": lay.tiles if lay else sf * nf,
+            "nonzero_tiles": lay.nonzero if lay else sf * nf, "dense_tiles": sf * nf,
+            "block_sparse": lay is not None and s.sparsity.sparse_at(s.simd, s.pe) is not None,
+            "codebook": s.codebook, "code_bits": s.code_bits,
+            "constant_weights": constant_weights(s), "multipliers": multipliers(s),
+            "dense_multipliers": s.simd * s.pe, "cycles": cycles, "dense_cycles": dense[0],
+            "weight_bits": weight_bits(mems), "dense_weight_bits": weight_bits(dense[5])}
+
+
 def layer_cost(s: LayerShape) -> LayerCost:
     """Cycles, pipeline depth and resources of one kernel (see the module table)."""
     cycles, depth, lut, ff, dsp, mems, folding = _KERNELS[s.kind](s)
+    comp = (compression(s, cycles, mems) if s.kind == "mvu" and (
+        s.sparsity is not None or s.codebook or constant_weights(s)) else {})
     # Its depth-2 output stream(s), as shift registers.
     stream = s.out_lanes * s.out_lane_bits * (2 if s.kind == "fork" else 1)
     lut += KERNEL_LUT + stream + sum(m.lut for m in mems.values())
     ff += KERNEL_FF + stream + sum(m.ff for m in mems.values())
     bram = sum(m.bram18 for m in mems.values())
     mems = {k: m for k, m in mems.items() if m.style != "none"}
-    return LayerCost(s.name, s.kind, cycles, depth, lut, ff, dsp, bram, mems, folding)
+    return LayerCost(s.name, s.kind, cycles, depth, lut, ff, dsp, bram, mems, folding, comp)
 
 
 SHELL = {"lut": SHELL_LUT, "ff": SHELL_FF, "dsp": 0, "bram18": SHELL_BRAM18}
@@ -731,7 +812,11 @@ def _shape_from_kernel(k) -> LayerShape:
         return LayerShape(name, "mvu", mw=int(a["mw"]), mh=int(a["mh"]),
                           pixels=int(a.get("pixels", 1)), wbits=a["w_type"].bits, abits=abits,
                           accbits=acc, out_bits=out_bits, simd=int(a["simd"]), pe=int(a["pe"]),
-                          bias="b" in k.params, **_requant_fields(k))
+                          bias="b" in k.params, sparsity=a.get("sparsity"),
+                          codebook=int(a.get("codebook", 0)), code_bits=int(a.get("code_bits", 0)),
+                          nonzero_weights=int(a.get("nonzero_weights", -1)),
+                          nontrivial_weights=int(a.get("nontrivial_weights", -1)),
+                          **_requant_fields(k))
     if k.kind in ("dwu", "pool", "global_pool"):
         extra = {"wbits": a["w_type"].bits, "bias": "b" in k.params} if k.kind == "dwu" else {}
         return LayerShape(name, k.kind, channels=int(a["c"]), kernel=(int(a.get("kk", 1)), 1),

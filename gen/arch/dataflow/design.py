@@ -15,6 +15,8 @@ from hlsgen.errors import HlsgenError, InternalError
 from hlsgen.arch.dataflow.folding import (AP_INT_DEFAULT_MAX_W, AXIS_MAX_BITS, DEFAULT_MACS, MAX_WORD_BITS,
                           WidthLimitError, fold_layer, max_lanes, port_lanes)
 from hlsgen.arch.dataflow import recurrent
+from hlsgen.arch.dataflow.sharing import code_bits, codebook_for, encode, trivial
+from hlsgen.arch.dataflow.sparse import Sparsity, all_tiles, schedule_cycles
 from hlsgen.ir.graph import Graph, Node
 from hlsgen.passes import ensure_passes
 from hlsgen.passes.fusion import fused_requant, is_fused
@@ -62,8 +64,8 @@ class Kernel:
     def cycles(self) -> int:
         """Cycles per frame at II=1 per loop iteration."""
         a = self.attrs
-        if self.kind == "mvu":
-            return a["pixels"] * (a["mw"] // a["simd"]) * (a["mh"] // a["pe"])
+        if self.kind == "mvu":   # a block-sparse unit: its loop's trip count
+            return a.get("iters") or a["pixels"] * (a["mw"] // a["simd"]) * (a["mh"] // a["pe"])
         if self.kind in ("dwu", "pool"):
             cf = a["c"] // a["simd"]
             return a["pixels"] * (a["kk"] * cf + cf)
@@ -141,6 +143,7 @@ class _Mapper:
         self.streams: dict[str, Stream] = {}       # tensor -> its producer's stream
         self.branches: dict[str, list[Stream]] = {}  # tensor -> fork outputs not yet taken
         self.n_streams = 0
+        self.sparsity: dict[str, Sparsity | None] = {}
         self.folds = self._folding(folding)
 
     # -- folding -----------------------------------------------------------------
@@ -175,7 +178,12 @@ class _Mapper:
         for n in nodes:
             sd, pd, unit, _ = geo[n.name]
             max_simd, max_pe = self._lane_caps(n)
-            simd, pe = fold_layer(sd, pd, max(1, target // unit), max_simd, max_pe)
+            sp = self._sparsity(n)
+            # A pruned unit: the fewest lanes whose visited tiles keep up.
+            px = unit // (n.attrs["kh"] * n.attrs["kw"]) if n.op == "conv" else 1
+            cycles = None if sp is None or n.attrs.get("depthwise") else (
+                lambda s, p, sp=sp, px=px, unit=unit: sp.cycles(s, p, px) / unit)
+            simd, pe = fold_layer(sd, pd, max(1, target // unit), max_simd, max_pe, cycles)
             folds[n.name] = {"simd": simd, "pe": pe}
         for layer, f in (given or {}).items():
             if layer not in folds:
@@ -190,6 +198,14 @@ class _Mapper:
                                   f"and PE {pe} its {pd} outputs")
             folds[layer] = {"simd": simd, "pe": pe}
         return folds
+
+    def _sparsity(self, n: Node) -> Sparsity | None:
+        """The zero pattern of a dense or convolution layer's weights (None
+        when it has no zero weight), computed once per build."""
+        if n.name not in self.sparsity:
+            w = n.params["weights"]
+            self.sparsity[n.name] = Sparsity(w) if not np.all(w) else None
+        return self.sparsity[n.name]
 
     def _lane_caps(self, n: Node) -> tuple[int, int]:
         """(max SIMD, max PE) keeping the unit's input, weight and output words
@@ -303,6 +319,7 @@ class _Mapper:
                          "w_type": QType.from_dict(node.attrs["w_type"]), "acc_type": acc.qtype,
                          "float32_exact": node.attrs["float32_exact"], "layer": node.name})
         _set_weights(k, _fold_weights(node.params["weights"], simd, pe), inp.qtype)
+        _compress_weights(k, self._sparsity(node), node.params["weights"])
         k.params["b"] = node.params["bias"].reshape(mh // pe, pe).T.copy()
         _attach_requant(k, rq)
 
@@ -348,6 +365,7 @@ class _Mapper:
             k = self.kernel("mvu", node.name, source, [win], [out],
                             {"mw": kk * cin, "mh": cout, "pe": pe, **common})
             _set_weights(k, _fold_weights(node.params["weights"], simd, pe), win.qtype)
+            _compress_weights(k, self._sparsity(node), node.params["weights"])
             k.params["b"] = node.params["bias"].reshape(cout // pe, pe).T.copy()
         _attach_requant(k, rq)
 
@@ -651,6 +669,36 @@ def _fold_weights(w: np.ndarray, simd: int, pe: int) -> np.ndarray:
     mw, mh = w.shape
     sf, nf = mw // simd, mh // pe
     return w.T.reshape(nf, pe, sf, simd).transpose(1, 0, 2, 3).reshape(pe, nf * sf, simd).copy()
+
+
+def _compress_weights(k: Kernel, sparsity: Sparsity | None, w: np.ndarray) -> None:
+    """A unit whose folded matrix has an all-zero PE x SIMD tile stores and
+    visits only the others (gen/arch/dataflow/sparse.py); one whose weights
+    take few distinct values stores codes into a codebook
+    (gen/arch/dataflow/sharing.py). Either runs hlsgen_mvu.h's tile-walking
+    mvu; a unit with neither stays the dense unit, unchanged.
+    attrs["sparsity"] lets the cost model and the search refold it."""
+    a = k.attrs
+    a["sparsity"] = sparsity
+    a.update(nonzero_weights=int(np.count_nonzero(w)), nontrivial_weights=int(np.sum(~trivial(w))))
+    if a["simd"] == a["mw"] and a["pe"] == a["mh"]:
+        return   # fully unrolled: the weights are constants (gen/arch/dataflow/cost.py constant_weights)
+    book = codebook_for(w, a["w_type"].bits, a["w_type"].bipolar)
+    lay = sparsity.sparse_at(a["simd"], a["pe"]) if sparsity is not None else None
+    if lay is None and book is None:
+        return
+    if lay is None:
+        lay = all_tiles(a["simd"], a["pe"], a["mw"], a["mh"], a["mw"] // a["simd"] * (a["mh"] // a["pe"]))
+    k.params["w"] = k.params["w"][:, lay.words, :].copy()
+    if book is not None:
+        k.params["w"] = encode(k.params["w"], book)
+        k.params["book"] = book.astype(np.int64)
+        a.update(codebook=len(book), code_bits=code_bits(len(book)))
+    if lay.indexed:
+        k.params["idx"] = lay.codes.copy()
+    a.update(tiles=lay.tiles, nonzero_tiles=lay.nonzero, dense_tiles=lay.dense_tiles,
+             indexed=lay.indexed, index_bits=lay.index_bits,
+             iters=schedule_cycles(lay.codes >> 1, lay.sf, a["pixels"]))
 
 
 def _attach_requant(k: Kernel, rq_node) -> None:

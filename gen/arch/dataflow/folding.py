@@ -55,11 +55,13 @@ def port_lanes(lanes: int, lane_bits: int, max_bits: int = AXIS_MAX_BITS) -> int
 
 
 def fold_layer(mw: int, mh: int, max_cycles: int, max_simd: int | None = None,
-               max_pe: int | None = None) -> tuple[int, int]:
+               max_pe: int | None = None, cycles=None) -> tuple[int, int]:
     """(simd, pe) with the fewest lanes such that (mw/simd)*(mh/pe) <= max_cycles;
     among equals prefer wider SIMD (fewer, longer accumulations). SIMD and PE
     stay within max_simd and max_pe (the width limits); when no such folding
-    reaches max_cycles, the fastest one within them."""
+    reaches max_cycles, the fastest one within them. `cycles(simd, pe)`, when
+    given, replaces (mw/simd)*(mh/pe) (a block-sparse unit visits only its
+    non-zero tiles: gen/arch/dataflow/sparse.py)."""
     best = fastest = None
     for simd in divisors(mw):
         if max_simd is not None and simd > max_simd:
@@ -67,11 +69,11 @@ def fold_layer(mw: int, mh: int, max_cycles: int, max_simd: int | None = None,
         for pe in divisors(mh):
             if max_pe is not None and pe > max_pe:
                 continue
-            cycles = (mw // simd) * (mh // pe)
-            f = (cycles, simd * pe, -simd)
+            c = (mw // simd) * (mh // pe) if cycles is None else cycles(simd, pe)
+            f = (c, simd * pe, -simd)
             if fastest is None or f < fastest[0]:
                 fastest = (f, simd, pe)
-            if cycles > max_cycles:
+            if c > max_cycles:
                 continue
             key = (simd * pe, -simd)
             if best is None or key < best[0]:

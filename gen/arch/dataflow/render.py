@@ -114,7 +114,7 @@ def _prepare(k: Kernel) -> None:
         # Weights: memories of words of SIMD lanes, narrow words packed K to
         # a memory word (pack_memory); synthesis and C simulation read the
         # same memory words (params header initialisers, params/*_w.bin).
-        bits = k.attrs["w_type"].bits
+        bits = k.attrs.get("code_bits") or k.attrs["w_type"].bits   # codes into a codebook, or weights
         simd = k.params["w"].shape[-1]
         lanes, kw = pack_memory(k.params["w"], bits)
         words, init = pack_words(lanes, bits)
@@ -127,6 +127,8 @@ def _prepare(k: Kernel) -> None:
         k.param_files.append({"file": f"{k.id}_w.bin", "count": int(np.prod(lanes.shape[:-1])),
                               "pointer": f"&{k.id}_w" + "[0]" * (lanes.ndim - 1), "bytes": words,
                               "loader": "load_words"})
+        if "tiles" in k.attrs:
+            _tile_weights(k, lanes.shape[1])
         b = k.params["b"]
         k.arrays.append({"ctype": f"{k.id}_acc_t", "decl": f"{k.id}_b{_dims(b)}", "init": c_init(b)})
         k.param_files.append({"file": f"{k.id}_b.bin", "count": b.size,
@@ -161,6 +163,45 @@ def _prepare(k: Kernel) -> None:
     k.requant_text = _requant_text(k)
     if "thr" in k.params:
         k.thr_banks = threshold_banks(k)
+
+
+def index_word_type(bits: int) -> str:
+    """C type of an index-memory code of `bits` bits."""
+    return next(t for b, t in NATIVE_WORDS.items() if bits <= b)
+
+
+def _tile_weights(k: Kernel, depth: int) -> None:
+    """A tile-walking unit (block-sparse, weight-shared or both): its
+    memories, index memory and codebook as one hlsgen::TileWeights
+    (hlsgen_mvu.h), which selects the tile-walking mvu."""
+    a = k.attrs
+    idx = k.params.get("idx", np.zeros(1, dtype=np.int64))   # unused when not indexed
+    w = k.arrays.pop()
+    k.word_types.append((f"{k.id}_idx_t", index_word_type(a["index_bits"]),
+                         f"index code of {a['index_bits']} bits: column tile * 2 + last of its "
+                         "neuron fold" if a["indexed"] else "unused: every tile stored, in order"))
+    book = k.params.get("book")
+    if book is not None:
+        k.word_types.append((f"{k.id}_book_t", f"hlsgen::Codebook<ap_uint<{a['code_bits']}>, "
+                             f"{len(book)}, {k.id}_w_t>", f"{a['code_bits']}-bit codes into "
+                             f"{len(book)} shared weights"))
+    k.word_types.append((f"{k.id}_tiles_t",
+                         f"hlsgen::TileWeights<{k.id}_wword_t, {a['pe']}, {depth}, {a['tiles']}, "
+                         f"{'true' if a['indexed'] else 'false'}, {k.id}_idx_t, {a['iters']}, "
+                         f"{f'{k.id}_book_t' if book is not None else 'hlsgen::Plain'}>",
+                         f"{a['tiles']} of {a['dense_tiles']} tiles of {a['pe']} x {a['simd']} "
+                         f"stored and visited, {a['iters']} cycles/frame"))
+    codes = "{" + c_init(book) + "}" if book is not None else "{0}"
+    k.arrays.append({"ctype": f"{k.id}_tiles_t", "decl": f"{k.id}_w",
+                     "init": "{" + w["init"] + ", " + c_init(idx) + ", " + codes + "}"})
+    files = k.param_files[-1]
+    files["pointer"] = files["pointer"].replace(f"&{k.id}_w", f"&{k.id}_w.mem", 1)
+    if a["indexed"]:
+        k.param_files.append({"file": f"{k.id}_idx.bin", "count": len(idx),
+                              "pointer": f"&{k.id}_w.idx[0]", "array": idx})
+    if book is not None:
+        k.param_files.append({"file": f"{k.id}_book.bin", "count": len(book),
+                              "pointer": f"&{k.id}_w.codes.book[0]", "array": book})
 
 
 def requant_lanes(k: Kernel) -> int:

@@ -45,6 +45,32 @@ def _performance_lines(est: Estimate) -> list[str]:
             f"(upper bound: every layer's cycles and pipeline depth added)"]
 
 
+def compression_lines(est: Estimate) -> list[str]:
+    """One line per unit whose weights have zeros or a codebook: density,
+    tiles visited, cycles and weight memory bits against the same unit dense,
+    and how much of the zeros the PE x SIMD tiles recover."""
+    out = []
+    for l in est.layers:
+        c = l.compression
+        if not c or (c["density"] == 1.0 and not c["codebook"]):
+            continue
+        parts = []
+        if c["density"] < 1.0:
+            zeros = 1 - c["density"]
+            skipped = 1 - c["nonzero_tiles"] / c["dense_tiles"]
+            parts.append(f"{zeros:.1%} zero weights; at {l.folding} {c['tiles']:,} of "
+                         f"{c['dense_tiles']:,} tiles stored and visited ({skipped:.1%} all zero: "
+                         f"the tile structure recovers {skipped / zeros:.0%} of the zeros)")
+        if c["codebook"]:
+            parts.append(f"{c['codebook']} shared weights: {c['code_bits']}-bit codes")
+        parts.append(f"{l.cycles:,} cycles/frame (dense {c['dense_cycles']:,}, "
+                     f"{c['dense_cycles'] - l.cycles:,} saved, {c['dense_cycles'] / l.cycles:.2f}x)")
+        parts.append(f"weight memory {c['weight_bits']:,} bits (dense {c['dense_weight_bits']:,}, "
+                     f"{c['dense_weight_bits'] / max(1, c['weight_bits']):.2f}x)")
+        out.append(f"{l.name}: " + "; ".join(parts))
+    return out
+
+
 def format_table(est: Estimate) -> str:
     """The per-layer table with totals against the board, then throughput and latency."""
     header, layers, summary = _rows(est)
@@ -58,7 +84,8 @@ def format_table(est: Estimate) -> str:
 
     rule = "  ".join("-" * w for w in widths)
     out = [line(header), rule] + [line(r) for r in layers] + [rule] + [line(r) for r in summary]
-    return "\n".join(out + [""] + _performance_lines(est))
+    comp = compression_lines(est)
+    return "\n".join(out + [""] + _performance_lines(est) + (["", "compression:"] + comp if comp else []))
 
 
 def report_markdown(est: Estimate) -> str:
@@ -72,7 +99,7 @@ def report_markdown(est: Estimate) -> str:
              f"Board {est.board.name} at {est.clock_mhz:g} MHz; {MODEL_NOTE}.", "",
              md(header), "|" + "---|" * len(header)]
     lines += [md(r) for r in layers] + [md([f"**{r[0]}**"] + r[1:]) for r in summary]
-    return "\n".join(lines + [""] + [f"- {s}" for s in _performance_lines(est)]) + "\n"
+    return "\n".join(lines + [""] + [f"- {s}" for s in _performance_lines(est) + compression_lines(est)]) + "\n"
 
 
 def estimates_json(est: Estimate) -> dict:
@@ -81,7 +108,8 @@ def estimates_json(est: Estimate) -> dict:
         "board": est.board.name, "clock_mhz": est.clock_mhz, "model": MODEL_NOTE,
         "layers": [{"name": l.name, "kind": l.kind, "folding": l.folding, "cycles": l.cycles,
                     "pipeline_depth": l.depth, **{r: l.resource(r) for r in RESOURCES},
-                    "memories": {k: m.text for k, m in l.memories.items() if m.text}}
+                    "memories": {k: m.text for k, m in l.memories.items() if m.text},
+                    **({"compression": l.compression} if l.compression else {})}
                    for l in est.layers],
         "shell": est.shell, "totals": est.totals, "available": est.available,
         "utilisation": {r: round(u, 4) for r, u in est.utilisation.items()},
@@ -208,7 +236,7 @@ def _partition_factors(k) -> dict:
     out = {}
     if k.kind == "mvu":
         out = {"weights": f"{a['pe']} banks of {a['simd']}-lane words, depth "
-                          f"{(a['mw'] // a['simd']) * (a['mh'] // a['pe'])}",
+                          f"{a.get('tiles') or (a['mw'] // a['simd']) * (a['mh'] // a['pe'])}",
                "accumulators": a["pe"], "input_buffer": f"{a['mw'] // a['simd']} words of {a['simd']} lanes"}
     elif k.kind == "dwu":
         out = {"weights": f"{a['kk']} x {a['c'] // a['simd']} words of {a['simd']} lanes",

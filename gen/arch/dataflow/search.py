@@ -28,6 +28,13 @@ every candidate is costed with (gen/arch/dataflow/cost.py `with_ports`).
 The search sees the design as a chain in kernel order: the kernels around a
 unit take lanes from it as gen/arch/dataflow/cost.py `refold` describes, and the lane
 converters between units are costed in every candidate.
+
+Compressed units are costed as they would be built at each option: a pruned
+unit's cycles and weight memory follow the PE x SIMD tiles it skips at that
+folding (LayerShape.sparsity, gen/arch/dataflow/sparse.py), a fully unrolled
+one counts only its non-trivial multipliers. Tile shapes that match the zero
+pattern are therefore faster and cheaper, and the search prefers them; it
+needs no rule of its own for this.
 """
 
 from __future__ import annotations
