@@ -201,7 +201,10 @@ class _Mapper:
 
     def _sparsity(self, n: Node) -> Sparsity | None:
         """The zero pattern of a dense or convolution layer's weights (None
-        when it has no zero weight), computed once per build."""
+        when it has no zero weight, or the unit is recurrent: its gates'
+        product stays dense), computed once per build."""
+        if n.op not in ("dense", "conv"):
+            return None
         if n.name not in self.sparsity:
             w = n.params["weights"]
             self.sparsity[n.name] = Sparsity(w) if not np.all(w) else None
