@@ -61,8 +61,11 @@ def generate(model, out: str | Path, options: Options | None = None, *,
     folding, folding_origin = _load_folding(opt.folding)
     fe, source = load_frontend(model, opt.weights, opt.checkpoint, opt.input_shape)
     graph = fe.to_ir(opt.output)
-    qt, qt_origin = _input_type(graph, opt.input_type)
+    typed = [_input_type(graph, opt.input_type, t) for t in graph.inputs]
+    qt, qt_origin = typed[0]
     graph.meta["input_qtype"] = qt.to_dict()
+    if len(graph.inputs) > 1:
+        graph.meta["input_qtypes"] = [q.to_dict() for q, _ in typed]
     run_passes(graph)
     # Float operations after the last integer tensor (a frontend may hand them
     # over): tabulated on the codes the passes bound (hlsgen/ir/host_tail.py).
@@ -77,10 +80,12 @@ def generate(model, out: str | Path, options: Options | None = None, *,
     built = arch.design(graph, DesignRequest(name, board, clock, folding, folding_origin, opt.fps,
                                              opt.max_util, opt.budget, opt.tiling, log or _warn))
 
-    codes = _test_vectors(graph, qt, opt.test_data, opt.n_vectors, opt.seed, fe.input_to_ir)
-    x_values = qt.values(codes)
-    gold = golden.run(graph, codes)[graph.outputs[0]].reshape(len(codes), -1)
-    fw = fe.predict(x_values.astype(np.float32)).reshape(len(codes), -1)
+    codes = _test_vectors(graph, opt.test_data, opt.n_vectors, opt.seed, fe.input_to_ir)
+    x_values = graph.input_values(codes)
+    gold = golden.output_codes(graph, codes)
+    fw_in = (x_values if len(graph.inputs) == 1 else
+             list(graph.split(graph.inputs, x_values).values()))
+    fw = fe.predict(_float32(fw_in)).reshape(len(codes), -1)
     if graph.output_is_label:   # the framework gives scores; the design their arg-max
         fw = np.argmax(fw, axis=1).reshape(-1, 1).astype(np.float64)
     exact = int(np.sum(golden.output_values(graph, gold) == fw))
@@ -113,7 +118,7 @@ def generate(model, out: str | Path, options: Options | None = None, *,
             "framework": fe.framework, "board": board.name, "part": board.part,
             "clock_mhz": clock, "input_type": qt.fixed_name, "input_type_origin": qt_origin,
             "output": opt.output, "arch": arch.name, "softmax_dropped": fe.softmax_dropped,
-            "vectors": len(codes),
+            "vectors": len(codes), **_ports(graph, typed),
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "versions": _versions()}, indent=1))
         # The rules Vitis HLS enforces that can be checked without it, on the
@@ -131,11 +136,26 @@ def _warn(line: str) -> None:
     print(f"warning: {line}", file=sys.stderr)
 
 
-def _input_type(graph: Graph, given: str | None) -> tuple[QType, str]:
+def _float32(x):
+    return [a.astype(np.float32) for a in x] if isinstance(x, list) else x.astype(np.float32)
+
+
+def _ports(graph: Graph, typed) -> dict:
+    """The manifest's list of inputs and outputs, for a model with several
+    (frames of tb/*.bin concatenate them in this order)."""
+    if not graph.multi_io:
+        return {}
+    return {"inputs": [{"name": t, "shape": list(graph.tensors[t].shape), "type": q.fixed_name,
+                        "type_origin": origin} for t, (q, origin) in zip(graph.inputs, typed)],
+            "outputs": [{"name": t, "shape": list(graph.tensors[t].shape),
+                         "label": graph.is_label(t)} for t in graph.outputs]}
+
+
+def _input_type(graph: Graph, given: str | None, tensor: str) -> tuple[QType, str]:
     if given:
         return parse_type(given), "given"
     # The model's own input quantizer, when its first operation is one.
-    first = next((n for n in graph.nodes if graph.inputs[0] in n.inputs), None)
+    first = next((n for n in graph.nodes if tensor in n.inputs), None)
     while first is not None and first.op == "reshape":
         first = next((n for n in graph.nodes if first.outputs[0] in n.inputs), None)
     if (first is not None and first.op == "requant" and "grid" in first.transient
@@ -164,25 +184,68 @@ def _load_folding(folding) -> tuple[dict | None, str]:
     return found, f"in {folding}"
 
 
-def _test_vectors(graph: Graph, qt: QType, test_data, n: int, seed: int,
+def _test_vectors(graph: Graph, test_data, n: int, seed: int,
                   to_ir_layout=lambda x: x) -> np.ndarray:
-    shape = tuple(graph.tensors[graph.inputs[0]].shape)
+    """Input codes: [N, *shape] for one input; frames [N, sum of sizes] for
+    several (test data then an .npz or a dict with one array per input name)."""
+    types = graph.input_qtypes()
     if test_data is not None:
+        if len(graph.inputs) > 1:
+            return graph.quantize_inputs(_named_arrays(graph, test_data, to_ir_layout))
         if isinstance(test_data, (str, Path)):
             try:
                 test_data = np.load(test_data)
             except (OSError, ValueError) as e:
                 raise HlsgenError(f"test data '{test_data}' is not a .npy array ({e})")
+        shape = tuple(graph.tensors[graph.inputs[0]].shape)
         x = np.asarray(to_ir_layout(np.asarray(test_data)), dtype=np.float64)
         if x.shape[1:] != shape:
             raise HlsgenError(f"test data has shape {x.shape}; the model takes (N, "
                               f"{', '.join(map(str, shape))})")
-        return qt.quantize(x)
-    # Random inputs on the input grid, within +-4 or the type's own range.
+        return types[0].quantize(x)
+    # Random inputs on each input's grid, within +-4 or the type's own range.
     rng = np.random.default_rng(seed)
-    lo = max(qt.lo, -(4 << qt.frac) if qt.frac >= 0 else qt.lo)
-    hi = min(qt.hi, (4 << qt.frac) if qt.frac >= 0 else qt.hi)
-    return rng.integers(lo, hi + 1, size=(n,) + shape, dtype=np.int64)
+    parts = []
+    for t, qt in zip(graph.inputs, types):
+        lo = max(qt.lo, -(4 << qt.frac) if qt.frac >= 0 else qt.lo)
+        hi = min(qt.hi, (4 << qt.frac) if qt.frac >= 0 else qt.hi)
+        parts.append(rng.integers(lo, hi + 1, size=(n,) + tuple(graph.tensors[t].shape),
+                                  dtype=np.int64))
+    return parts[0] if len(parts) == 1 else graph.join(graph.inputs, parts)
+
+
+def _named_arrays(graph: Graph, data, to_ir_layout=lambda x: x) -> dict[str, np.ndarray]:
+    """Float inputs of a model with several inputs, by input name (IR layout),
+    from an .npz path, a dict by name or a list in the model's input order."""
+    names = ", ".join(graph.inputs)
+    if isinstance(data, (str, Path)):
+        try:
+            with np.load(data) as z:
+                data = {k: z[k] for k in z.files}
+        except (OSError, ValueError, AttributeError) as e:
+            raise HlsgenError(f"inputs '{data}' are not an .npz with one array per input "
+                              f"({names}): {e}")
+    if isinstance(data, (list, tuple)):
+        if len(data) != len(graph.inputs):
+            raise HlsgenError(f"{len(data)} input arrays given; the model has {len(graph.inputs)} "
+                              f"inputs ({names}); give one array per input, in that order")
+        data = dict(zip(graph.inputs, data))
+    if not isinstance(data, dict) or set(data) != set(graph.inputs):
+        got = ", ".join(data) if isinstance(data, dict) else type(data).__name__
+        raise HlsgenError(f"the model's inputs are {names}; give one array for each, by name "
+                          f"(a dict or an .npz; got {got})")
+    out = {}
+    for t in graph.inputs:
+        x = np.asarray(to_ir_layout(np.asarray(data[t])), dtype=np.float64)
+        shape = tuple(graph.tensors[t].shape)
+        if x.shape[1:] != shape:
+            raise HlsgenError(f"input '{t}' has shape {x.shape}; the model takes (N, "
+                              f"{', '.join(map(str, shape))})")
+        out[t] = x
+    if len({len(x) for x in out.values()}) != 1:
+        raise HlsgenError(f"the input arrays ({names}) hold different numbers of frames; give "
+                          "as many of each")
+    return out
 
 
 def _versions() -> dict:

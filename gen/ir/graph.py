@@ -77,17 +77,71 @@ class Graph:
 
     @property
     def output_is_label(self) -> bool:
-        """Whether the output is a class index (an argmax), not values."""
-        producer = self.producer(self.outputs[0])
-        return producer is not None and producer.op == "argmax"
+        """Whether the (first) output is a class index (an argmax), not values."""
+        return self.is_label(self.outputs[0])
 
     @property
     def output_scores(self) -> str:
-        """The tensor whose values the output stands for: the scores a label
-        output is chosen from, else the output itself."""
-        if self.output_is_label:
-            return self.producer(self.outputs[0]).inputs[0]
-        return self.outputs[0]
+        """The tensor whose values the (first) output stands for: the scores a
+        label output is chosen from, else the output itself."""
+        return self.scores_of(self.outputs[0])
+
+    def is_label(self, output: str) -> bool:
+        """Whether `output` is a class index (an argmax), not values."""
+        producer = self.producer(output)
+        return producer is not None and producer.op == "argmax"
+
+    def scores_of(self, output: str) -> str:
+        return self.producer(output).inputs[0] if self.is_label(output) else output
+
+    # -- several inputs and outputs: a frame is every input's (or output's)
+    # codes, flattened and concatenated in the order of self.inputs (outputs).
+    @property
+    def multi_io(self) -> bool:
+        return len(self.inputs) > 1 or len(self.outputs) > 1
+
+    def sizes(self, names: list[str]) -> list[int]:
+        return [self.tensors[t].size for t in names]
+
+    def split(self, names: list[str], rows: np.ndarray) -> dict[str, np.ndarray]:
+        """Frames [N, sum of sizes] -> each tensor's [N, *shape], by name."""
+        rows = np.asarray(rows)
+        rows = rows.reshape(len(rows), -1)
+        ends = np.cumsum(self.sizes(names))[:-1]
+        return {t: part.reshape((len(rows),) + tuple(self.tensors[t].shape))
+                for t, part in zip(names, np.split(rows, ends, axis=1))}
+
+    def join(self, names: list[str], arrays) -> np.ndarray:
+        """Each tensor's [N, ...] (a dict by name, or a list in order) -> frames
+        [N, sum of sizes]."""
+        parts = [arrays[t] for t in names] if isinstance(arrays, dict) else list(arrays)
+        return np.concatenate([np.asarray(a).reshape(len(a), -1) for a in parts], axis=1)
+
+    def input_qtypes(self) -> list[QType]:
+        """Each input's type (meta: "input_qtype", and "input_qtypes" when
+        there are several inputs)."""
+        return [QType.from_dict(d) for d in
+                self.meta.get("input_qtypes") or [self.meta["input_qtype"]]]
+
+    def quantize_inputs(self, values) -> np.ndarray:
+        """Float inputs (IR layout) -> codes: [N, *shape] for one input; for
+        several (a dict by name, a list, or frames), frames [N, sum of sizes]."""
+        types = self.input_qtypes()
+        if len(self.inputs) == 1:
+            return types[0].quantize(values)
+        if not isinstance(values, (dict, list, tuple)):
+            values = self.split(self.inputs, values)
+        parts = [values[t] for t in self.inputs] if isinstance(values, dict) else list(values)
+        return self.join(self.inputs, [q.quantize(np.asarray(v, dtype=np.float64))
+                                       for q, v in zip(types, parts)])
+
+    def input_values(self, codes: np.ndarray) -> np.ndarray:
+        """Input codes -> their values (the inverse of quantize_inputs on its grid)."""
+        types = self.input_qtypes()
+        if len(self.inputs) == 1:
+            return types[0].values(codes)
+        parts = self.split(self.inputs, codes)
+        return self.join(self.inputs, [q.values(parts[t]) for q, t in zip(types, self.inputs)])
 
     def remove_node(self, node: Node) -> None:
         """Removes a one-in one-out node, connecting its input to its consumers."""

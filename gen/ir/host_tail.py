@@ -59,6 +59,14 @@ def apply(tail: dict, codes: np.ndarray) -> np.ndarray:
     return t[channel, idx]
 
 
+def of_output(graph, output: str) -> dict | None:
+    """The host tail of one output: graph.meta["host_tail"] for a model with
+    one output; with several, graph.meta["host_tails"][output] (if any)."""
+    if len(graph.outputs) == 1:
+        return graph.meta.get("host_tail")
+    return (graph.meta.get("host_tails") or {}).get(output)
+
+
 def describe(tail: dict) -> str:
     """One line for summaries and READMEs."""
     t = table(tail)
