@@ -154,7 +154,9 @@ def _crop(node, ins, out_t, graph):
 
 def _add(node, ins, out_t, graph):
     muls = node.attrs.get("multipliers", [1] * len(ins))
-    return sum((x * m) << s for x, m, s in zip(ins, muls, node.attrs["shifts"]))
+    # An input may still have its pre-Flatten shape (as in _concat).
+    shape = (len(ins[0]),) + tuple(out_t.shape)
+    return sum((x.reshape(shape) * m) << s for x, m, s in zip(ins, muls, node.attrs["shifts"]))
 
 
 def _concat(node, ins, out_t, graph):
