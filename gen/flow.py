@@ -21,7 +21,7 @@ from hlsgen.arch.select import resolve_arch
 from hlsgen.errors import HlsgenError
 from hlsgen.frontends.select import Source, load_frontend
 from hlsgen.ir import golden, host_tail
-from hlsgen.ir.graph import Graph
+from hlsgen.ir.graph import Graph, named_inputs
 from hlsgen.ir.qtype import QType, parse_type
 from hlsgen.lint import lint_project
 from hlsgen.options import DEFAULT_INPUT_TYPE, Options
@@ -76,6 +76,10 @@ def generate(model, out: str | Path, options: Options | None = None, *,
     name = cpp_ident(out.name) or "model"
     clock = opt.clock_mhz or board.clock_mhz
     arch_name, arch_reason = resolve_arch(opt.arch, graph, board, name, clock, folding)
+    if graph.multi_io and arch_name != "dataflow":
+        raise HlsgenError(f"the {arch_name} architecture takes one input and one output; this model "
+                          f"has {len(graph.inputs)} input(s) and {len(graph.outputs)} output(s); "
+                          "use --arch dataflow")
     arch = registry.get(arch_name)
     built = arch.design(graph, DesignRequest(name, board, clock, folding, folding_origin, opt.fps,
                                              opt.max_util, opt.budget, opt.tiling, log or _warn))
@@ -191,7 +195,8 @@ def _test_vectors(graph: Graph, test_data, n: int, seed: int,
     types = graph.input_qtypes()
     if test_data is not None:
         if len(graph.inputs) > 1:
-            return graph.quantize_inputs(_named_arrays(graph, test_data, to_ir_layout))
+            return graph.quantize_inputs(named_inputs(graph, test_data,
+                                                      lambda x, t: to_ir_layout(x)))
         if isinstance(test_data, (str, Path)):
             try:
                 test_data = np.load(test_data)
@@ -212,40 +217,6 @@ def _test_vectors(graph: Graph, test_data, n: int, seed: int,
         parts.append(rng.integers(lo, hi + 1, size=(n,) + tuple(graph.tensors[t].shape),
                                   dtype=np.int64))
     return parts[0] if len(parts) == 1 else graph.join(graph.inputs, parts)
-
-
-def _named_arrays(graph: Graph, data, to_ir_layout=lambda x: x) -> dict[str, np.ndarray]:
-    """Float inputs of a model with several inputs, by input name (IR layout),
-    from an .npz path, a dict by name or a list in the model's input order."""
-    names = ", ".join(graph.inputs)
-    if isinstance(data, (str, Path)):
-        try:
-            with np.load(data) as z:
-                data = {k: z[k] for k in z.files}
-        except (OSError, ValueError, AttributeError) as e:
-            raise HlsgenError(f"inputs '{data}' are not an .npz with one array per input "
-                              f"({names}): {e}")
-    if isinstance(data, (list, tuple)):
-        if len(data) != len(graph.inputs):
-            raise HlsgenError(f"{len(data)} input arrays given; the model has {len(graph.inputs)} "
-                              f"inputs ({names}); give one array per input, in that order")
-        data = dict(zip(graph.inputs, data))
-    if not isinstance(data, dict) or set(data) != set(graph.inputs):
-        got = ", ".join(data) if isinstance(data, dict) else type(data).__name__
-        raise HlsgenError(f"the model's inputs are {names}; give one array for each, by name "
-                          f"(a dict or an .npz; got {got})")
-    out = {}
-    for t in graph.inputs:
-        x = np.asarray(to_ir_layout(np.asarray(data[t])), dtype=np.float64)
-        shape = tuple(graph.tensors[t].shape)
-        if x.shape[1:] != shape:
-            raise HlsgenError(f"input '{t}' has shape {x.shape}; the model takes (N, "
-                              f"{', '.join(map(str, shape))})")
-        out[t] = x
-    if len({len(x) for x in out.values()}) != 1:
-        raise HlsgenError(f"the input arrays ({names}) hold different numbers of frames; give "
-                          "as many of each")
-    return out
 
 
 def _versions() -> dict:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from hlsgen.errors import InternalError
+from hlsgen.errors import HlsgenError, InternalError
 from hlsgen.ir.qtype import QType
 
 
@@ -179,3 +179,41 @@ class Graph:
                       {k: arrays[key] for k, key in d["params"].items()}) for d in doc["nodes"]]
         tensors = {d["name"]: Tensor.from_dict(d) for d in doc["tensors"]}
         return Graph(nodes, tensors, doc["inputs"], doc["outputs"], doc["meta"])
+
+
+def named_inputs(graph: Graph, data, to_ir_layout=lambda x, tensor: x) -> dict[str, np.ndarray]:
+    """Float inputs of a model with several inputs, by input name (IR layout),
+    from an .npz path, a dict by name (an opened .npz too) or a list in the
+    model's input order; to_ir_layout(array, input name) turns a framework's
+    layout into the IR's."""
+    names = ", ".join(graph.inputs)
+    if isinstance(data, (str, Path)):
+        try:
+            with np.load(data) as z:
+                data = {k: z[k] for k in z.files}
+        except (OSError, ValueError, AttributeError) as e:
+            raise HlsgenError(f"inputs '{data}' are not an .npz with one array per input "
+                              f"({names}): {e}")
+    if hasattr(data, "files"):   # an opened .npz
+        data = {k: data[k] for k in data.files}
+    if isinstance(data, (list, tuple)):
+        if len(data) != len(graph.inputs):
+            raise HlsgenError(f"{len(data)} input arrays given; the model has {len(graph.inputs)} "
+                              f"inputs ({names}); give one array per input, in that order")
+        data = dict(zip(graph.inputs, data))
+    if not isinstance(data, dict) or set(data) != set(graph.inputs):
+        got = ", ".join(data) if isinstance(data, dict) else type(data).__name__
+        raise HlsgenError(f"the model's inputs are {names}; give one array for each, by name "
+                          f"(a dict or an .npz; got {got})")
+    out = {}
+    for t in graph.inputs:
+        x = np.asarray(to_ir_layout(np.asarray(data[t]), t), dtype=np.float64)
+        shape = tuple(graph.tensors[t].shape)
+        if x.shape[1:] != shape:
+            raise HlsgenError(f"input '{t}' has shape {x.shape}; the model takes (N, "
+                              f"{', '.join(map(str, shape))})")
+        out[t] = x
+    if len({len(x) for x in out.values()}) != 1:
+        raise HlsgenError(f"the input arrays ({names}) hold different numbers of frames; give "
+                          "as many of each")
+    return out
