@@ -140,7 +140,8 @@ class Project:
         # With a host float tail (DESIGN.md), the framework's values of the codes.
         out = res.csim if raw else golden.output_values(g, res.csim)
         if len(g.outputs) > 1:   # several outputs: a dict by output name, [N, *shape] each
-            return g.split(g.outputs, out)
+            parts = g.split(g.outputs, out)
+            return {n: parts[t] for t, n in zip(g.outputs, g.output_names)}
         if raw or g.output_is_label or g.meta.get("host_tail"):
             return out
         # A final quantizer's float scale: value = code * 2**-frac * output_scale.

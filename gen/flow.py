@@ -151,8 +151,9 @@ def _ports(graph: Graph, typed) -> dict:
         return {}
     return {"inputs": [{"name": t, "shape": list(graph.tensors[t].shape), "type": q.fixed_name,
                         "type_origin": origin} for t, (q, origin) in zip(graph.inputs, typed)],
-            "outputs": [{"name": t, "shape": list(graph.tensors[t].shape),
-                         "label": graph.is_label(t)} for t in graph.outputs]}
+            "outputs": [{"name": n, "tensor": t, "shape": list(graph.tensors[t].shape),
+                         "label": graph.is_label(t)}
+                        for t, n in zip(graph.outputs, graph.output_names)]}
 
 
 def _input_type(graph: Graph, given: str | None, tensor: str) -> tuple[QType, str]:

@@ -100,6 +100,12 @@ class Graph:
     def multi_io(self) -> bool:
         return len(self.inputs) > 1 or len(self.outputs) > 1
 
+    @property
+    def output_names(self) -> list[str]:
+        """The outputs' names in the framework (its output layers; tensor
+        names may change in the passes)."""
+        return self.meta.get("output_names") or list(self.outputs)
+
     def sizes(self, names: list[str]) -> list[int]:
         return [self.tensors[t].size for t in names]
 

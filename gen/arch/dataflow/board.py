@@ -139,12 +139,12 @@ def _streams(io: BoardIO, ip: str, design=None) -> list[dict]:
             if dma["mm2s"]:
                 k, port = dma["mm2s"]
                 p = design.in_ports[k]
-                ends.append((f"input {p.name} ('{p.tensor}')", port, f"{dma['cell']}/M_AXIS_MM2S",
+                ends.append((f"input {p.name} ('{p.label}')", port, f"{dma['cell']}/M_AXIS_MM2S",
                              f"{ip}/{_ip_port(p.name)}", f"{p.name}_width"))
             if dma["s2mm"]:
                 k, port = dma["s2mm"]
                 p = design.out_ports[k]
-                ends.append((f"output {p.name} ('{p.tensor}')", port, f"{ip}/{_ip_port(p.name)}",
+                ends.append((f"output {p.name} ('{p.label}')", port, f"{ip}/{_ip_port(p.name)}",
                              f"{dma['cell']}/S_AXIS_S2MM", f"{p.name}_width"))
     paths = []
     for what, port, source, sink, conv in ends:

@@ -82,6 +82,7 @@ class Port:
     stream: Stream
     frac: int | None = None   # outputs: None when the output is a class index
     offset: int = 0           # where its codes start in a frame of every port's codes
+    label: str = ""           # the model's name for it (input or output layer)
 
     @property
     def tag(self) -> str:
@@ -523,7 +524,7 @@ def build_design(graph: Graph, name: str, folding: dict | None = None) -> Design
     if unused:
         raise HlsgenError(f"input '{unused[0]}' of the model feeds no layer; remove it from the "
                           "model's inputs")
-    in_ports = [Port(m.ports[t], t, m.streams[t], offset=off)
+    in_ports = [Port(m.ports[t], t, m.streams[t], offset=off, label=t)
                 for t, off in zip(graph.inputs, _offsets(graph, graph.inputs))]
     out_ports = []
     for i, t in enumerate(graph.outputs):
@@ -533,7 +534,8 @@ def build_design(graph: Graph, name: str, folding: dict | None = None) -> Design
         out = m.resize(out, port_lanes(out.lanes, out.qtype.bits), port)
         out.name = f"{port}_s"
         out_ports.append(Port(port, t, out, None if graph.is_label(t) else
-                              graph.tensors[t].qtype.frac, _offsets(graph, graph.outputs)[i]))
+                              graph.tensors[t].qtype.frac, _offsets(graph, graph.outputs)[i],
+                              graph.output_names[i]))
     design = Design(name, kernels, in_ports[0].stream, out_ports[0].stream, out_ports[0].frac,
                     in_ports, out_ports)
     check_edges(design, graph)

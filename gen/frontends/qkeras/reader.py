@@ -358,8 +358,10 @@ class _Reader:
             out_tensors.append(out)
         if output_mode == "argmax":
             out_tensors = [self.node("argmax", "label_select", out_tensors, (1,), tname="label")]
-        return Graph(self.nodes, self.tensors, names, out_tensors,
-                     {"framework": "qkeras", "source": self.km.path.name})
+        meta = {"framework": "qkeras", "source": self.km.path.name}
+        if len(out_tensors) > 1:
+            meta["output_names"] = [layer.name for layer in outs]
+        return Graph(self.nodes, self.tensors, names, out_tensors, meta)
 
     def _activation(self, layer, act, src: str, pending: Pending, rank: int):
         name = _activation_name(act)
