@@ -141,7 +141,10 @@ class Project:
         out = res.csim if raw else golden.output_values(g, res.csim)
         if len(g.outputs) > 1:   # several outputs: a dict by output name, [N, *shape] each
             parts = g.split(g.outputs, out)
-            return {n: parts[t] for t, n in zip(g.outputs, g.output_names)}
+            scales = [1.0] * len(g.outputs) if raw else g.meta.get("output_scales") or [1.0] * len(
+                g.outputs)
+            return {n: parts[t] * float(k) if k != 1 else parts[t]
+                    for t, n, k in zip(g.outputs, g.output_names, scales)}
         if raw or g.output_is_label or g.meta.get("host_tail"):
             return out
         # A final quantizer's float scale: value = code * 2**-frac * output_scale.

@@ -190,14 +190,13 @@ def _load_folding(folding) -> tuple[dict | None, str]:
 
 
 def _test_vectors(graph: Graph, test_data, n: int, seed: int,
-                  to_ir_layout=lambda x: x) -> np.ndarray:
+                  to_ir_layout=lambda x, tensor=None: x) -> np.ndarray:
     """Input codes: [N, *shape] for one input; frames [N, sum of sizes] for
     several (test data then an .npz or a dict with one array per input name)."""
     types = graph.input_qtypes()
     if test_data is not None:
         if len(graph.inputs) > 1:
-            return graph.quantize_inputs(named_inputs(graph, test_data,
-                                                      lambda x, t: to_ir_layout(x)))
+            return graph.quantize_inputs(named_inputs(graph, test_data, to_ir_layout))
         if isinstance(test_data, (str, Path)):
             try:
                 test_data = np.load(test_data)

@@ -73,6 +73,7 @@ class CsimResult:
     golden_values: np.ndarray | None = None
     notes: list = field(default_factory=list)
     synthesis: BranchResult | None = None   # None with fast=True
+    outputs: list | None = None   # several outputs: (name, values per frame) of each, in order
 
     def __repr__(self) -> str:
         return format_csim(self)   # the table `hlsgen csim` prints
@@ -94,13 +95,21 @@ class CsimResult:
         if self.framework is None:
             return None
         fw, gv = self.framework, self.golden_values
-        argmax_design = fw.shape[1] == 1 and self.csim.shape[1] == 1
+        # Several outputs: top-1 of the first; equal values of each, by name.
+        size = self.outputs[0][1] if self.outputs else fw.shape[1]
+        argmax_design = size == 1 and (self.outputs or self.csim.shape[1] == 1)
         top1 = (np.mean(fw[:, 0] == gv[:, 0]) if argmax_design
-                else np.mean(np.argmax(fw, 1) == np.argmax(gv, 1)))
-        return {"equal_values": int(np.sum(fw == gv)), "values": int(fw.size),
-                "rows_exact": int(np.sum(np.all(fw == gv, axis=1))),
-                "max_abs_diff": float(np.max(np.abs(fw - gv))) if fw.size else 0.0,
-                "top1_agreement": float(top1)}
+                else np.mean(np.argmax(fw[:, :size], 1) == np.argmax(gv[:, :size], 1)))
+        figures = {"equal_values": int(np.sum(fw == gv)), "values": int(fw.size),
+                   "rows_exact": int(np.sum(np.all(fw == gv, axis=1))),
+                   "max_abs_diff": float(np.max(np.abs(fw - gv))) if fw.size else 0.0,
+                   "top1_agreement": float(top1)}
+        if self.outputs:
+            ends = np.cumsum([0] + [n for _, n in self.outputs])
+            figures["per_output"] = {name: {"equal_values": int(np.sum(fw[:, a:b] == gv[:, a:b])),
+                                            "values": int(fw[:, a:b].size)}
+                                     for (name, _), a, b in zip(self.outputs, ends, ends[1:])}
+        return figures
 
     def summary(self) -> dict:
         return {"frames": self.frames, "values": self.values, "csim_vs_golden": {
@@ -164,7 +173,8 @@ def _in_ir_layout(graph: Graph, x: np.ndarray, tensor: str | None = None) -> np.
     """Inputs in the IR's layout (N, H, W, C) or, for a channels-first
     framework, in its own (N, C, H, W) -> the IR's."""
     shape = tuple(graph.tensors[tensor or graph.inputs[0]].shape)
-    channels_first = (graph.meta.get("framework_layout") or {}).get("input") == "channels_first"
+    layout = graph.meta.get("framework_layout") or {}
+    channels_first = (layout.get("inputs") or {}).get(tensor, layout.get("input")) == "channels_first"
     if x.shape[1:] != shape and channels_first and x.ndim >= 3 and np.moveaxis(x, 1, -1).shape[1:] == shape:
         return np.moveaxis(x, 1, -1)
     if x.shape[1:] != shape and int(np.prod(x.shape[1:])) != int(np.prod(shape)):
@@ -217,6 +227,8 @@ def csim(project: Path, inputs: np.ndarray | None = None, threaded: bool = False
     run_s = time.perf_counter() - t0
     res = CsimResult(project, len(codes), int(gold.size), out, gold, b.seconds, b.cached, run_s,
                      fw, golden.output_values(graph, gold))
+    if len(graph.outputs) > 1:
+        res.outputs = list(zip(graph.output_names, graph.sizes(graph.outputs)))
     if not fast:
         n = len(codes) if synthesis_frames is None else max(1, min(int(synthesis_frames), len(codes)))
         sb = build(project, name, synthesis=True)

@@ -77,6 +77,7 @@ TIERS = {
     "test_mlp_exact": "e2e",
     "test_multi_io": "e2e",
     "test_multi_io::test_frames_split_and_join": "unit",
+    "test_multi_io::test_qonnx_refusals": "unit",
     "test_multi_io::test_driver_selftest": "board",
     "test_pad_defects": "e2e",
     "test_pad_defects::test_check_edges_refuses_disagreeing_stream_types": "unit",

@@ -65,3 +65,71 @@ def digits_with_features(n: int, seed: int = 0) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     feats = (2 * quads + rng.normal(0, 0.5, (n, 4))).astype(np.float32)
     return {"image": img[..., None], "features": feats}
+
+
+def qonnx_two_in_two_out(path, variant: str = "ok", seed: int = 0):
+    """A hand-written QONNX graph: inputs x0 [4] and x1 [3], each quantized
+    (1/8, 8 bits) into a dense branch (4-bit weights, scale 1/4, ReLU, 6-bit
+    codes of 1/4); the branches added, then two heads y0 (5 values) and y1
+    (2 values), power-of-two scales throughout. Variants for the refusals:
+    nhwc (x1 an NHWC image transposed at the boundary), float_tail (y1 ends
+    with a float Mul), same_output (y1 is y0 through a Dropout), float_input
+    (x1 scaled by a float before its dense layer, without a quantizer)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(seed)
+    consts, nodes = {}, []
+
+    def c(name, v):
+        consts[name] = np.asarray(v, np.float32)
+        return name
+
+    def quant(x, out, scale, bits, signed=1):
+        nodes.append(helper.make_node("Quant", [x, c(out + "_s", scale), c(out + "_z", 0.0),
+                                                c(out + "_b", bits)], [out], name=out,
+                                      domain="qonnx.custom_op.general", signed=signed, narrow=0,
+                                      rounding_mode="ROUND"))
+        return out
+
+    def dense(x, out, n_in, n_out):
+        w = quant(c(out + "_w", rng.integers(-8, 8, (n_in, n_out)) * 0.25), out + "_wq", 0.25, 4.0)
+        nodes.append(helper.make_node("MatMul", [x, w], [out + "_acc"], name=out))
+        nodes.append(helper.make_node("Relu", [out + "_acc"], [out + "_relu"], name=out + "_relu"))
+        return quant(out + "_relu", out + "_q", 0.25, 6.0, signed=0)
+
+    x1_shape = [1, 3]
+    q0 = quant("x0", "x0_q", 0.125, 8.0)
+    x1 = "x1"
+    if variant == "nhwc":
+        x1_shape = [1, 1, 3, 1]
+        nodes.append(helper.make_node("Transpose", ["x1"], ["x1_t"], name="to_nchw", perm=[0, 3, 1, 2]))
+        nodes.append(helper.make_node("Flatten", ["x1_t"], ["x1_f"], name="flat"))
+        x1 = "x1_f"
+    q1 = quant(x1, "x1_q", 0.125, 8.0)
+    if variant == "float_input":
+        nodes.append(helper.make_node("Mul", ["x1", c("k", 0.3)], ["x1_scaled"], name="scale_x1"))
+        q1 = "x1_scaled"
+    h0, h1 = dense(q0, "fc0", 4, 6), dense(q1, "fc1", 3, 6)
+    nodes.append(helper.make_node("Add", [h0, h1], ["h_sum"], name="merge"))
+    h = quant("h_sum", "h", 0.25, 7.0, signed=0)
+    heads = []
+    for name, n in (("y0", 5), ("y1", 2)):
+        w = quant(c(name + "_w", rng.integers(-8, 8, (6, n)) * 0.25), name + "_wq", 0.25, 4.0)
+        nodes.append(helper.make_node("MatMul", [h, w], [name + "_acc"], name=name + "_fc"))
+        heads.append(quant(name + "_acc", name, 0.125 if name == "y0" else 0.0625, 8.0))
+    if variant == "float_tail":
+        nodes.append(helper.make_node("Mul", ["y1", c("k", 0.3)], ["y1_f"], name="tail_mul"))
+        heads[1] = "y1_f"
+    if variant == "same_output":
+        nodes.append(helper.make_node("Dropout", ["y0"], ["y0_d"], name="drop"))
+        heads[1] = "y0_d"
+    inits = [numpy_helper.from_array(v, k) for k, v in consts.items()]
+    graph = helper.make_graph(
+        nodes, "two_in_two_out",
+        [helper.make_tensor_value_info("x0", TensorProto.FLOAT, [1, 4]),
+         helper.make_tensor_value_info("x1", TensorProto.FLOAT, x1_shape)],
+        [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in heads], initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13),
+                                                    helper.make_opsetid("qonnx.custom_op.general", 1)])
+    onnx.save(model, str(path))
+    return path

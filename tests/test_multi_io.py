@@ -66,6 +66,9 @@ def test_exact_per_output(projects, case):
         assert np.array_equal(values[name], fw[name]), name          # golden == QKeras
         assert len(np.unique(gold[name])) > 3, name                  # not a constant output
     assert res.mismatches == 0 and res.synthesis.frames == FRAMES
+    per = res.summary()["golden_vs_framework"]["per_output"]
+    assert per == {"classes": {"equal_values": FRAMES * 10, "values": FRAMES * 10},
+                   "value_q": {"equal_values": FRAMES, "values": FRAMES}}
     # Project.predict: a dict by output name, QKeras's own values.
     pred = project.predict(data if len(data) > 1 else data["image"])
     keras = model.predict([data[k] for k in CASES[case][1]], verbose=0)
@@ -106,11 +109,9 @@ def test_driver_selftest_on_the_emulated_board(projects, case, tmp_path):
     x = f"{{{names}}}" if len(data) > 1 else "np.load('image.npy')"   # one input: its array
     for k, v in data.items():
         np.save(folder / f"{k}.npy", v)
-    script = (f"import numpy as np, {case}_driver as drv\n"
-              f"ov = drv.{overlay_class_name(project.name)}(batch=9)\n"
-              f"y = ov.predict({x})\n"
-              "np.savez('pred.npz', **y)\n")
-    proc = board_python("-c", script, cwd=folder)
+    ov = f"{case}_driver.{overlay_class_name(project.name)}(batch=9)"
+    proc = board_python("-c", f"import numpy as np, {case}_driver; "
+                        f"np.savez('pred.npz', **{ov}.predict({x}))", cwd=folder)
     assert proc.returncode == 0, proc.stderr
     pred = np.load(folder / "pred.npz")
     want = project.predict(data if len(data) > 1 else data["image"])
@@ -171,3 +172,48 @@ def test_frames_split_and_join():
         named_inputs(g, {"a": a, "c": b})
     with pytest.raises(HlsgenError, match="different numbers of frames"):
         named_inputs(g, {"a": a, "b": b[:3]})
+
+
+def test_qonnx_two_inputs_two_outputs_exact(tmp_path):
+    """A QONNX graph with two inputs and two outputs (the qonnx executor is
+    the reference): exact per output, names as the graph gives them."""
+    import hlsgen
+    from multi_io_models import qonnx_two_in_two_out
+    path = qonnx_two_in_two_out(tmp_path / "m.onnx")
+    project = hlsgen.convert(str(path), out=tmp_path / "prj", n_vectors=150)
+    g = project.graph
+    assert g.inputs == ["x0", "x1"] and g.output_names == ["y0", "y1"]
+    assert project.result.exact_values == project.result.total_values == 150 * 7
+    res = project.csim()
+    assert res.mismatches == 0 and res.synthesis.frames == 150
+    assert res.summary()["golden_vs_framework"]["per_output"] == {
+        "y0": {"equal_values": 750, "values": 750}, "y1": {"equal_values": 300, "values": 300}}
+    for name in ("y0", "y1"):
+        assert len(np.unique(_per_output(g, res.golden)[name])) > 3, name
+    rng = np.random.default_rng(5)
+    x = {"x0": rng.uniform(-4, 4, (20, 4)), "x1": rng.uniform(-4, 4, (20, 3))}
+    pred = project.predict(x)
+    from hlsgen.frontends.qonnx.reader import load_qonnx_file
+    from hlsgen.frontends.qonnx.predict import run_qonnx
+    qm = load_qonnx_file(path)
+    on_grid = g.split(g.inputs, g.input_values(g.quantize_inputs(x)))   # the design's inputs
+    want = run_qonnx(qm, [on_grid["x0"], on_grid["x1"]])
+    assert np.array_equal(pred["y0"], want[0]) and np.array_equal(pred["y1"], want[1])
+
+
+@pytest.mark.parametrize("variant, words", [
+    ("nhwc", ["input 'x1'", "channels-last (NHWC)", "export every input channels-first"]),
+    ("float_tail", ["'tail_mul' (Mul)", "end each output with a quantizer"]),
+    ("same_output", ["repeats another output", "its own layer"]),
+    ("float_input", ["'scale_x1' (Mul)", "input 'x1'", "quantize each input first"]),
+])
+def test_qonnx_refusals(tmp_path, variant, words):
+    import hlsgen
+    from hlsgen.errors import HlsgenError
+    from multi_io_models import qonnx_two_in_two_out
+    path = qonnx_two_in_two_out(tmp_path / "m.onnx", variant)
+    with pytest.raises(HlsgenError) as e:
+        hlsgen.convert(str(path), out=tmp_path / "prj", n_vectors=4)
+    for w in words:
+        assert w in str(e.value), str(e.value)
+    assert not (tmp_path / "prj").exists()

@@ -67,7 +67,7 @@ class KerasModel:
     def to_ir(self, output_mode: str = "logits") -> Graph:
         return _Reader(self).read(output_mode)
 
-    def input_to_ir(self, x):
+    def input_to_ir(self, x, tensor: str | None = None):
         return x   # Keras is channels-last already
 
     @property
