@@ -72,6 +72,9 @@ def generate(model, out: str | Path, options: Options | None = None, *,
     tail = fe.host_tail(graph) if hasattr(fe, "host_tail") else None
     if tail:
         graph.meta["host_tail"] = tail
+    tails = fe.host_tails(graph) if len(graph.outputs) > 1 and hasattr(fe, "host_tails") else None
+    if tails:   # several outputs: each one's own tail (or None), in graph.outputs' order
+        graph.meta["host_tails"] = tails
 
     name = cpp_ident(out.name) or "model"
     clock = opt.clock_mhz or board.clock_mhz
@@ -101,7 +104,8 @@ def generate(model, out: str | Path, options: Options | None = None, *,
                "output_scale": graph.meta.get("output_scale", 1),
                "host_tail": graph.meta.get("host_tail"),
                "host_tail_line": (host_tail.describe(graph.meta["host_tail"])
-                                  if graph.meta.get("host_tail") else "")}
+                                  if graph.meta.get("host_tail") else ""),
+               "host_tails": graph.meta.get("host_tails")}
     with staged_folder(out, opt.force) as tmp:
         arch.render(built, tmp, context)
         codes.astype("<i8").tofile(tmp / "tb" / "inputs.bin")
@@ -116,6 +120,9 @@ def generate(model, out: str | Path, options: Options | None = None, *,
             report["host_tail"] = {"ops": graph.meta["host_tail"]["ops"],
                                    "runs_on": "host (driver, hlsgen csim, Project.predict)",
                                    "detail": context["host_tail_line"]}
+        if tails:
+            report["host_tails"] = {n: {"ops": t["ops"], "detail": host_tail.describe(t)}
+                                    for n, t in zip(graph.output_names, tails) if t}
         (tmp / MANIFEST).write_text(json.dumps({
             "hlsgen": __version__, "made_by": made_by, "name": name,
             "source_model": source.path or source.name, "source_sha256": source.sha256,

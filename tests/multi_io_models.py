@@ -73,7 +73,7 @@ def qonnx_two_in_two_out(path, variant: str = "ok", seed: int = 0):
     codes of 1/4); the branches added, then two heads y0 (5 values) and y1
     (2 values), power-of-two scales throughout. Variants for the refusals:
     nhwc (x1 an NHWC image transposed at the boundary), float_tail (y1 ends
-    with a float Mul), same_output (y1 is y0 through a Dropout), float_input
+    with a float Mul: a host tail), same_output (y1 is y0 through a Dropout), float_input
     (x1 scaled by a float before its dense layer, without a quantizer)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
@@ -116,10 +116,11 @@ def qonnx_two_in_two_out(path, variant: str = "ok", seed: int = 0):
     for name, n in (("y0", 5), ("y1", 2)):
         w = quant(c(name + "_w", rng.integers(-8, 8, (6, n)) * 0.25), name + "_wq", 0.25, 4.0)
         nodes.append(helper.make_node("MatMul", [h, w], [name + "_acc"], name=name + "_fc"))
-        heads.append(quant(name + "_acc", name, 0.125 if name == "y0" else 0.0625, 8.0))
+        q = name + "_q" if variant == "float_tail" and name == "y1" else name
+        heads.append(quant(name + "_acc", q, 0.125 if name == "y0" else 0.0625, 8.0))
     if variant == "float_tail":
-        nodes.append(helper.make_node("Mul", ["y1", c("k", 0.3)], ["y1_f"], name="tail_mul"))
-        heads[1] = "y1_f"
+        nodes.append(helper.make_node("Mul", ["y1_q", c("k", 0.3)], ["y1"], name="tail_mul"))
+        heads[1] = "y1"
     if variant == "same_output":
         nodes.append(helper.make_node("Dropout", ["y0"], ["y0_d"], name="drop"))
         heads[1] = "y0_d"

@@ -174,12 +174,14 @@ def test_frames_split_and_join():
         named_inputs(g, {"a": a, "b": b[:3]})
 
 
-def test_qonnx_two_inputs_two_outputs_exact(tmp_path):
+@pytest.mark.parametrize("variant", ["ok", "float_tail"])
+def test_qonnx_two_inputs_two_outputs_exact(tmp_path, variant):
     """A QONNX graph with two inputs and two outputs (the qonnx executor is
-    the reference): exact per output, names as the graph gives them."""
+    the reference): exact per output, names as the graph gives them. With
+    float_tail, output y1 ends with a float Mul: its own host tail."""
     import hlsgen
     from multi_io_models import qonnx_two_in_two_out
-    path = qonnx_two_in_two_out(tmp_path / "m.onnx")
+    path = qonnx_two_in_two_out(tmp_path / "m.onnx", variant)
     project = hlsgen.convert(str(path), out=tmp_path / "prj", n_vectors=150)
     g = project.graph
     assert g.inputs == ["x0", "x1"] and g.output_names == ["y0", "y1"]
@@ -199,11 +201,30 @@ def test_qonnx_two_inputs_two_outputs_exact(tmp_path):
     on_grid = g.split(g.inputs, g.input_values(g.quantize_inputs(x)))   # the design's inputs
     want = run_qonnx(qm, [on_grid["x0"], on_grid["x1"]])
     assert np.array_equal(pred["y0"], want[0]) and np.array_equal(pred["y1"], want[1])
+    tails = g.meta.get("host_tails")
+    if variant == "float_tail":   # y1 only: the framework's float32 values of its codes
+        assert tails[0] is None and tails[1]["ops"] == ["tail_mul (Mul)"]
+        assert project.report_json()["host_tails"]["y1"]["ops"] == ["tail_mul (Mul)"]
+        assert pred["y1"].dtype == np.float64 and not np.all(pred["y1"] * 16 == np.rint(pred["y1"] * 16))
+        # The driver on the emulated board: the same values, through its table.
+        from hlsgen.platform.board_files import overlay_class_name
+        from hlsgen.sim.emulator import install_overlay
+        install_overlay(project.path)
+        folder = board_folder(project.path, tmp_path / "board")
+        assert_selftest_passes(folder, "prj", 5)
+        np.savez(folder / "x.npz", **x)
+        proc = board_python("-c", "import numpy as np, prj_driver as d; "
+                            f"np.savez('y.npz', **d.{overlay_class_name('prj')}().predict("
+                            "dict(np.load('x.npz'))))", cwd=folder)
+        assert proc.returncode == 0, proc.stderr
+        y = np.load(folder / "y.npz")
+        assert np.array_equal(y["y0"], pred["y0"]) and np.array_equal(y["y1"], pred["y1"])
+    else:
+        assert tails is None
 
 
 @pytest.mark.parametrize("variant, words", [
     ("nhwc", ["input 'x1'", "channels-last (NHWC)", "export every input channels-first"]),
-    ("float_tail", ["'tail_mul' (Mul)", "end each output with a quantizer"]),
     ("same_output", ["repeats another output", "its own layer"]),
     ("float_input", ["'scale_x1' (Mul)", "input 'x1'", "quantize each input first"]),
 ])

@@ -90,7 +90,6 @@ REFUSALS = {
     "its constant varies over positions": "graph[constant_varies]",
     "outputs; --output argmax selects one class index": "graph[two_outputs]",
     "is channels-last (NHWC) transposed at the graph's boundary": "test_multi_io::test_qonnx_refusals",
-    "ends with float operations (": "test_multi_io::test_qonnx_refusals",
     "repeats another output or an input": "test_multi_io::test_qonnx_refusals",
     "computes in floating point on input '": "test_multi_io::test_qonnx_refusals",
     "is not supported; supported:": "test_qonnx_reader::test_unsupported_op_one_line_exit_2_nothing_written",

@@ -83,6 +83,7 @@ class QonnxModel:
         # Float operations after the last integer tensor that run on the host:
         # (residual scale, FloatOps, the IR layer before them), see host_tail.
         self.tail: tuple | None = None
+        self.tails: list = []         # several outputs: each one's tail (or None), in order
 
     def to_ir(self, output_mode: str = "logits") -> Graph:
         self.graph = _Reader(self).read(output_mode)
@@ -93,8 +94,18 @@ class QonnxModel:
         float operations on every code the lowered output can hold."""
         if self.tail is None or graph.meta.get("output_chain") == "chip":
             return None   # no tail, or the lowering proved it exact on the chip
-        scale, ops, where = self.tail
-        t = graph.tensors[graph.outputs[0]]
+        return self._tabulated(graph, self.tail, graph.outputs[0])
+
+    def host_tails(self, graph: Graph) -> list | None:
+        """Several outputs: each one's host tail table (or None), in order."""
+        if not any(self.tails):
+            return None
+        return [self._tabulated(graph, tail, out) if tail else None
+                for tail, out in zip(self.tails, graph.outputs)]
+
+    def _tabulated(self, graph: Graph, tail: tuple, output: str) -> dict:
+        scale, ops, where = tail
+        t = graph.tensors[output]
         frac = t.qtype.frac
 
         def framework(codes):   # value = code * 2**-frac * scale in float32, then the ops
@@ -242,6 +253,7 @@ class _Reader(QuantOps, LayerOps, PreprocessOps):
         self.nodes: list[Node] = []
         self.names: set[str] = set()
         qm.quant_map = {}
+        qm.tails = []
 
     # -- helpers ----------------------------------------------------------------
     def node(self, op, name, inputs, shape, attrs=None, params=None, transient=None, tname=None):
@@ -426,11 +438,10 @@ class _Reader(QuantOps, LayerOps, PreprocessOps):
                 raise HlsgenError(f"the model's output does not depend on its input (output "
                                   f"'{name}'); export the model with its inputs connected")
             final = self._exact_sum(final, f"output '{name}'")
+            self.qm.tail = None
             if self._computes() and self._needs_host(final) and not self._exact_on_chip(final):
-                ops = ", ".join(f"'{op.name}' ({op.kind})" for op in final.ops) or "a float scale"
-                raise HlsgenError(f"output '{name}' ends with float operations ({ops}) that would "
-                                  "run on the host; with several outputs, end each output with a "
-                                  "quantizer (Brevitas: QuantIdentity)")
+                final = self._to_host(final)   # its own host tail (a flat output), or refused
+            self.qm.tails.append(self.qm.tail)
             final = self.resolve(final, "the model's output")
             if final.scale.ndim and not np.all(final.scale == final.scale.flat[0]):
                 raise HlsgenError(f"the model's output has per-channel float scales (output "
@@ -443,6 +454,7 @@ class _Reader(QuantOps, LayerOps, PreprocessOps):
             entries.append({"out_scale": float(final.scale.flat[0]), "out_perm": final.perm,
                             "out_shape": tuple(final.shape),
                             "output_channels_last": bool(final.channels_last)})
+        self.qm.tail = None   # each output's tail is in qm.tails
         b = self.qm.boundary
         b.update(outputs=entries, **entries[0])
         ins = b.get("inputs") or [dict(b, tensor="input")]
@@ -493,7 +505,9 @@ class _Reader(QuantOps, LayerOps, PreprocessOps):
 
     def _host_tail_of(self, act: Act) -> tuple:
         """(residual scale, float operations, the IR layer before them)."""
-        return np.asarray(act.scale, np.float32), list(act.ops), self.nodes[-1].name
+        where = (self.nodes[-1].name if len(self.model.graph.output) < 2 else
+                 next(n.name for n in reversed(self.nodes) if act.tensor in n.outputs))
+        return np.asarray(act.scale, np.float32), list(act.ops), where
 
     def _to_host(self, act: Act) -> Act:
         """The output's float tail moved to the host: the IP outputs the codes."""
