@@ -129,19 +129,26 @@ class Project:
     def predict(self, x, raw: bool = False) -> np.ndarray:
         """The design's outputs for float inputs `x` (framework layout), from
         its C simulation: de-quantized values (N, outputs), or the output
-        codes with raw=True. For an --output argmax design, the class index."""
+        codes with raw=True. For an --output argmax design, the class index.
+        A model with several inputs takes a dict by input name (or a list in
+        the model's order); with several outputs, a dict by output name."""
         res = self.csim(x, fast=True)
         if res.csim_mismatches:
             raise HlsgenError(f"C simulation of {self.path} differs from the golden executor in "
                               f"{res.csim_mismatches} values; this is a bug, please report it")
-        if raw:
-            return res.csim
+        g = self.graph
         # With a host float tail (DESIGN.md), the framework's values of the codes.
-        values = golden.output_values(self.graph, res.csim)
-        if self.graph.output_is_label or self.graph.meta.get("host_tail"):
-            return values
+        out = res.csim if raw else golden.output_values(g, res.csim)
+        if len(g.outputs) > 1:   # several outputs: a dict by output name, [N, *shape] each
+            parts = g.split(g.outputs, out)
+            scales = [1.0] * len(g.outputs) if raw else g.meta.get("output_scales") or [1.0] * len(
+                g.outputs)
+            return {n: parts[t] * float(k) if k != 1 else parts[t]
+                    for t, n, k in zip(g.outputs, g.output_names, scales)}
+        if raw or g.output_is_label or g.meta.get("host_tail"):
+            return out
         # A final quantizer's float scale: value = code * 2**-frac * output_scale.
-        return values * float(self.graph.meta.get("output_scale", 1))
+        return out * float(g.meta.get("output_scale", 1))
 
     def trace(self, frames: int = 8):
         """Every intermediate tensor of the C simulation against the golden
@@ -149,7 +156,9 @@ class Project:
         from hlsgen.sim.csim import trace
         return trace(self.path, frames)
 
-    def _to_ir(self, x) -> np.ndarray:
+    def _to_ir(self, x):
+        if len(self.graph.inputs) > 1:   # a dict by input name, or a list (checked by csim)
+            return x
         x = np.asarray(x, dtype=np.float64)
         layout = self.graph.meta.get("framework_layout") or {}
         if layout.get("input") == "channels_first" and x.ndim >= 3:

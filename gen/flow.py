@@ -21,7 +21,7 @@ from hlsgen.arch.select import resolve_arch
 from hlsgen.errors import HlsgenError
 from hlsgen.frontends.select import Source, load_frontend
 from hlsgen.ir import golden, host_tail
-from hlsgen.ir.graph import Graph
+from hlsgen.ir.graph import Graph, named_inputs
 from hlsgen.ir.qtype import QType, parse_type
 from hlsgen.lint import lint_project
 from hlsgen.options import DEFAULT_INPUT_TYPE, Options
@@ -61,26 +61,38 @@ def generate(model, out: str | Path, options: Options | None = None, *,
     folding, folding_origin = _load_folding(opt.folding)
     fe, source = load_frontend(model, opt.weights, opt.checkpoint, opt.input_shape)
     graph = fe.to_ir(opt.output)
-    qt, qt_origin = _input_type(graph, opt.input_type)
+    typed = [_input_type(graph, opt.input_type, t) for t in graph.inputs]
+    qt, qt_origin = typed[0]
     graph.meta["input_qtype"] = qt.to_dict()
+    if len(graph.inputs) > 1:
+        graph.meta["input_qtypes"] = [q.to_dict() for q, _ in typed]
     run_passes(graph)
     # Float operations after the last integer tensor (a frontend may hand them
     # over): tabulated on the codes the passes bound (hlsgen/ir/host_tail.py).
     tail = fe.host_tail(graph) if hasattr(fe, "host_tail") else None
     if tail:
         graph.meta["host_tail"] = tail
+    tails = fe.host_tails(graph) if len(graph.outputs) > 1 and hasattr(fe, "host_tails") else None
+    if tails:   # several outputs: each one's own tail (or None), in graph.outputs' order
+        graph.meta["host_tails"] = tails
 
     name = cpp_ident(out.name) or "model"
     clock = opt.clock_mhz or board.clock_mhz
     arch_name, arch_reason = resolve_arch(opt.arch, graph, board, name, clock, folding)
+    if graph.multi_io and arch_name != "dataflow":
+        raise HlsgenError(f"the {arch_name} architecture takes one input and one output; this model "
+                          f"has {len(graph.inputs)} input(s) and {len(graph.outputs)} output(s); "
+                          "use --arch dataflow")
     arch = registry.get(arch_name)
     built = arch.design(graph, DesignRequest(name, board, clock, folding, folding_origin, opt.fps,
                                              opt.max_util, opt.budget, opt.tiling, log or _warn))
 
-    codes = _test_vectors(graph, qt, opt.test_data, opt.n_vectors, opt.seed, fe.input_to_ir)
-    x_values = qt.values(codes)
-    gold = golden.run(graph, codes)[graph.outputs[0]].reshape(len(codes), -1)
-    fw = fe.predict(x_values.astype(np.float32)).reshape(len(codes), -1)
+    codes = _test_vectors(graph, opt.test_data, opt.n_vectors, opt.seed, fe.input_to_ir)
+    x_values = graph.input_values(codes)
+    gold = golden.output_codes(graph, codes)
+    fw_in = (x_values if len(graph.inputs) == 1 else
+             list(graph.split(graph.inputs, x_values).values()))
+    fw = fe.predict(_float32(fw_in)).reshape(len(codes), -1)
     if graph.output_is_label:   # the framework gives scores; the design their arg-max
         fw = np.argmax(fw, axis=1).reshape(-1, 1).astype(np.float64)
     exact = int(np.sum(golden.output_values(graph, gold) == fw))
@@ -92,7 +104,8 @@ def generate(model, out: str | Path, options: Options | None = None, *,
                "output_scale": graph.meta.get("output_scale", 1),
                "host_tail": graph.meta.get("host_tail"),
                "host_tail_line": (host_tail.describe(graph.meta["host_tail"])
-                                  if graph.meta.get("host_tail") else "")}
+                                  if graph.meta.get("host_tail") else ""),
+               "host_tails": graph.meta.get("host_tails")}
     with staged_folder(out, opt.force) as tmp:
         arch.render(built, tmp, context)
         codes.astype("<i8").tofile(tmp / "tb" / "inputs.bin")
@@ -107,13 +120,16 @@ def generate(model, out: str | Path, options: Options | None = None, *,
             report["host_tail"] = {"ops": graph.meta["host_tail"]["ops"],
                                    "runs_on": "host (driver, hlsgen csim, Project.predict)",
                                    "detail": context["host_tail_line"]}
+        if tails:
+            report["host_tails"] = {n: {"ops": t["ops"], "detail": host_tail.describe(t)}
+                                    for n, t in zip(graph.output_names, tails) if t}
         (tmp / MANIFEST).write_text(json.dumps({
             "hlsgen": __version__, "made_by": made_by, "name": name,
             "source_model": source.path or source.name, "source_sha256": source.sha256,
             "framework": fe.framework, "board": board.name, "part": board.part,
             "clock_mhz": clock, "input_type": qt.fixed_name, "input_type_origin": qt_origin,
             "output": opt.output, "arch": arch.name, "softmax_dropped": fe.softmax_dropped,
-            "vectors": len(codes),
+            "vectors": len(codes), **_ports(graph, typed),
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "versions": _versions()}, indent=1))
         # The rules Vitis HLS enforces that can be checked without it, on the
@@ -131,11 +147,27 @@ def _warn(line: str) -> None:
     print(f"warning: {line}", file=sys.stderr)
 
 
-def _input_type(graph: Graph, given: str | None) -> tuple[QType, str]:
+def _float32(x):
+    return [a.astype(np.float32) for a in x] if isinstance(x, list) else x.astype(np.float32)
+
+
+def _ports(graph: Graph, typed) -> dict:
+    """The manifest's list of inputs and outputs, for a model with several
+    (frames of tb/*.bin concatenate them in this order)."""
+    if not graph.multi_io:
+        return {}
+    return {"inputs": [{"name": t, "shape": list(graph.tensors[t].shape), "type": q.fixed_name,
+                        "type_origin": origin} for t, (q, origin) in zip(graph.inputs, typed)],
+            "outputs": [{"name": n, "tensor": t, "shape": list(graph.tensors[t].shape),
+                         "label": graph.is_label(t)}
+                        for t, n in zip(graph.outputs, graph.output_names)]}
+
+
+def _input_type(graph: Graph, given: str | None, tensor: str) -> tuple[QType, str]:
     if given:
         return parse_type(given), "given"
     # The model's own input quantizer, when its first operation is one.
-    first = next((n for n in graph.nodes if graph.inputs[0] in n.inputs), None)
+    first = next((n for n in graph.nodes if tensor in n.inputs), None)
     while first is not None and first.op == "reshape":
         first = next((n for n in graph.nodes if first.outputs[0] in n.inputs), None)
     if (first is not None and first.op == "requant" and "grid" in first.transient
@@ -164,25 +196,34 @@ def _load_folding(folding) -> tuple[dict | None, str]:
     return found, f"in {folding}"
 
 
-def _test_vectors(graph: Graph, qt: QType, test_data, n: int, seed: int,
-                  to_ir_layout=lambda x: x) -> np.ndarray:
-    shape = tuple(graph.tensors[graph.inputs[0]].shape)
+def _test_vectors(graph: Graph, test_data, n: int, seed: int,
+                  to_ir_layout=lambda x, tensor=None: x) -> np.ndarray:
+    """Input codes: [N, *shape] for one input; frames [N, sum of sizes] for
+    several (test data then an .npz or a dict with one array per input name)."""
+    types = graph.input_qtypes()
     if test_data is not None:
+        if len(graph.inputs) > 1:
+            return graph.quantize_inputs(named_inputs(graph, test_data, to_ir_layout))
         if isinstance(test_data, (str, Path)):
             try:
                 test_data = np.load(test_data)
             except (OSError, ValueError) as e:
                 raise HlsgenError(f"test data '{test_data}' is not a .npy array ({e})")
+        shape = tuple(graph.tensors[graph.inputs[0]].shape)
         x = np.asarray(to_ir_layout(np.asarray(test_data)), dtype=np.float64)
         if x.shape[1:] != shape:
             raise HlsgenError(f"test data has shape {x.shape}; the model takes (N, "
                               f"{', '.join(map(str, shape))})")
-        return qt.quantize(x)
-    # Random inputs on the input grid, within +-4 or the type's own range.
+        return types[0].quantize(x)
+    # Random inputs on each input's grid, within +-4 or the type's own range.
     rng = np.random.default_rng(seed)
-    lo = max(qt.lo, -(4 << qt.frac) if qt.frac >= 0 else qt.lo)
-    hi = min(qt.hi, (4 << qt.frac) if qt.frac >= 0 else qt.hi)
-    return rng.integers(lo, hi + 1, size=(n,) + shape, dtype=np.int64)
+    parts = []
+    for t, qt in zip(graph.inputs, types):
+        lo = max(qt.lo, -(4 << qt.frac) if qt.frac >= 0 else qt.lo)
+        hi = min(qt.hi, (4 << qt.frac) if qt.frac >= 0 else qt.hi)
+        parts.append(rng.integers(lo, hi + 1, size=(n,) + tuple(graph.tensors[t].shape),
+                                  dtype=np.int64))
+    return parts[0] if len(parts) == 1 else graph.join(graph.inputs, parts)
 
 
 def _versions() -> dict:

@@ -17,7 +17,7 @@ import numpy as np
 
 from hlsgen.ir import golden
 from hlsgen.errors import HlsgenError
-from hlsgen.ir.graph import Graph
+from hlsgen.ir.graph import Graph, named_inputs
 from hlsgen.project.manifest import load_project
 from hlsgen.sim.compile import build
 from hlsgen.sim.summary import format_csim
@@ -73,6 +73,7 @@ class CsimResult:
     golden_values: np.ndarray | None = None
     notes: list = field(default_factory=list)
     synthesis: BranchResult | None = None   # None with fast=True
+    outputs: list | None = None   # several outputs: (name, values per frame) of each, in order
 
     def __repr__(self) -> str:
         return format_csim(self)   # the table `hlsgen csim` prints
@@ -94,13 +95,21 @@ class CsimResult:
         if self.framework is None:
             return None
         fw, gv = self.framework, self.golden_values
-        argmax_design = fw.shape[1] == 1 and self.csim.shape[1] == 1
+        # Several outputs: top-1 of the first; equal values of each, by name.
+        size = self.outputs[0][1] if self.outputs else fw.shape[1]
+        argmax_design = size == 1 and (self.outputs or self.csim.shape[1] == 1)
         top1 = (np.mean(fw[:, 0] == gv[:, 0]) if argmax_design
-                else np.mean(np.argmax(fw, 1) == np.argmax(gv, 1)))
-        return {"equal_values": int(np.sum(fw == gv)), "values": int(fw.size),
-                "rows_exact": int(np.sum(np.all(fw == gv, axis=1))),
-                "max_abs_diff": float(np.max(np.abs(fw - gv))) if fw.size else 0.0,
-                "top1_agreement": float(top1)}
+                else np.mean(np.argmax(fw[:, :size], 1) == np.argmax(gv[:, :size], 1)))
+        figures = {"equal_values": int(np.sum(fw == gv)), "values": int(fw.size),
+                   "rows_exact": int(np.sum(np.all(fw == gv, axis=1))),
+                   "max_abs_diff": float(np.max(np.abs(fw - gv))) if fw.size else 0.0,
+                   "top1_agreement": float(top1)}
+        if self.outputs:
+            ends = np.cumsum([0] + [n for _, n in self.outputs])
+            figures["per_output"] = {name: {"equal_values": int(np.sum(fw[:, a:b] == gv[:, a:b])),
+                                            "values": int(fw[:, a:b].size)}
+                                     for (name, _), a, b in zip(self.outputs, ends, ends[1:])}
+        return figures
 
     def summary(self) -> dict:
         return {"frames": self.frames, "values": self.values, "csim_vs_golden": {
@@ -144,7 +153,7 @@ def golden_outputs(graph: Graph, codes: np.ndarray, progress=None) -> np.ndarray
     parts = []
     for i in range(0, len(codes), BATCH):
         batch = codes[i:i + BATCH]
-        parts.append(golden.run(graph, batch)[graph.outputs[0]].reshape(len(batch), -1))
+        parts.append(golden.output_codes(graph, batch))
         if progress:
             progress(len(batch))
     return np.concatenate(parts)
@@ -160,23 +169,37 @@ def _stage(show: bool, frames: int, what: str, fn):
         return fn(bar.update)
 
 
-def _in_ir_layout(graph: Graph, x: np.ndarray) -> np.ndarray:
+def _in_ir_layout(graph: Graph, x: np.ndarray, tensor: str | None = None) -> np.ndarray:
     """Inputs in the IR's layout (N, H, W, C) or, for a channels-first
     framework, in its own (N, C, H, W) -> the IR's."""
-    shape = tuple(graph.tensors[graph.inputs[0]].shape)
-    channels_first = (graph.meta.get("framework_layout") or {}).get("input") == "channels_first"
+    shape = tuple(graph.tensors[tensor or graph.inputs[0]].shape)
+    layout = graph.meta.get("framework_layout") or {}
+    channels_first = (layout.get("inputs") or {}).get(tensor, layout.get("input")) == "channels_first"
     if x.shape[1:] != shape and channels_first and x.ndim >= 3 and np.moveaxis(x, 1, -1).shape[1:] == shape:
         return np.moveaxis(x, 1, -1)
     if x.shape[1:] != shape and int(np.prod(x.shape[1:])) != int(np.prod(shape)):
-        raise HlsgenError(f"inputs of shape {x.shape} do not match the model's input (N, "
+        what = f"input '{tensor}'" if tensor else "the model's input"
+        raise HlsgenError(f"inputs of shape {x.shape} do not match {what} (N, "
                           f"{', '.join(map(str, shape))})")
     return x
+
+
+def quantized_inputs(graph: Graph, inputs) -> np.ndarray:
+    """Float inputs -> code frames [N, input codes]: an array for one input;
+    for several, a dict by input name (or an opened .npz) or a list."""
+    if len(graph.inputs) == 1:
+        x = np.asarray(inputs)
+        return graph.quantize_inputs(_in_ir_layout(graph, x)).reshape(len(x), -1)
+    return graph.quantize_inputs(named_inputs(
+        graph, inputs, lambda x, t: _in_ir_layout(graph, x, t).reshape((len(x),) + tuple(
+            graph.tensors[t].shape))))
 
 
 def csim(project: Path, inputs: np.ndarray | None = None, threaded: bool = False,
          fast: bool = False, synthesis_frames: int | None = None,
          progress: bool | None = None) -> CsimResult:
-    """inputs: float values [N, ...] to use instead of the project's test vectors.
+    """inputs: float values [N, ...] to use instead of the project's test vectors
+    (a model with several inputs: a dict by input name, an .npz, or a list).
     threaded: run every dataflow process in its own thread on FIFOs of their
     declared depths (as hardware does) instead of one after another.
     Both branches of the kernel library run: the C-simulation branch on every
@@ -196,9 +219,7 @@ def csim(project: Path, inputs: np.ndarray | None = None, threaded: bool = False
         codes = codes.reshape(len(gold), -1)
         fw = np.load(project / "tb" / "framework.npy")
     else:
-        from hlsgen.ir.qtype import QType
-        qt = QType.from_dict(graph.meta["input_qtype"])
-        codes = qt.quantize(_in_ir_layout(graph, np.asarray(inputs))).reshape(len(inputs), -1)
+        codes = quantized_inputs(graph, inputs)
         gold = _stage(show, len(codes), "golden executor", lambda p: golden_outputs(graph, codes, p))
     t0 = time.perf_counter()
     out = _stage(show, len(codes), "C simulation",
@@ -206,6 +227,8 @@ def csim(project: Path, inputs: np.ndarray | None = None, threaded: bool = False
     run_s = time.perf_counter() - t0
     res = CsimResult(project, len(codes), int(gold.size), out, gold, b.seconds, b.cached, run_s,
                      fw, golden.output_values(graph, gold))
+    if len(graph.outputs) > 1:
+        res.outputs = list(zip(graph.output_names, graph.sizes(graph.outputs)))
     if not fast:
         n = len(codes) if synthesis_frames is None else max(1, min(int(synthesis_frames), len(codes)))
         sb = build(project, name, synthesis=True)
@@ -248,7 +271,7 @@ def trace(project: Path, frames: int = 8) -> list[TraceRow]:
                           "dataflow streams; --trace works on dataflow projects (--arch dataflow)")
     b = build(project, name, trace=True)
     codes = np.fromfile(project / "tb" / "inputs.bin", dtype="<i8")
-    n_in = graph.tensors[graph.inputs[0]].size
+    n_in = sum(graph.sizes(graph.inputs))
     codes = codes.reshape(-1, n_in)[:frames]
     gold = golden.run(graph, codes, trace=True)
     with tempfile.TemporaryDirectory(prefix="hlsgen-trace-") as tmp:

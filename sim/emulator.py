@@ -36,7 +36,12 @@ def build_library(project: Path, name: str, arch) -> Path:
     src_dir = Path(project) / "build" / "emu"
     src_dir.mkdir(parents=True, exist_ok=True)
     abi = src_dir / f"{name}_emulator_abi.cpp"
-    text = arch.emulator_abi(name)
+    meta = load_project(project)
+    ports = {}
+    if "inputs" in meta:   # several inputs or outputs: ports in0.., out0.. (the manifest's order)
+        ports = {f"{d}_tags": [str(k) for k in range(len(meta[d + "puts"]))]
+                 if len(meta[d + "puts"]) > 1 else [""] for d in ("in", "out")}
+    text = arch.emulator_abi(name, **ports)
     if not abi.is_file() or abi.read_text() != text:
         abi.write_text(text)
     return build_shared(Path(project), name, [abi], synthesis=True).exe

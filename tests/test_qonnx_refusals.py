@@ -88,11 +88,14 @@ REFUSALS = {
         "test_qonnx_converted (channels-last refusal)",
     "a constant of shape": "graph[constant_on_nhwc], graph[constant_bad_shape]",
     "its constant varies over positions": "graph[constant_varies]",
-    "outputs; hlsgen takes one input and one output": "graph[two_outputs]",
+    "outputs; --output argmax selects one class index": "graph[two_outputs]",
+    "is channels-last (NHWC) transposed at the graph's boundary": "test_multi_io::test_qonnx_refusals",
+    "repeats another output or an input": "test_multi_io::test_qonnx_refusals",
+    "computes in floating point on input '": "test_multi_io::test_qonnx_refusals",
     "is not supported; supported:": "test_qonnx_reader::test_unsupported_op_one_line_exit_2_nothing_written",
     "the model's output does not depend on its input": "graph[output_without_input]",
     "the model's output has per-channel float scales": "graph[output_per_channel_scales]",
-    "the model's input has shape": "graph[input_batch_2]",
+    "; hlsgen needs a batch dimension of 1 first": "graph[input_batch_2]",
     "computes in floating point on the model's output image": "graph[float_on_output_image]",
     "computes in floating point and its output reaches":
         "test_qonnx_reader::test_graph_errors_name_the_node_and_the_fix",
@@ -413,7 +416,7 @@ GRAPHS = {
     "constant_on_nhwc": (_constant_on_nhwc, IMG, 13, ["'scale1'", "Mul", "channels-first"]),
     "constant_bad_shape": (_constant_bad_shape, (1, 4), 13, ["'scale1'", "Mul", "one value per channel"]),
     "constant_varies": (_constant_varies, IMG, 13, ["'scale1'", "Mul", "one value per channel"]),
-    "two_outputs": (None, (1, 4), 13, ["one input and one output"]),
+    "two_outputs": (None, (1, 4), 13, ["2 outputs", "--output argmax", "--output logits"]),
     "output_without_input": (_output_without_input, (1, 4), 13, ["does not depend on its input"]),
     "output_per_channel_scales": (_output_per_channel_scales, (1, 4), 13, ["'cat1'", "QuantIdentity"]),
     "input_batch_2": (lambda g: g.node("Relu", ["q"], name="relu1"), (2, 4), 13, ["batch", "(1, C, H, W)"]),
@@ -450,7 +453,8 @@ GRAPHS = {
 
 
 # With logits, the bias and the scales run on the host.
-GEN_KW = {"float_bias_at_output": {"output": "argmax"}, "output_per_channel_scales": {"output": "argmax"}}
+GEN_KW = {"float_bias_at_output": {"output": "argmax"}, "output_per_channel_scales": {"output": "argmax"},
+          "two_outputs": {"output": "argmax"}}
 
 
 def _build(tmp_path, name):

@@ -57,7 +57,10 @@ def cmd_csim(args) -> int:
         try:
             inputs = np.load(args.inputs)
         except (OSError, ValueError) as e:
-            raise HlsgenError(f"inputs '{args.inputs}' is not a .npy array ({e})")
+            raise HlsgenError(f"inputs '{args.inputs}' is not a .npy array, or an .npz with one "
+                              f"array per input name ({e})")
+        if hasattr(inputs, "files"):   # .npz: one array per input of the model
+            inputs = {k: inputs[k] for k in inputs.files}
     if args.synthesis_frames is not None and args.synthesis_frames < 1:
         raise HlsgenError(f"--synthesis-frames {args.synthesis_frames} must be at least 1; "
                           "use --fast to skip the synthesis branch")
@@ -101,8 +104,9 @@ def parser() -> argparse.ArgumentParser:
                    "(default: the model's input quantizer, else ap_fixed<16,6>)")
     g.add_argument("--output", default="logits", choices=["logits", "argmax"],
                    help="what the design outputs (default: pre-softmax logits)")
-    g.add_argument("--test-data", help=".npy of float inputs for the test vectors "
-                   "(default: random inputs on the input grid)")
+    g.add_argument("--test-data", help=".npy of float inputs for the test vectors (a model "
+                   "with several inputs: .npz, one array per input name; default: random "
+                   "inputs on the input grid)")
     g.add_argument("--vectors", type=int, default=200, help="number of random test vectors")
     g.add_argument("--folding", help="JSON of {layer: {simd, pe}} or a report.json")
     g.add_argument("--clock", type=float, help="clock in MHz (default: the board's)")
@@ -122,7 +126,8 @@ def parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("csim", help="C simulation: prove the project bit-exact")
     c.add_argument("project", help="a folder written by `hlsgen generate`")
-    c.add_argument("--inputs", help=".npy of float inputs (default: the project's test vectors)")
+    c.add_argument("--inputs", help=".npy of float inputs (default: the project's test vectors); "
+                   "a model with several inputs: .npz with one array per input name")
     c.add_argument("--threaded", action="store_true", help="run the dataflow processes "
                    "concurrently on FIFOs of their generated depths, as hardware does")
     c.add_argument("--trace", action="store_true", help="compare every intermediate tensor with "

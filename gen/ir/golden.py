@@ -30,20 +30,41 @@ _PASS_BYTES = 16 << 20
 _TAP_PRODUCTS_MIN_CHANNELS, _TAP_PRODUCTS_MIN_COLUMNS = 16, 8
 
 
-def run(graph: Graph, input_codes: np.ndarray, trace: bool = False) -> dict[str, np.ndarray]:
-    """Input codes [N, *input_shape] -> codes of every output tensor (or of
-    every tensor, with trace=True)."""
-    x = np.asarray(input_codes, dtype=np.int64)
+def run(graph: Graph, input_codes, trace: bool = False) -> dict[str, np.ndarray]:
+    """Input codes -> codes of every output tensor (or of every tensor, with
+    trace=True). The codes: [N, *input_shape] for a model with one input;
+    with several, a dict by input name, a list in graph.inputs' order, or
+    frames [N, sum of input sizes] (Graph.split)."""
+    xs = _inputs(graph, input_codes)
+    n = len(next(iter(xs.values())))
     step = max(1, _PASS_BYTES // (8 * max(t.size for t in graph.tensors.values())))
-    parts = [_run(graph, x[i:i + step], trace) for i in range(0, len(x), step)]
+    parts = [_run(graph, {t: x[i:i + step] for t, x in xs.items()}, trace)
+             for i in range(0, n, step)]
     if not parts:
-        return _run(graph, x, trace)
+        return _run(graph, xs, trace)
     return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
 
 
-def _run(graph: Graph, x: np.ndarray, trace: bool) -> dict[str, np.ndarray]:
-    n = x.shape[0]
-    values = {graph.inputs[0]: x.reshape((n,) + tuple(graph.tensors[graph.inputs[0]].shape))}
+def output_codes(graph: Graph, input_codes) -> np.ndarray:
+    """Output frames [N, sum of output sizes] (outputs in graph.outputs' order)."""
+    outs = run(graph, input_codes)
+    return graph.join(graph.outputs, outs)
+
+
+def _inputs(graph: Graph, codes) -> dict[str, np.ndarray]:
+    if isinstance(codes, dict):
+        return {t: np.asarray(codes[t], dtype=np.int64) for t in graph.inputs}
+    if isinstance(codes, (list, tuple)):
+        return {t: np.asarray(c, dtype=np.int64) for t, c in zip(graph.inputs, codes)}
+    x = np.asarray(codes, dtype=np.int64)
+    if len(graph.inputs) == 1:
+        return {graph.inputs[0]: x}
+    return graph.split(graph.inputs, x)
+
+
+def _run(graph: Graph, xs: dict[str, np.ndarray], trace: bool) -> dict[str, np.ndarray]:
+    n = len(next(iter(xs.values())))
+    values = {t: x.reshape((n,) + tuple(graph.tensors[t].shape)) for t, x in xs.items()}
     for node in graph.nodes:
         if node.op == "input":
             continue
@@ -133,7 +154,9 @@ def _crop(node, ins, out_t, graph):
 
 def _add(node, ins, out_t, graph):
     muls = node.attrs.get("multipliers", [1] * len(ins))
-    return sum((x * m) << s for x, m, s in zip(ins, muls, node.attrs["shifts"]))
+    # An input may still have its pre-Flatten shape (as in _concat).
+    shape = (len(ins[0]),) + tuple(out_t.shape)
+    return sum((x.reshape(shape) * m) << s for x, m, s in zip(ins, muls, node.attrs["shifts"]))
 
 
 def _concat(node, ins, out_t, graph):
@@ -167,9 +190,19 @@ _OPS = {"dense": _dense, "conv": _conv, "pool": _pool, "pad": _pad, "upsample": 
 
 def output_values(graph: Graph, codes: np.ndarray) -> np.ndarray:
     """Output codes -> the real values they stand for (float64); with a host
-    float tail, the framework's float32 values of those codes."""
-    if graph.output_is_label:
+    float tail, the framework's float32 values of those codes. Several
+    outputs: frames [N, sum of output sizes], each output by its own rule."""
+    if len(graph.outputs) > 1:
+        parts = graph.split(graph.outputs, codes)
+        return graph.join(graph.outputs, [_values(graph, t, parts[t].reshape(len(codes), -1))
+                                          for t in graph.outputs])
+    return _values(graph, graph.outputs[0], codes)
+
+
+def _values(graph: Graph, output: str, codes: np.ndarray) -> np.ndarray:
+    if graph.is_label(output):
         return codes.astype(np.float64)
-    if graph.meta.get("host_tail"):
-        return host_tail.apply(graph.meta["host_tail"], codes).astype(np.float64)
-    return graph.tensors[graph.outputs[0]].qtype.values(codes)
+    tail = host_tail.of_output(graph, output)
+    if tail:
+        return host_tail.apply(tail, codes).astype(np.float64)
+    return graph.tensors[output].qtype.values(codes)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from hlsgen.errors import InternalError
+from hlsgen.errors import HlsgenError, InternalError
 from hlsgen.ir.qtype import QType
 
 
@@ -77,17 +77,77 @@ class Graph:
 
     @property
     def output_is_label(self) -> bool:
-        """Whether the output is a class index (an argmax), not values."""
-        producer = self.producer(self.outputs[0])
-        return producer is not None and producer.op == "argmax"
+        """Whether the (first) output is a class index (an argmax), not values."""
+        return self.is_label(self.outputs[0])
 
     @property
     def output_scores(self) -> str:
-        """The tensor whose values the output stands for: the scores a label
-        output is chosen from, else the output itself."""
-        if self.output_is_label:
-            return self.producer(self.outputs[0]).inputs[0]
-        return self.outputs[0]
+        """The tensor whose values the (first) output stands for: the scores a
+        label output is chosen from, else the output itself."""
+        return self.scores_of(self.outputs[0])
+
+    def is_label(self, output: str) -> bool:
+        """Whether `output` is a class index (an argmax), not values."""
+        producer = self.producer(output)
+        return producer is not None and producer.op == "argmax"
+
+    def scores_of(self, output: str) -> str:
+        return self.producer(output).inputs[0] if self.is_label(output) else output
+
+    # -- several inputs and outputs: a frame is every input's (or output's)
+    # codes, flattened and concatenated in the order of self.inputs (outputs).
+    @property
+    def multi_io(self) -> bool:
+        return len(self.inputs) > 1 or len(self.outputs) > 1
+
+    @property
+    def output_names(self) -> list[str]:
+        """The outputs' names in the framework (its output layers; tensor
+        names may change in the passes)."""
+        return self.meta.get("output_names") or list(self.outputs)
+
+    def sizes(self, names: list[str]) -> list[int]:
+        return [self.tensors[t].size for t in names]
+
+    def split(self, names: list[str], rows: np.ndarray) -> dict[str, np.ndarray]:
+        """Frames [N, sum of sizes] -> each tensor's [N, *shape], by name."""
+        rows = np.asarray(rows)
+        rows = rows.reshape(len(rows), -1)
+        ends = np.cumsum(self.sizes(names))[:-1]
+        return {t: part.reshape((len(rows),) + tuple(self.tensors[t].shape))
+                for t, part in zip(names, np.split(rows, ends, axis=1))}
+
+    def join(self, names: list[str], arrays) -> np.ndarray:
+        """Each tensor's [N, ...] (a dict by name, or a list in order) -> frames
+        [N, sum of sizes]."""
+        parts = [arrays[t] for t in names] if isinstance(arrays, dict) else list(arrays)
+        return np.concatenate([np.asarray(a).reshape(len(a), -1) for a in parts], axis=1)
+
+    def input_qtypes(self) -> list[QType]:
+        """Each input's type (meta: "input_qtype", and "input_qtypes" when
+        there are several inputs)."""
+        return [QType.from_dict(d) for d in
+                self.meta.get("input_qtypes") or [self.meta["input_qtype"]]]
+
+    def quantize_inputs(self, values) -> np.ndarray:
+        """Float inputs (IR layout) -> codes: [N, *shape] for one input; for
+        several (a dict by name, a list, or frames), frames [N, sum of sizes]."""
+        types = self.input_qtypes()
+        if len(self.inputs) == 1:
+            return types[0].quantize(values)
+        if not isinstance(values, (dict, list, tuple)):
+            values = self.split(self.inputs, values)
+        parts = [values[t] for t in self.inputs] if isinstance(values, dict) else list(values)
+        return self.join(self.inputs, [q.quantize(np.asarray(v, dtype=np.float64))
+                                       for q, v in zip(types, parts)])
+
+    def input_values(self, codes: np.ndarray) -> np.ndarray:
+        """Input codes -> their values (the inverse of quantize_inputs on its grid)."""
+        types = self.input_qtypes()
+        if len(self.inputs) == 1:
+            return types[0].values(codes)
+        parts = self.split(self.inputs, codes)
+        return self.join(self.inputs, [q.values(parts[t]) for q, t in zip(types, self.inputs)])
 
     def remove_node(self, node: Node) -> None:
         """Removes a one-in one-out node, connecting its input to its consumers."""
@@ -125,3 +185,41 @@ class Graph:
                       {k: arrays[key] for k, key in d["params"].items()}) for d in doc["nodes"]]
         tensors = {d["name"]: Tensor.from_dict(d) for d in doc["tensors"]}
         return Graph(nodes, tensors, doc["inputs"], doc["outputs"], doc["meta"])
+
+
+def named_inputs(graph: Graph, data, to_ir_layout=lambda x, tensor: x) -> dict[str, np.ndarray]:
+    """Float inputs of a model with several inputs, by input name (IR layout),
+    from an .npz path, a dict by name (an opened .npz too) or a list in the
+    model's input order; to_ir_layout(array, input name) turns a framework's
+    layout into the IR's."""
+    names = ", ".join(graph.inputs)
+    if isinstance(data, (str, Path)):
+        try:
+            with np.load(data) as z:
+                data = {k: z[k] for k in z.files}
+        except (OSError, ValueError, AttributeError) as e:
+            raise HlsgenError(f"inputs '{data}' are not an .npz with one array per input "
+                              f"({names}): {e}")
+    if hasattr(data, "files"):   # an opened .npz
+        data = {k: data[k] for k in data.files}
+    if isinstance(data, (list, tuple)):
+        if len(data) != len(graph.inputs):
+            raise HlsgenError(f"{len(data)} input arrays given; the model has {len(graph.inputs)} "
+                              f"inputs ({names}); give one array per input, in that order")
+        data = dict(zip(graph.inputs, data))
+    if not isinstance(data, dict) or set(data) != set(graph.inputs):
+        got = ", ".join(data) if isinstance(data, dict) else type(data).__name__
+        raise HlsgenError(f"the model's inputs are {names}; give one array for each, by name "
+                          f"(a dict or an .npz; got {got})")
+    out = {}
+    for t in graph.inputs:
+        x = np.asarray(to_ir_layout(np.asarray(data[t]), t), dtype=np.float64)
+        shape = tuple(graph.tensors[t].shape)
+        if x.shape[1:] != shape:
+            raise HlsgenError(f"input '{t}' has shape {x.shape}; the model takes (N, "
+                              f"{', '.join(map(str, shape))})")
+        out[t] = x
+    if len({len(x) for x in out.values()}) != 1:
+        raise HlsgenError(f"the input arrays ({names}) hold different numbers of frames; give "
+                          "as many of each")
+    return out

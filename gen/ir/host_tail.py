@@ -59,6 +59,16 @@ def apply(tail: dict, codes: np.ndarray) -> np.ndarray:
     return t[channel, idx]
 
 
+def of_output(graph, output: str) -> dict | None:
+    """The host tail of one output: graph.meta["host_tail"] for a model with
+    one output; with several, graph.meta["host_tails"] holds each one's (or
+    None) in graph.outputs' order."""
+    if len(graph.outputs) == 1:
+        return graph.meta.get("host_tail")
+    tails = graph.meta.get("host_tails") or [None] * len(graph.outputs)
+    return tails[graph.outputs.index(output)]
+
+
 def describe(tail: dict) -> str:
     """One line for summaries and READMEs."""
     t = table(tail)

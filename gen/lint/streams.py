@@ -190,8 +190,11 @@ def _stream_types(p: Project, streams: dict, uses: dict, arg_order: dict,
                                  f"lanes but writes {lay['out']['type']}: its input and output "
                                  "are one word type"))
 
+    # Processes 1..n are the axis_in of the n input ports.
+    n_in = len({x[0] for v in uses.values() for x in v["write"] if x[2] == "axis_in"}) or 1
+
     def layer_of(proc: int):
-        k = proc - 2            # process 1 is axis_in
+        k = proc - 1 - n_in
         return layers[k] if 0 <= k < len(layers) else None
 
     for name, d in streams.items():

@@ -69,18 +69,33 @@ def stream_port(word_bits: int, words: int) -> StreamPort:
 
 @dataclass(frozen=True)
 class BoardIO:
-    """What the block design, the driver and the emulator agree on."""
+    """What the block design, the driver and the emulator agree on. A model
+    with several inputs or outputs has a port (and a DMA channel) for each:
+    DMA k's MM2S feeds input port k, its S2MM stores output port k."""
 
     inp: StreamPort
     out: StreamPort
+    ins: tuple = ()    # every input port (several inputs or outputs)
+    outs: tuple = ()
 
     @property
     def recv_align(self) -> int:
-        return max(MIN_RECV_ALIGN, self.out.mm_bits // 8)
+        return max(MIN_RECV_ALIGN, *(p.mm_bits // 8 for p in self.outs or (self.out,)))
 
     @property
     def max_transfer(self) -> int:
         return (1 << DMA_LENGTH_BITS) - 1
+
+    @property
+    def dmas(self) -> list[dict]:
+        """The DMAs: cell name, and the input and output port each serves
+        (index, StreamPort; None where the channel is left out)."""
+        if not self.ins:
+            return [{"cell": DMA_CELL, "mm2s": (0, self.inp), "s2mm": (0, self.out)}]
+        n = max(len(self.ins), len(self.outs))
+        return [{"cell": f"{DMA_CELL}_{k}",
+                 "mm2s": (k, self.ins[k]) if k < len(self.ins) else None,
+                 "s2mm": (k, self.outs[k]) if k < len(self.outs) else None} for k in range(n)]
 
 
 def board_io_of_words(in_bits: int, in_words: int, out_bits: int, out_words: int) -> BoardIO:
@@ -89,19 +104,50 @@ def board_io_of_words(in_bits: int, in_words: int, out_bits: int, out_words: int
     return BoardIO(stream_port(in_bits, in_words), stream_port(out_bits, out_words))
 
 
+def board_io_of_ports(ins: list[tuple[int, int]], outs: list[tuple[int, int]]) -> BoardIO:
+    """(word bits, words per frame) of every input and output port: a DMA
+    channel each (one port each way: board_io_of_words)."""
+    if len(ins) == 1 and len(outs) == 1:
+        return board_io_of_words(*ins[0], *outs[0])
+    i, o = tuple(stream_port(*p) for p in ins), tuple(stream_port(*p) for p in outs)
+    return BoardIO(i[0], o[0], i, o)
+
+
 def board_io(design, values: dict) -> BoardIO:
-    return board_io_of_words(values["in_word_bits"], design.inp.words,
-                             values["out_word_bits"], design.out.words)
+    if not design.multi_io:
+        return board_io_of_words(values["in_word_bits"], design.inp.words,
+                                 values["out_word_bits"], design.out.words)
+    return board_io_of_ports([(p.word_bits, p.stream.words) for p in design.in_ports],
+                             [(p.word_bits, p.stream.words) for p in design.out_ports])
 
 
-def _streams(io: BoardIO, ip: str) -> list[dict]:
-    """The two stream paths, each with a width converter where the DMA's
+def _ip_port(name: str) -> str:
+    """Vitis HLS renames the C++ ports `in` and `out` (HDL keywords)."""
+    return {"in": IP_IN_PORT, "out": IP_OUT_PORT}.get(name, name)
+
+
+def _streams(io: BoardIO, ip: str, design=None) -> list[dict]:
+    """The stream paths, each with a width converter where the DMA's
     power-of-two width differs from the IP's word."""
+    if not io.ins:
+        ends = [("input stream", io.inp, f"{DMA_CELL}/M_AXIS_MM2S", f"{ip}/{IP_IN_PORT}", "in_width"),
+                ("output stream", io.out, f"{ip}/{IP_OUT_PORT}", f"{DMA_CELL}/S_AXIS_S2MM",
+                 "out_width")]
+    else:
+        ends = []
+        for dma in io.dmas:
+            if dma["mm2s"]:
+                k, port = dma["mm2s"]
+                p = design.in_ports[k]
+                ends.append((f"input {p.name} ('{p.label}')", port, f"{dma['cell']}/M_AXIS_MM2S",
+                             f"{ip}/{_ip_port(p.name)}", f"{p.name}_width"))
+            if dma["s2mm"]:
+                k, port = dma["s2mm"]
+                p = design.out_ports[k]
+                ends.append((f"output {p.name} ('{p.label}')", port, f"{ip}/{_ip_port(p.name)}",
+                             f"{dma['cell']}/S_AXIS_S2MM", f"{p.name}_width"))
     paths = []
-    for what, port, source, sink, conv in (
-            ("input stream", io.inp, f"{DMA_CELL}/M_AXIS_MM2S", f"{ip}/{IP_IN_PORT}", "in_width"),
-            ("output stream", io.out, f"{ip}/{IP_OUT_PORT}", f"{DMA_CELL}/S_AXIS_S2MM",
-             "out_width")):
+    for what, port, source, sink, conv in ends:
         dma_bytes = port.dma_bits // 8
         to_ip = source.startswith(DMA_CELL)
         paths.append({"what": what, "source": source, "sink": sink, "word_bytes": port.word_bytes,
@@ -117,20 +163,25 @@ def render_board_files(design, folder: Path, values: dict) -> None:
     `values` is the context the project templates were rendered with (board,
     clock, ...)."""
     d, board = design, values["board"]
-    if d.out.qtype.bits > 64:
-        raise HlsgenError(f"output values of {d.out.qtype.bits} bits do not fit the driver's int64 "
-                          "codes; narrow the last layer's output quantizer")
+    for s in [p.stream for p in d.out_ports] or [d.out]:
+        if s.qtype.bits > 64:
+            raise HlsgenError(f"output values of {s.qtype.bits} bits do not fit the driver's int64 "
+                              "codes; narrow the last layer's output quantizer")
     io = board_io(d, values)
-    ctx = common_context(values, d.name, "dataflow", folder, d.inp.count)
-    ctx.update(io=io, dma_cell=DMA_CELL, dma_length_bits=DMA_LENGTH_BITS)
+    ctx = common_context(values, d.name, "dataflow", folder, d.inp_count)
+    ctx.update(io=io, dma_cell=DMA_CELL, dma_length_bits=DMA_LENGTH_BITS, dmas=io.dmas)
     if ctx["block_design"]:
         ps = ps_settings(board, values["clock_mhz"], [0])
-        streams = _streams(io, ctx["ip_cell"])
-        memory = [MemPath("mem_ic", "both DMA channels", (f"{DMA_CELL}/M_AXI_MM2S",
-                                                          f"{DMA_CELL}/M_AXI_S2MM"), 0)]
-        control = [f"{DMA_CELL}/S_AXI_LITE", f"{ctx['ip_cell']}/s_axi_control"]
-        dma_clocks = (f"{DMA_CELL}/s_axi_lite_aclk", f"{DMA_CELL}/m_axi_mm2s_aclk",
-                      f"{DMA_CELL}/m_axi_s2mm_aclk")
+        streams = _streams(io, ctx["ip_cell"], d)
+        channels = [f"{x['cell']}/M_AXI_{ch.upper()}" for x in io.dmas for ch in ("mm2s", "s2mm")
+                    if x[ch]]
+        memory = [MemPath("mem_ic", "both DMA channels" if not io.ins else "every DMA channel",
+                          tuple(channels), 0)]
+        control = [f"{x['cell']}/S_AXI_LITE" for x in io.dmas] + [f"{ctx['ip_cell']}/s_axi_control"]
+        dma_clocks = tuple(f"{x['cell']}/{pin}" for x in io.dmas for pin in
+                           ["s_axi_lite_aclk"] + [f"m_axi_{ch}_aclk" for ch in ("mm2s", "s2mm")
+                                                  if x[ch]])
         ctx.update(ps=ps, streams=streams, **wiring(ps, ctx["ip_cell"], streams, memory, control,
-                                                    dma_clocks, (f"{DMA_CELL}/axi_resetn",)))
+                                                    dma_clocks,
+                                                    tuple(f"{x['cell']}/axi_resetn" for x in io.dmas)))
     write_board_files(folder, ctx, "driver.py.j2")

@@ -76,13 +76,51 @@ class Kernel:
         return max([s.words for s in self.ins] + [s.words for s in self.outs])
 
 
+@dataclass(eq=False)
+class Port:
+    """One AXI-Stream port of the top function. A model with one input and
+    one output has ports `in` and `out`; with several, in0, in1, ... and
+    out0, out1, ... in the model's order. Their C++ names (types, constants,
+    streams) carry the tag: Model_in_t / Model_in0_t, MODEL_IN0_COUNT, in0_s."""
+    name: str
+    tensor: str               # the IR tensor it carries
+    stream: Stream
+    frac: int | None = None   # outputs: None when the output is a class index
+    offset: int = 0           # where its codes start in a frame of every port's codes
+    label: str = ""           # the model's name for it (input or output layer)
+
+    @property
+    def tag(self) -> str:
+        return self.name[3:] if self.name.startswith("out") else self.name[2:]
+
+    @property
+    def word_bits(self) -> int:
+        """The AXI-Stream word: whole bytes, a power of two, at most AXIS_MAX_BITS."""
+        return _pow2_bytes(self.stream.word_bits)
+
+
 @dataclass
 class Design:
     name: str
     kernels: list[Kernel]
-    inp: Stream
-    out: Stream
+    inp: Stream               # the (first) input's stream
+    out: Stream               # the (first) output's stream
     out_frac: int | None      # None when the output is a class index
+    in_ports: list[Port] = field(default_factory=list)    # every port (build_design)
+    out_ports: list[Port] = field(default_factory=list)
+
+    @property
+    def multi_io(self) -> bool:
+        return len(self.in_ports) > 1 or len(self.out_ports) > 1
+
+    @property
+    def inp_count(self) -> int:
+        """Input codes per frame, every port's."""
+        return sum(p.stream.count for p in self.in_ports) if self.in_ports else self.inp.count
+
+    @property
+    def out_count(self) -> int:
+        return sum(p.stream.count for p in self.out_ports) if self.out_ports else self.out.count
 
     @property
     def axis_bits(self) -> tuple[int, int]:
@@ -91,9 +129,17 @@ class Design:
         return _pow2_bytes(self.inp.word_bits), _pow2_bytes(self.out.word_bits)
 
     @property
+    def port_bits(self) -> list[tuple[str, int]]:
+        """(port, AXI-Stream word bits) of every port."""
+        ports = self.in_ports + self.out_ports
+        if not ports:
+            return list(zip(("input", "output"), self.axis_bits))
+        return [(p.name, p.word_bits) for p in ports]
+
+    @property
     def widest_word_bits(self) -> int:
         """The widest ap_uint of the project: stream, AXI and weight words."""
-        return max([s.word_bits for s in self.streams] + list(self.axis_bits)
+        return max([s.word_bits for s in self.streams] + [b for _, b in self.port_bits]
                    + [bits for _, _, bits in _weight_words(self)])
 
     @property
@@ -106,7 +152,8 @@ class Design:
     def streams(self) -> list[Stream]:
         """Every internal stream, from in_s (after the AXI-Stream input) to out_s."""
         seen, out = set(), []
-        for s in [self.inp] + [s for k in self.kernels for s in k.outs]:
+        firsts = [p.stream for p in self.in_ports] or [self.inp]
+        for s in firsts + [s for k in self.kernels for s in k.outs]:
             if id(s) not in seen:
                 seen.add(id(s))
                 out.append(s)
@@ -145,6 +192,9 @@ class _Mapper:
         self.n_streams = 0
         self.sparsity: dict[str, Sparsity | None] = {}
         self.folds = self._folding(folding)
+        # AXI-Stream port names: in/out for one of each, else in0, in1, ..., out0, ...
+        self.ports = {t: ("in" if len(graph.inputs) == 1 else f"in{i}")
+                      for i, t in enumerate(graph.inputs)}
 
     # -- folding -----------------------------------------------------------------
     def _compute_nodes(self):
@@ -242,8 +292,8 @@ class _Mapper:
         if tensor not in self.streams:
             # The graph input: its first consumer picks the lanes, split into
             # as many AXI-Stream words as the port's width limit needs.
-            self.streams[tensor] = Stream("in_s", t.qtype, port_lanes(lanes or 1, t.qtype.bits),
-                                          t.size, tensor=tensor)
+            self.streams[tensor] = Stream(f"{self.ports[tensor]}_s", t.qtype,
+                                          port_lanes(lanes or 1, t.qtype.bits), t.size, tensor=tensor)
         consumers = len(self.g.consumers(tensor)) + (tensor in self.g.outputs)
         if consumers > 1:
             if tensor not in self.branches:
@@ -251,7 +301,8 @@ class _Mapper:
             s = self.branches[tensor].pop(0)
         else:
             s = self.streams[tensor]
-        return self.resize(s, lanes, "in" if s.name == "in_s" else "") if lanes else s
+        port = self.ports[tensor] if s.name == f"{self.ports.get(tensor)}_s" else ""
+        return self.resize(s, lanes, port) if lanes else s
 
     def _fork(self, tensor: str, n: int) -> list[Stream]:
         src = self.streams[tensor]
@@ -275,7 +326,8 @@ class _Mapper:
         for step in steps:
             out = self.new_stream(s.qtype, step, s.count)
             kid = f"axis_{port}_lanes" if port else f"resize_{self.n_streams}"
-            what = f"AXI-Stream {port}put: " if port else ""
+            what = (f"AXI-Stream {port}put: " if port in ("in", "out") else
+                    f"AXI-Stream port {port}: " if port else "")
             self.kernel("resize", kid, f"{what}{s.lanes} -> {step} lanes",
                         [s], [out], {"n": s.count, "a": s.lanes, "b": step})
             s = out
@@ -497,16 +549,32 @@ def build_design(graph: Graph, name: str, folding: dict | None = None) -> Design
     kernels = m.map()
     if not kernels:
         raise HlsgenError("the model computes nothing (no layer after its input)")
-    out = m.take(graph.outputs[0])
-    # The AXI-Stream output: as many words as the port's width limit needs.
-    out = m.resize(out, port_lanes(out.lanes, out.qtype.bits), "out")
-    out.name = "out_s"
-    out_frac = None if graph.output_is_label else graph.tensors[graph.outputs[0]].qtype.frac
-    design = Design(name, kernels, m.streams[graph.inputs[0]], out, out_frac)
+    unused = [t for t in graph.inputs if t not in m.streams]
+    if unused:
+        raise HlsgenError(f"input '{unused[0]}' of the model feeds no layer; remove it from the "
+                          "model's inputs")
+    in_ports = [Port(m.ports[t], t, m.streams[t], offset=off, label=t)
+                for t, off in zip(graph.inputs, _offsets(graph, graph.inputs))]
+    out_ports = []
+    for i, t in enumerate(graph.outputs):
+        port = "out" if len(graph.outputs) == 1 else f"out{i}"
+        out = m.take(t)
+        # The AXI-Stream output: as many words as the port's width limit needs.
+        out = m.resize(out, port_lanes(out.lanes, out.qtype.bits), port)
+        out.name = f"{port}_s"
+        out_ports.append(Port(port, t, out, None if graph.is_label(t) else
+                              graph.tensors[t].qtype.frac, _offsets(graph, graph.outputs)[i],
+                              graph.output_names[i]))
+    design = Design(name, kernels, in_ports[0].stream, out_ports[0].stream, out_ports[0].frac,
+                    in_ports, out_ports)
     check_edges(design, graph)
     check_limits(design)
     size_fifos(design)
     return design
+
+
+def _offsets(graph: Graph, names: list[str]) -> list[int]:
+    return [int(v) for v in np.cumsum([0] + graph.sizes(names))[:-1]]
 
 
 # Kernels whose C++ reads and writes one word type (codes pass through).
@@ -521,8 +589,13 @@ def edge_problems(design: Design, graph: Graph | None = None) -> list[str]:
     C++ type of the IR tensor it carries. Types are decided once, by the
     producer of each stream; a kernel's input typedef is its stream's."""
     problems = []
-    producers: dict[int, list[str]] = {id(design.inp): ["the AXI-Stream input"]}
-    readers: dict[int, list[str]] = {id(design.out): ["the AXI-Stream output"]}
+    def port(p: Port) -> list[str]:
+        return [{"in": "the AXI-Stream input", "out": "the AXI-Stream output"}.get(
+            p.name, f"the AXI-Stream port {p.name}")]
+    producers: dict[int, list[str]] = {id(p.stream): port(p) for p in design.in_ports}
+    readers: dict[int, list[str]] = {id(p.stream): port(p) for p in design.out_ports}
+    producers.setdefault(id(design.inp), ["the AXI-Stream input"])
+    readers.setdefault(id(design.out), ["the AXI-Stream output"])
     for k in design.kernels:
         for s in k.outs:
             producers.setdefault(id(s), []).append(k.id)
@@ -587,7 +660,8 @@ def limit_problems(design: Design) -> list[str]:
             problems.append(f"layer '{layer}': {lanes} lanes of {lane_bits}-bit {what}s make a "
                             f"{bits}-bit word; Vitis HLS allows at most {MAX_WORD_BITS} bits "
                             f"(UG1399, AP_INT_MAX_W); {fix}")
-    for what, bits in zip(("input", "output"), design.axis_bits):
+    for what, bits in design.port_bits:
+        what = {"in": "input", "out": "output"}.get(what, what)
         if bits > AXIS_MAX_BITS:
             problems.append(f"the AXI-Stream {what} would be {bits} bits wide; the AXI DMA takes "
                             f"at most {AXIS_MAX_BITS} (PG021); this is a bug in hlsgen, please "

@@ -69,21 +69,27 @@ class KerasModel:
     def to_ir(self, output_mode: str = "logits") -> Graph:
         return _Reader(self).read(output_mode)
 
-    def input_to_ir(self, x):
+    def input_to_ir(self, x, tensor: str | None = None):
         return x   # Keras is channels-last already
 
     @property
     def softmax_dropped(self) -> bool:
         return self.softmax_layer is not None
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        """The framework's pre-softmax outputs for float inputs (float32)."""
+    def predict(self, x) -> np.ndarray:
+        """The framework's pre-softmax outputs for float inputs (float32). A
+        model with several inputs takes a list of arrays (the model's input
+        order); several outputs come back flattened and concatenated [N, sum]."""
         tf, _, _ = import_qkeras()
+        xs = list(x) if isinstance(x, (list, tuple)) else [x]
         outs = []
         with self._without_softmax():
-            for i in range(0, len(x), 256):
-                batch = tf.constant(np.asarray(x[i:i + 256], dtype=np.float32))
-                outs.append(np.asarray(self.model(batch, training=False)))
+            for i in range(0, len(xs[0]), 256):
+                batch = [tf.constant(np.asarray(a[i:i + 256], dtype=np.float32)) for a in xs]
+                y = self.model(batch if len(batch) > 1 else batch[0], training=False)
+                ys = y if isinstance(y, (list, tuple)) else [y]
+                outs.append(np.concatenate([np.asarray(a).reshape(len(a), -1) for a in ys], axis=1)
+                            if len(ys) > 1 else np.asarray(ys[0]))
         return np.concatenate(outs).astype(np.float32)
 
     @contextlib.contextmanager
@@ -313,21 +319,24 @@ class _Reader:
                               "supported")
         inbound = layer._inbound_nodes[0].inbound_layers
         inbound = inbound if isinstance(inbound, (list, tuple)) else [inbound]
-        return [self.out.get(l.name, ("input", Pending())) for l in inbound]
+        return [self.out[l.name] for l in inbound]
 
     # -- layers -------------------------------------------------------------
     def read(self, output_mode: str) -> Graph:
         model = self.km.model
-        if len(model.inputs) != 1 or len(model.outputs) != 1:
-            raise HlsgenError(f"model '{self.km.path.name}' has {len(model.inputs)} inputs and "
-                              f"{len(model.outputs)} outputs; hlsgen takes one input and one output")
-        in_shape = tuple(int(d) for d in model.inputs[0].shape[1:])
-        self.tensors["input"] = Tensor("input", in_shape)
-        self.nodes.append(Node("input", "input", [], ["input"]))
+        ins, outs = _io_layers(model)
+        if output_mode == "argmax" and len(outs) > 1:
+            raise HlsgenError(f"model '{self.km.path.name}' has {len(outs)} outputs; --output argmax "
+                              "selects one class index; use --output logits (the default)")
+        # One input keeps the tensor name "input"; several are named by their layers.
+        names = ["input"] if len(ins) == 1 else [layer.name for layer in ins]
+        for layer, tname, t in zip(ins, names, model.inputs):
+            self.tensors[tname] = Tensor(tname, tuple(int(d) for d in t.shape[1:]))
+            self.nodes.append(Node("input", tname, [], [tname]))
+            self.out[layer.name] = (tname, Pending())
         for layer in model.layers:
             kind = type(layer).__name__
             if kind == "InputLayer":
-                self.out[layer.name] = ("input", Pending())
                 continue
             handler = getattr(self, "_" + kind, None)
             if handler is None:
@@ -341,12 +350,20 @@ class _Reader:
             if kind not in ("Add", "Concatenate") and len(srcs) != 1:
                 raise HlsgenError(f"layer '{layer.name}' ({kind}) has {len(srcs)} inputs")
             self.out[layer.name] = handler(layer, srcs)
-        tensor, pending = self.out[self.last_layer.name]
-        out = self.resolve(tensor, pending, "the model's output")
+        out_tensors = []
+        for layer in outs:
+            tensor, pending = self.out[layer.name]
+            out = self.resolve(tensor, pending, "the model's output")
+            if out in out_tensors or out in names:
+                raise HlsgenError(f"output '{layer.name}' of model '{self.km.path.name}' repeats "
+                                  "another output or an input; give each output its own layer")
+            out_tensors.append(out)
         if output_mode == "argmax":
-            out = self.node("argmax", "label_select", [out], (1,), tname="label")
-        return Graph(self.nodes, self.tensors, ["input"], [out],
-                     {"framework": "qkeras", "source": self.km.path.name})
+            out_tensors = [self.node("argmax", "label_select", out_tensors, (1,), tname="label")]
+        meta = {"framework": "qkeras", "source": self.km.path.name}
+        if len(out_tensors) > 1:
+            meta["output_names"] = [layer.name for layer in outs]
+        return Graph(self.nodes, self.tensors, names, out_tensors, meta)
 
     def _activation(self, layer, act, src: str, pending: Pending, rank: int):
         name = _activation_name(act)
@@ -731,6 +748,14 @@ def _compose(fns: list[Callable]) -> Callable:
             x = f(x)
         return x
     return fn
+
+
+def _io_layers(model) -> tuple[list, list]:
+    """The model's input layers and output layers, in the model's own order
+    (model.inputs, model.outputs)."""
+    def layer_of(t):
+        return t._keras_history.layer
+    return [layer_of(t) for t in model.inputs], [layer_of(t) for t in model.outputs]
 
 
 def keras_to_ir(km: KerasModel, output_mode: str = "logits") -> Graph:

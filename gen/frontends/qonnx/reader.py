@@ -83,6 +83,7 @@ class QonnxModel:
         # Float operations after the last integer tensor that run on the host:
         # (residual scale, FloatOps, the IR layer before them), see host_tail.
         self.tail: tuple | None = None
+        self.tails: list = []         # several outputs: each one's tail (or None), in order
 
     def to_ir(self, output_mode: str = "logits") -> Graph:
         self.graph = _Reader(self).read(output_mode)
@@ -93,8 +94,18 @@ class QonnxModel:
         float operations on every code the lowered output can hold."""
         if self.tail is None or graph.meta.get("output_chain") == "chip":
             return None   # no tail, or the lowering proved it exact on the chip
-        scale, ops, where = self.tail
-        t = graph.tensors[graph.outputs[0]]
+        return self._tabulated(graph, self.tail, graph.outputs[0])
+
+    def host_tails(self, graph: Graph) -> list | None:
+        """Several outputs: each one's host tail table (or None), in order."""
+        if not any(self.tails):
+            return None
+        return [self._tabulated(graph, tail, out) if tail else None
+                for tail, out in zip(self.tails, graph.outputs)]
+
+    def _tabulated(self, graph: Graph, tail: tuple, output: str) -> dict:
+        scale, ops, where = tail
+        t = graph.tensors[output]
         frac = t.qtype.frac
 
         def framework(codes):   # value = code * 2**-frac * scale in float32, then the ops
@@ -121,9 +132,9 @@ class QonnxModel:
         except AttributeError:
             return None
 
-    def input_to_ir(self, x):
+    def input_to_ir(self, x, tensor: str | None = None):
         from hlsgen.frontends.qonnx.predict import input_to_ir
-        return input_to_ir(self, x)
+        return input_to_ir(self, x, tensor)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """The framework's outputs; once the graph is lowered, also records in
@@ -132,7 +143,8 @@ class QonnxModel:
         from hlsgen.frontends.qonnx.compare import explain
         from hlsgen.frontends.qonnx.predict import predict
         y = predict(self, x)
-        if self.graph is not None and is_lowered(self.graph):
+        # (Several outputs: counted by the flow, not explained layer by layer yet.)
+        if self.graph is not None and is_lowered(self.graph) and not self.graph.multi_io:
             self.graph.meta["framework_differences"] = explain(self, x, y)
         return y.astype(np.float32)
 
@@ -195,6 +207,10 @@ def clean_model(source):
                           "export it with brevitas.export.export_qonnx")
     lower_ir_version(proto)
     _fix_batch(proto)
+    # qonnx renames the graph's inputs and outputs (global_in, ...): the user's names.
+    inits = {t.name for t in proto.graph.initializer}
+    io_names = ([vi.name for vi in proto.graph.input if vi.name not in inits],
+                [vi.name for vi in proto.graph.output])
     for node in proto.graph.node:   # qonnx renames nodes; messages use the user's names
         if node.name:
             node.metadata_props.add(key=NAME_KEY, value=node.name)
@@ -216,6 +232,7 @@ def clean_model(source):
                 for pair in p.value.split(","):
                     j, i = (int(v) for v in pair.split(":"))
                     node.input[j] = node.input[i]
+    model.hlsgen_io_names = io_names
     return model
 
 
@@ -236,6 +253,7 @@ class _Reader(QuantOps, LayerOps, PreprocessOps):
         self.nodes: list[Node] = []
         self.names: set[str] = set()
         qm.quant_map = {}
+        qm.tails = []
 
     # -- helpers ----------------------------------------------------------------
     def node(self, op, name, inputs, shape, attrs=None, params=None, transient=None, tname=None):
@@ -310,10 +328,17 @@ class _Reader(QuantOps, LayerOps, PreprocessOps):
     # -- reading ----------------------------------------------------------------
     def read(self, output_mode: str) -> Graph:
         g = self.model.graph
-        if len(g.input) != 1 or len(g.output) != 1:
-            raise HlsgenError(f"model '{self.qm.path.name}' has {len(g.input)} inputs and "
-                              f"{len(g.output)} outputs; hlsgen takes one input and one output")
-        self._input(g.input[0].name)
+        multi = len(g.input) > 1 or len(g.output) > 1
+        if multi and output_mode == "argmax":
+            raise HlsgenError(f"model '{self.qm.path.name}' has {len(g.output)} outputs; --output "
+                              "argmax selects one class index; use --output logits (the default)")
+        if len(g.input) == 1:
+            self._input(g.input[0].name)
+        else:   # several inputs: IR tensors named as the user named the graph's inputs
+            given = getattr(self.model, "hlsgen_io_names", ([], []))[0]
+            given = given if len(given) == len(g.input) else [vi.name for vi in g.input]
+            for vi, name in zip(g.input, given):
+                self._input(vi.name, fresh(name, self.tensors))
         last = g.node[-1] if len(g.node) else None
         for node in g.node:
             handler = getattr(self, "_" + node.op_type, None)
@@ -323,6 +348,10 @@ class _Reader(QuantOps, LayerOps, PreprocessOps):
             out = handler(node)
             if out is not None:
                 self.vals[node.output[0]] = out
+        if multi:
+            given = getattr(self.model, "hlsgen_io_names", ([], []))[1]
+            return self._several_outputs([vo.name for vo in g.output],
+                                         given if len(given) == len(g.output) else None)
         final = self.value(g.output[0].name)
         if not isinstance(final, Act):
             raise HlsgenError("the model's output does not depend on its input; export the "
@@ -372,22 +401,76 @@ class _Reader(QuantOps, LayerOps, PreprocessOps):
                 "output_scale": b["out_scale"]}
         return Graph(self.nodes, self.tensors, ["input"], [out], meta)
 
-    def _input(self, name: str) -> None:
+    def _input(self, name: str, tname: str = "input") -> None:
         shape = self.model.get_tensor_shape(name)
+        what = "the model's input" if tname == "input" else f"input '{tname}'"
         if not shape or shape[0] != 1:
-            raise HlsgenError(f"the model's input has shape {shape}; hlsgen needs a batch "
+            raise HlsgenError(f"{what} has shape {shape}; hlsgen needs a batch "
                               "dimension of 1 first, e.g. (1, C, H, W)")
         shape = tuple(int(d) for d in shape[1:])
         consumers = self.model.find_consumers(name)
         # An NHWC input transposed to NCHW at the boundary is channels-last already.
         nhwc = (len(consumers) == 1 and consumers[0].op_type == "Transpose" and len(shape) > 1
                 and list(attrs_of(consumers[0])["perm"]) == [0, len(shape)] + list(range(1, len(shape))))
-        self.qm.boundary = {"input_shape": shape, "input_channels_last": nhwc,
-                            "output_channels_last": False}
-        self.tensors["input"] = Tensor("input", shape if nhwc else ir_shape(shape))
-        self.nodes.append(Node("input", "input", [], ["input"]))
-        self.names.add("input")
-        self.vals[name] = Act("input", shape, np.float64(1.0), None)
+        if tname != "input" and nhwc:
+            raise HlsgenError(f"input '{tname}' is channels-last (NHWC) transposed at the graph's "
+                              "boundary; with several inputs, export every input channels-first")
+        entry = {"input_shape": shape, "input_channels_last": nhwc, "tensor": tname}
+        if not self.qm.boundary:
+            self.qm.boundary = {"input_shape": shape, "input_channels_last": nhwc,
+                                "output_channels_last": False}
+        if tname != "input":   # several inputs: each input's own entry
+            self.qm.boundary.setdefault("inputs", []).append(entry)
+        self.tensors[tname] = Tensor(tname, shape if nhwc else ir_shape(shape))
+        self.nodes.append(Node("input", tname, [], [tname]))
+        self.names.add(tname)
+        self.vals[name] = Act(tname, shape, np.float64(1.0), None)
+
+    def _several_outputs(self, onnx_names: list[str], given: list[str] | None) -> Graph:
+        """The graph's outputs, each ending in codes on the chip (a host float
+        tail per output is not read yet), and the boundary of each. given:
+        the user's names of the outputs (qonnx renames them)."""
+        names = given or onnx_names
+        outs, entries = [], []
+        for onnx_name, name in zip(onnx_names, names):
+            final = self.value(onnx_name)
+            if not isinstance(final, Act):
+                raise HlsgenError(f"the model's output does not depend on its input (output "
+                                  f"'{name}'); export the model with its inputs connected")
+            final = self._exact_sum(final, f"output '{name}'")
+            self.qm.tail = None
+            if self._computes() and self._needs_host(final) and not self._exact_on_chip(final):
+                final = self._to_host(final)   # its own host tail (a flat output), or refused
+            self.qm.tails.append(self.qm.tail)
+            final = self.resolve(final, "the model's output")
+            if final.scale.ndim and not np.all(final.scale == final.scale.flat[0]):
+                raise HlsgenError(f"the model's output has per-channel float scales (output "
+                                  f"'{name}'); end it with a quantizer, e.g. a QuantIdentity")
+            if final.tensor in outs or self.tensors.get(final.tensor) is None or any(
+                    n.op == "input" and final.tensor in n.outputs for n in self.nodes):
+                raise HlsgenError(f"output '{name}' repeats another output or an input; give each "
+                                  "output its own layer")
+            outs.append(final.tensor)
+            entries.append({"out_scale": float(final.scale.flat[0]), "out_perm": final.perm,
+                            "out_shape": tuple(final.shape),
+                            "output_channels_last": bool(final.channels_last)})
+        self.qm.tail = None   # each output's tail is in qm.tails
+        b = self.qm.boundary
+        b.update(outputs=entries, **entries[0])
+        ins = b.get("inputs") or [dict(b, tensor="input")]
+
+        def layout(last, shape):
+            return "channels_last" if last or len(shape) < 2 else "channels_first"
+        meta = {"framework": self.qm.framework, "source": self.qm.path.name,
+                "framework_layout": {
+                    "input": layout(ins[0]["input_channels_last"], ins[0]["input_shape"]),
+                    "output": layout(entries[0]["output_channels_last"], entries[0]["out_shape"]),
+                    "inputs": {e["tensor"]: layout(e["input_channels_last"], e["input_shape"])
+                               for e in ins}},
+                "output_scale": entries[0]["out_scale"],
+                "output_scales": [e["out_scale"] for e in entries],
+                "output_names": list(names)}
+        return Graph(self.nodes, self.tensors, [e["tensor"] for e in ins], outs, meta)
 
     def _computes(self) -> bool:
         """Whether the graph read so far has a layer (not only quantizers)."""
@@ -422,7 +505,9 @@ class _Reader(QuantOps, LayerOps, PreprocessOps):
 
     def _host_tail_of(self, act: Act) -> tuple:
         """(residual scale, float operations, the IR layer before them)."""
-        return np.asarray(act.scale, np.float32), list(act.ops), self.nodes[-1].name
+        where = (self.nodes[-1].name if len(self.model.graph.output) < 2 else
+                 next(n.name for n in reversed(self.nodes) if act.tensor in n.outputs))
+        return np.asarray(act.scale, np.float32), list(act.ops), where
 
     def _to_host(self, act: Act) -> Act:
         """The output's float tail moved to the host: the IP outputs the codes."""
@@ -458,6 +543,11 @@ class _Reader(QuantOps, LayerOps, PreprocessOps):
             return act
         if act.tensor == "input" and any(op.exact is None for op in act.ops):
             return self._preprocess(act, consumer)   # exact on the input type, or refused there
+        if any(op.exact is None for op in act.ops) and any(
+                e["tensor"] == act.tensor for e in self.qm.boundary.get("inputs", [])):
+            raise HlsgenError(f"'{act.ops[0].name}' ({act.ops[0].kind}) computes in floating point "
+                              f"on input '{act.tensor}' before {consumer}; with several inputs, "
+                              "quantize each input first (a Quant right after it)")
         foldable = consumer == "the model's output" and _foldable_bias(act)
         steps = chain_steps(act)
         if not foldable and steps is not None and any(op.exact is None for op in act.ops):

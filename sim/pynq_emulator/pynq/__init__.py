@@ -228,6 +228,79 @@ class _IP(_Control):
         self.ctrl = self.ctrl | AP_IDLE if not self.ctrl & AP_START else self.ctrl & ~AP_IDLE
 
 
+class _MultiIP(_Control):
+    """A dataflow accelerator with several AXI-Stream inputs or outputs: a
+    frame runs once every input holds a whole frame and every output of the
+    previous frame has been received."""
+
+    def __init__(self, lib, n_in, n_out, geometry):
+        super().__init__()
+        self._lib = lib
+        g = list(geometry)
+        self.ins = [(g[2 * k], g[2 * k + 1]) for k in range(n_in)]            # (bytes, words)
+        self.outs = [(g[2 * k], g[2 * k + 1]) for k in range(n_in, n_in + n_out)]
+        self.in_streams = [deque() for _ in self.ins]
+        self.out_streams = [deque() for _ in self.outs]
+
+    def why_stalled(self):
+        if not self.ctrl & AP_START:
+            return ("the IP is not started (write ap_start, 0x01, or auto-restart, 0x81, to "
+                    "its control register)")
+        if any(self.out_streams):
+            waiting = [k for k, q in enumerate(self.out_streams) if q]
+            return f"the IP's output port(s) {waiting} of the previous frame have not been received"
+        short = [f"input {k} holds {len(q)} words of {w}"
+                 for k, (q, (_, w)) in enumerate(zip(self.in_streams, self.ins)) if len(q) < w]
+        return "; ".join(short) or "the IP waits"
+
+    def pump(self):
+        while (self.ctrl & AP_START and not any(self.out_streams)
+               and all(len(q) >= w for q, (_, w) in zip(self.in_streams, self.ins))):
+            ins, lasts = [], []
+            for q, (_, w) in zip(self.in_streams, self.ins):
+                words = [q.popleft() for _ in range(w)]
+                ins.append(ctypes.create_string_buffer(b"".join(d for d, _ in words)))
+                lasts.append(ctypes.create_string_buffer(bytes(int(t) for _, t in words)))
+            outs = [ctypes.create_string_buffer(b * w) for b, w in self.outs]
+            out_lasts = [ctypes.create_string_buffer(w) for _, w in self.outs]
+
+            def ptrs(bufs):   # uint8_t *[]: the buffers' addresses
+                return (ctypes.c_void_p * len(bufs))(*[ctypes.addressof(b) for b in bufs])
+            written = (ctypes.c_int32 * len(self.outs))()
+            rc = self._lib.hlsgen_emu_start(ptrs(ins), ptrs(lasts), ptrs(outs), ptrs(out_lasts),
+                                            written)
+            if rc != 0 or any(n != w for n, (_, w) in zip(written, self.outs)):
+                raise RuntimeError(f"emulator: the IP wrote {list(written)} words on its output "
+                                   f"ports for a frame, expected {[w for _, w in self.outs]} "
+                                   f"(status {rc}; -1: input left unread, -2: too many)")
+            for q, buf, last, (b, w) in zip(self.out_streams, outs, out_lasts, self.outs):
+                raw = buf.raw
+                for i in range(w):
+                    q.append((raw[i * b:(i + 1) * b], last.raw[i] != 0))
+            self.frames += 1
+            self.ctrl |= AP_DONE | AP_READY
+            if not self.ctrl & AUTO_RESTART:
+                self.ctrl &= ~AP_START
+        self.ctrl = self.ctrl | AP_IDLE if not self.ctrl & AP_START else self.ctrl & ~AP_IDLE
+
+
+class _PortPair:
+    """What one DMA of a _MultiIP sees: input port `i` (its MM2S) and output
+    port `o` (its S2MM), either None when the DMA has no such channel."""
+
+    def __init__(self, ip, i, o):
+        self._ip, self._i, self._o = ip, i, o
+        self.in_bytes = ip.ins[i][0] if i is not None else 0
+        self.in_stream = ip.in_streams[i] if i is not None else deque()
+        self.out_stream = ip.out_streams[o] if o is not None else deque()
+
+    def pump(self):
+        self._ip.pump()
+
+    def why_stalled(self):
+        return self._ip.why_stalled()
+
+
 class _Register:
     def __init__(self, address):
         self.address = address
@@ -419,10 +492,14 @@ class _RecvChannel(_Channel):
 
 
 class _DMA:
-    def __init__(self, ip, manifest):
-        limit = manifest["max_transfer"]
-        self.sendchannel = _SendChannel(ip, manifest["mm2s_align"], limit)
-        self.recvchannel = _RecvChannel(ip, manifest["s2mm_align"], limit)
+    def __init__(self, ip, manifest, limit=None):
+        limit = limit or manifest["max_transfer"]
+        # A DMA without a channel (several ports: more inputs than outputs, or
+        # fewer) has no attribute for it, as pynq builds none.
+        if manifest.get("mm2s_align"):
+            self.sendchannel = _SendChannel(ip, manifest["mm2s_align"], limit)
+        if manifest.get("s2mm_align"):
+            self.recvchannel = _RecvChannel(ip, manifest["s2mm_align"], limit)
         self.buffer_max_size = limit
 
 
@@ -455,11 +532,21 @@ class Overlay:
             self._ips = {manifest["ip_cell"]: _TiledIP(lib, manifest)}
         else:
             lib.hlsgen_emu_start.restype = ctypes.c_int
-            geometry = (ctypes.c_uint32 * 4)()
-            lib.hlsgen_emu_geometry(geometry)
             lib.hlsgen_emu_load_params(os.path.join(here, manifest["params"]).encode())
-            ip = _IP(lib, tuple(geometry))
-            self._ips = {manifest["dma_cell"]: _DMA(ip, manifest), manifest["ip_cell"]: ip}
+            if "dmas" in manifest:   # several AXI-Stream ports, a DMA per input/output pair
+                n = (ctypes.c_uint32 * 2)()
+                lib.hlsgen_emu_ports(n)
+                geometry = (ctypes.c_uint32 * (2 * (n[0] + n[1])))()
+                lib.hlsgen_emu_geometry(geometry)
+                ip = _MultiIP(lib, n[0], n[1], tuple(geometry))
+                self._ips = {x["cell"]: _DMA(_PortPair(ip, x["in"], x["out"]), x,
+                                             manifest["max_transfer"]) for x in manifest["dmas"]}
+                self._ips[manifest["ip_cell"]] = ip
+            else:
+                geometry = (ctypes.c_uint32 * 4)()
+                lib.hlsgen_emu_geometry(geometry)
+                ip = _IP(lib, tuple(geometry))
+                self._ips = {manifest["dma_cell"]: _DMA(ip, manifest), manifest["ip_cell"]: ip}
         self.ip_dict = {k: {"type": type(v).__name__} for k, v in self._ips.items()}
 
     def __getattr__(self, key):
