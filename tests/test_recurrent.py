@@ -127,6 +127,13 @@ def _read(tf, model):
     ("QSimpleRNN", {"activation": "tanh"}, "activation='quantized_tanh"),
     ("QLSTM", {"recurrent_quantizer": None}, "recurrent_quantizer"),
     ("QSimpleRNN", {"go_backwards": True}, "go_backwards=False"),
+    ("QLSTM", {"time_major": True}, "time_major=False"),
+    # +-1 quantizers: their bipolar codes are not the cell's integers
+    ("QSimpleRNN", {"activation": "binary(alpha=1)", "state_quantizer": None}, "ternary"),
+    ("QSimpleRNN", {"activation": "quantized_bits(1,0,alpha=1)", "state_quantizer": None},
+     r"quantized_bits\(2, 1"),
+    ("QLSTM", {"state_quantizer": "binary(alpha=1)"}, "state_quantizer .*bipolar"),
+    ("QGRU", {"recurrent_activation": "quantized_bits(1,0,alpha=1)"}, "recurrent_activation .*bipolar"),
 ])
 def test_refusals(tf, kind, kw, match):
     """Where QKeras computes in float and nothing rounds, the layer is refused
@@ -134,6 +141,18 @@ def test_refusals(tf, kind, kw, match):
     from hlsgen.errors import HlsgenError
     model = sequence_model(tf, kind, steps=3, features=2, units=2, **kw)
     with pytest.raises(HlsgenError, match=match):
+        _read(tf, model)
+
+
+def test_variable_length_refused(tf):
+    """Input((None, F)): the unit needs a fixed number of steps."""
+    from qkeras import QActivation
+    from hlsgen.errors import HlsgenError
+    from rnn_models import INPUT, rnn_layer
+    x_in = tf.keras.Input((None, 2))
+    t = QActivation(INPUT)(x_in)
+    model = tf.keras.Model(x_in, rnn_layer("QSimpleRNN", 2, name="rnn")(t))
+    with pytest.raises(HlsgenError, match=r"Input\(\(T, 2\)\)"):
         _read(tf, model)
 
 

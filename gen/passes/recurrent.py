@@ -62,8 +62,9 @@ class _Lowering:
         if rq["kind"] == "shift":
             self.rq[name] = rq
             out = apply_requant(np.array([int(lo), int(hi)]), rq, None)
-            return int(out[0]), int(out[1])
+            return self._on_grid(name, fn_grid, int(out[0]), int(out[1]))
         base, top, thr, negate = _steps(fn, int(lo), int(hi), 1, frac, out_frac, f"{self.where} ({name})")
+        self._on_grid(name, fn_grid, int(base), int(top))
         if negate.any():
             raise HlsgenError(f"{self.where}: its {name} quantizer decreases; it is not supported")
         if thr.shape[1] == 0:   # a constant: one threshold never reached (C++ has no empty arrays)
@@ -72,6 +73,16 @@ class _Lowering:
                          "in_frac": frac, "in_lo": int(lo), "in_hi": int(hi), "out_frac": out_frac}
         self.n.params["rq_" + name] = thr.astype(np.int64)
         return int(base), int(top)
+
+    def _on_grid(self, name: str, fn_grid, base: int, top: int) -> tuple[int, int]:
+        """The codes a quantizer reaches, (base, top), lie on the grid the
+        node's types were sized from (the quantizer's declared grid): else
+        the C types could not hold them."""
+        _, (_, out_lo, out_hi) = fn_grid
+        if base < out_lo or top > out_hi:
+            raise HlsgenError(f"{self.where}: its {name} quantizer reaches codes [{base}, {top}] "
+                              f"outside its grid [{out_lo}, {out_hi}]; it is not supported")
+        return base, top
 
     def hard_sigmoid(self, acc_frac: int) -> tuple[int, int]:
         """QKeras' hard_sigmoid clip(x/2 + 1/2, 0, 1) on codes at acc_frac,

@@ -331,6 +331,12 @@ class _Reader:
         # One input keeps the tensor name "input"; several are named by their layers.
         names = ["input"] if len(ins) == 1 else [layer.name for layer in ins]
         for layer, tname, t in zip(ins, names, model.inputs):
+            if any(d is None for d in t.shape[1:]):   # e.g. variable-length sequences
+                fixed = ", ".join("T" if d is None else str(d) for d in t.shape[1:])
+                fixed += "," if len(t.shape) == 2 else ""
+                raise HlsgenError(f"model input '{layer.name}' has shape {tuple(t.shape[1:])}: a "
+                                  "dimension of no fixed size (None); give the Input fixed sizes, "
+                                  f"e.g. Input(({fixed})) for a fixed number of time steps T")
             self.tensors[tname] = Tensor(tname, tuple(int(d) for d in t.shape[1:]))
             self.nodes.append(Node("input", tname, [], [tname]))
             self.out[layer.name] = (tname, Pending())

@@ -30,6 +30,14 @@ SUGGEST = {"activation": "quantized_tanh(4)", "recurrent_activation": "quantized
            "state_quantizer": "quantized_bits(8,2,alpha=1)"}
 
 
+def _refuse_bipolar(reader_mod, q, where: str, which: str) -> None:
+    """A +-1 quantizer's grid is the bipolar code grid (codes 0 and 1 meaning
+    -1 and +1), which the cell's integer arithmetic would read as 0 and 1."""
+    if reader_mod._is_bipolar_quantizer(q):
+        raise HlsgenError(f"{where}: its {which} {q} outputs +-1 (bipolar), which a recurrent cell "
+                          "does not support; use ternary(alpha=1) or quantized_bits(2, 1, alpha=1)")
+
+
 def _quantizer(reader_mod, layer, which: str, fn):
     """(function, grid) of a cell's activation that must be a quantizer; or
     HARD_SIGMOID for QKeras' float hard_sigmoid as recurrent_activation
@@ -43,6 +51,7 @@ def _quantizer(reader_mod, layer, which: str, fn):
         raise HlsgenError(f"layer '{layer.name}' ({type(layer).__name__}): its {which} '{name}' "
                           f"is computed in floating point and no quantizer rounds it; give it a "
                           f"quantizer, e.g. {which}='{SUGGEST[which]}'")
+    _refuse_bipolar(reader_mod, fn, f"layer '{layer.name}' ({type(layer).__name__})", which)
     return reader_mod._elementwise_fn(fn), reader_mod._grid_of(fn, layer.name)
 
 
@@ -53,7 +62,7 @@ def recurrent_node(reader, layer, srcs, rm) -> tuple:
     cell_name, gates = GATES[kind]
     cell = layer.cell
     where = f"layer '{layer.name}' ({kind})"
-    for flag in ("go_backwards", "stateful", "return_state"):
+    for flag in ("go_backwards", "stateful", "return_state", "time_major"):
         if getattr(layer, flag, False):
             raise HlsgenError(f"{where}: {flag}=True is not supported; use {flag}=False")
     if cell_name == "gru" and cell.reset_after:
@@ -70,6 +79,7 @@ def recurrent_node(reader, layer, srcs, rm) -> tuple:
         transient["rec"] = _quantizer(rm, layer, "recurrent_activation", cell.recurrent_activation)
     if cell.state_quantizer:
         sq = cell.state_quantizer_internal
+        _refuse_bipolar(rm, sq, where, "state_quantizer")
         transient["state"] = (rm._layer_fn(sq, 2), rm._grid_of(sq, layer.name))
     elif cell_name != "simple":
         state = "c = f*c + i*g" if cell_name == "lstm" else "h = z*h + (1-z)*hh"
