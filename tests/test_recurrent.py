@@ -52,6 +52,24 @@ def test_qgru_regressor_every_step(tf, tmp_path):
     assert node.attrs["cell"] == "gru" and node.attrs["return_sequences"]
 
 
+def test_per_step_head_is_a_conv1d(tf, tmp_path):
+    """After return_sequences=True, Keras' Dense acts on every step: a QDense
+    there is refused naming QConv1D(units, kernel_size=1), which computes the
+    same and is exact."""
+    from qkeras import QActivation, QConv1D
+    from hlsgen.errors import HlsgenError
+    from rnn_models import B6, INPUT, W6, randomize, rnn_layer
+    dense = sequence_model(tf, "QGRU", steps=5, features=3, units=4, head=2,
+                           return_sequences=True)
+    with pytest.raises(HlsgenError, match=r"QConv1D\(units, kernel_size=1\)"):
+        _read(tf, dense)
+    x_in = tf.keras.Input((5, 3))
+    t = rnn_layer("QGRU", 4, name="rnn", return_sequences=True)(QActivation(INPUT)(x_in))
+    t = QConv1D(2, 1, kernel_quantizer=W6, bias_quantizer=B6, name="head")(t)
+    model = randomize(tf.keras.Model(x_in, t))
+    _generate_and_simulate(tf, model, tmp_path, n=40)
+
+
 @pytest.mark.parametrize("folding", [None, {"rnn": {"simd": 1, "pe": 2}}])
 def test_qsimplernn_folded(tf, tmp_path, folding):
     """QSimpleRNN(8) -> QDense(2), at the default folding and at one input

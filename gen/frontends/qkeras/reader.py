@@ -455,7 +455,10 @@ class _Reader:
         src = self.resolve(*srcs[0], layer.name)
         if len(self.tensors[src].shape) != 1:
             raise HlsgenError(f"layer '{layer.name}': QDense on a {len(self.tensors[src].shape)}-D "
-                              "tensor is not supported; add a Flatten before it")
+                              "tensor (one product per position, e.g. per time step) is not "
+                              "supported; for that same product use QConv1D(units, kernel_size=1) "
+                              "(QConv2D(units, 1) on images) with the same quantizers, or add a "
+                              "Flatten before it for one product over the whole tensor")
         w, w_frac = _weight_codes(layer, "kernel", layer.kernel_quantizer_internal, layer.kernel)
         b, b_frac = self._bias(layer, w.shape[-1])
         t = self.node("dense", layer.name, [src], (w.shape[1],),
