@@ -213,6 +213,11 @@ def test_unit_lowering_refusals():
     decreasing = (lambda x: -np.clip(np.round(np.asarray(x, np.float64)), -3, 3), (0, -3, 3))
     with pytest.raises(HlsgenError, match="decreases"):
         low.requant("act", decreasing, 0, -8, 8)
+    # 4,096 output codes as thresholds (a 12-bit state quantizer that is not a shift)
+    third = (lambda x: np.clip(np.round(np.asarray(x, np.float64) / 3), -2048, 2047), (0, -2048, 2047))
+    with pytest.raises(HlsgenError, match="coarser state_quantizer"):
+        low.requant("state_c", third, 0, -7000, 7000)
+    assert low.requant("state_c", third, 0, -300, 300) == (-100, 100)   # 201 codes: fine
     with pytest.raises(HlsgenError, match="cell state needs 64 bits"):
         low.check("cell state", -(1 << 63), 1 << 62)
 

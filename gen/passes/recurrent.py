@@ -15,11 +15,18 @@ from hlsgen.errors import HlsgenError
 from hlsgen.ir.graph import Graph, Node
 from hlsgen.ir.qtype import QType, type_for_range
 from hlsgen.ir.intmath import apply_requant
+from hlsgen.passes.exact_float import MAX_LEVELS
 from hlsgen.passes.requant import _codes_of, _steps, derive_requant
 
 MAX_ACC_BITS = 62
 REC_GATES = {"lstm": (0, 1, 3), "gru": (0, 1)}   # the gates recurrent_activation serves
 FLOAT32_EXACT = 1 << 24
+# The QKeras argument each lowered requantization comes from, and a coarse one.
+QUANTIZER_OF = {"rec": ("recurrent_activation", "quantized_sigmoid(4)"),
+                "act": ("activation", "quantized_tanh(4)"),
+                "cell_act": ("activation", "quantized_tanh(4)"),
+                "state_c": ("state_quantizer", "quantized_bits(8,2,alpha=1)"),
+                "state_h": ("state_quantizer", "quantized_bits(8,2,alpha=1)")}
 
 
 def _corners(lo1, hi1, lo2, hi2) -> tuple[int, int]:
@@ -67,6 +74,11 @@ class _Lowering:
         self._on_grid(name, fn_grid, int(base), int(top))
         if negate.any():
             raise HlsgenError(f"{self.where}: its {name} quantizer decreases; it is not supported")
+        if thr.shape[1] > MAX_LEVELS - 1:
+            which, coarse = QUANTIZER_OF[name]
+            raise HlsgenError(f"{self.where}: its {which} ({name}) takes {thr.shape[1] + 1} output "
+                              f"codes as thresholds, more than the {MAX_LEVELS} hlsgen steps; give "
+                              f"it a coarser {which} (at most {MAX_LEVELS} codes), e.g. {coarse}")
         if thr.shape[1] == 0:   # a constant: one threshold never reached (C++ has no empty arrays)
             thr = np.array([[int(hi) + 1]], np.int64)
         self.rq[name] = {"kind": "thresholds", "base": int(base), "lo": out_lo, "hi": out_hi,
