@@ -83,7 +83,7 @@ def test_qsimplernn_folded(tf, tmp_path, folding):
     simd, pe = (1, 2) if folding else (13, 8)
     assert est["folding"].startswith(f"{simd} x {pe}")
     # 10 steps, each one step's latency: the recurrence is the II.
-    assert est["cycles"] == 10 * step_cycles(13, 8, 8, simd, pe, PIPE_DEPTH)
+    assert est["cycles"] == 10 * step_cycles(13, 8, "simple", simd, pe, PIPE_DEPTH)
     assert next(k for k in report["layers"] if k["id"] == "rnn")["cycles"] == est["cycles"]
 
 
@@ -238,8 +238,30 @@ def test_unit_cost_cycles_per_step():
                           kernel=(gates, 1), wbits=6, abits=8, accbits=17, out_bits=8,
                           simd=simd, pe=pe, count=16, requant="thresholds", thresholds=100)
     slow, fast = layer_cost(shape(1, 1)), layer_cost(shape(22, 16))
-    assert slow.cycles == 20 * step_cycles(22, 64, 16, 1, 1) > fast.cycles
-    assert step_cycles(22, 64, 16, 1, 1) >= 22 * 64 + 16
+    assert slow.cycles == 20 * step_cycles(22, 16, "lstm", 1, 1) > fast.cycles
+    assert step_cycles(22, 16, "lstm", 1, 1) >= 22 * 64 + 16
     assert fast.lut > slow.lut
-    gru = step_cycles(22, 48, 16, 22, 16)
-    assert gru - step_cycles(22, 48, 16, 22, 16 // 2) < 0   # halving PE doubles the product
+    gru = step_cycles(22, 16, "gru", 22, 16)
+    assert gru - step_cycles(22, 16, "gru", 22, 16 // 2) < 0   # halving PE doubles the product
+    # the GRU's second phase (the candidate's product after z r), named by the cell
+    assert gru == 1 * 3 + 2 * (PIPE_DEPTH + 5) + 2 * (16 + PIPE_DEPTH)
+
+
+def test_unit_cost_comparators():
+    """The elementwise pass's threshold comparators, in accumulator-wide
+    equivalents: an LSTM's recurrent_activation thresholds three times (i f
+    o), the cell state's at c_t's width."""
+    from types import SimpleNamespace
+    from hlsgen.arch.dataflow.cost import LayerShape
+    from hlsgen.arch.dataflow.cost_recurrent import rnn_shape
+    from hlsgen.ir.qtype import QType
+    types = {"w_t": QType(6, True, 0), "v_t": QType(8, True, 0), "acc_t": QType(17, True, 0),
+             "c_t": QType(24, True, 0), "h_t": QType(10, True, 0)}
+    attrs = {"types": types, "cell": "lstm", "mw": 22, "mh": 64, "steps": 20, "units": 16,
+             "simd": 1, "pe": 1}
+    params = {"w": np.zeros((1, 1, 1)), "rq_rec": np.zeros((1, 15)), "rq_act": np.zeros((1, 15)),
+              "rq_state_c": np.zeros((1, 255))}
+    k = SimpleNamespace(attrs=attrs, params=params,
+                        out=SimpleNamespace(qtype=QType(10, True, 0), count=16))
+    s = rnn_shape(k, "rnn", LayerShape)
+    assert s.thresholds == -(-(15 * 18 * 3 + 15 * 18 + 255 * 25) // 18)

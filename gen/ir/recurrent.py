@@ -19,6 +19,8 @@ import numpy as np
 
 from hlsgen.ir.intmath import apply_requant, exact_matmul
 
+GATES = {"simple": 1, "lstm": 4, "gru": 3}   # gates per cell, M's column blocks
+
 
 def requant(node, name: str, acc: np.ndarray) -> np.ndarray:
     """One of the node's lowered requantizations (attrs['rq'][name])."""

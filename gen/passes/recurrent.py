@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+import hlsgen.passes.lower as lowering   # its MAX_ACC_BITS (lower.py imports this module)
 from hlsgen.errors import HlsgenError
 from hlsgen.ir.graph import Graph, Node
 from hlsgen.ir.qtype import QType, type_for_range
@@ -18,7 +19,6 @@ from hlsgen.ir.intmath import apply_requant
 from hlsgen.passes.exact_float import MAX_LEVELS
 from hlsgen.passes.requant import _codes_of, _steps, derive_requant
 
-MAX_ACC_BITS = 62
 REC_GATES = {"lstm": (0, 1, 3), "gru": (0, 1)}   # the gates recurrent_activation serves
 FLOAT32_EXACT = 1 << 24
 # The QKeras argument each lowered requantization comes from, and a coarse one.
@@ -106,9 +106,9 @@ class _Lowering:
 
     def check(self, what: str, lo: int, hi: int) -> QType:
         t = type_for_range(min(int(lo), 0), max(int(hi), 0), 0)
-        if t.bits > MAX_ACC_BITS:
+        if t.bits > lowering.MAX_ACC_BITS:
             raise HlsgenError(f"{self.where}: its {what} needs {t.bits} bits; reduce the weight, "
-                              f"input or state precision (at most {MAX_ACC_BITS} bits)")
+                              f"input or state precision (at most {lowering.MAX_ACC_BITS} bits)")
         self.exact &= max(-int(lo), int(hi)) < FLOAT32_EXACT
         return t
 

@@ -13,14 +13,11 @@ from __future__ import annotations
 import numpy as np
 
 from hlsgen.arch.dataflow.cost import PIPE_DEPTH
-from hlsgen.arch.dataflow.cost_recurrent import step_cycles
+from hlsgen.arch.dataflow.cost_recurrent import RQ_TYPES, step_cycles
 from hlsgen.ir.qtype import QType, type_for_range
+from hlsgen.ir.recurrent import GATES
 
 CELLS = {"simple": 0, "lstm": 1, "gru": 2}
-GATES = {"simple": 1, "lstm": 4, "gru": 3}
-# Each requantization: (input type, output type) in the parameter struct.
-RQ_TYPES = {"rec": ("acc_t", "gate_t"), "act": ("acc_t", "act_t"), "cell_act": ("c_t", "cact_t"),
-            "state_c": ("c_t", "cs_t"), "state_h": ("h_t", "s_t")}
 
 
 def geometry(node) -> tuple[int, int, int, int]:
@@ -59,10 +56,12 @@ def map_recurrent(m, node, fold_weights) -> None:
     types.setdefault("cact_t", types["s_t"])
     if a["cell"] == "simple":
         types["act_t"] = out.qtype
-    cycles = a["steps"] * step_cycles(mw, GATES[a["cell"]] * u, u, simd, pe, PIPE_DEPTH)
+    mh = GATES[a["cell"]] * u
+    cycles = a["steps"] * step_cycles(mw, u, a["cell"], simd, pe, PIPE_DEPTH)
     k = m.kernel("rnn", node.name, node.name, [inp], [out],
                  {"cell": a["cell"], "kind_id": CELLS[a["cell"]], "steps": a["steps"],
-                  "features": a["features"], "units": u, "mw": mw, "mh": GATES[a["cell"]] * u,
+                  "features": a["features"], "units": u, "mw": mw, "mh": mh,
+                  "nf": mh // pe, "wrows": (mh // pe) * (mw // simd),
                   "simd": simd, "pe": pe, "seq": a["return_sequences"], "types": types,
                   "w_type": types["w_t"], "acc_type": types["acc_t"], "cycles": cycles,
                   "consts": {k: int(a.get(k, 0)) for k in

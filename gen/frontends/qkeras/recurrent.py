@@ -23,8 +23,9 @@ from __future__ import annotations
 import numpy as np
 
 from hlsgen.errors import HlsgenError
+from hlsgen.ir.recurrent import GATES
 
-GATES = {"QSimpleRNN": ("simple", 1), "QLSTM": ("lstm", 4), "QGRU": ("gru", 3)}
+CELLS = {"QSimpleRNN": "simple", "QLSTM": "lstm", "QGRU": "gru"}
 HARD_SIGMOID = ("hard_sigmoid", None)
 SUGGEST = {"activation": "quantized_tanh(4)", "recurrent_activation": "quantized_sigmoid(4)",
            "state_quantizer": "quantized_bits(8,2,alpha=1)"}
@@ -59,7 +60,8 @@ def recurrent_node(reader, layer, srcs, rm) -> tuple:
     """The reader's handler for QSimpleRNN, QLSTM and QGRU; rm: the reader
     module (its quantizer helpers)."""
     kind = type(layer).__name__
-    cell_name, gates = GATES[kind]
+    cell_name = CELLS[kind]
+    gates = GATES[cell_name]
     cell = layer.cell
     where = f"layer '{layer.name}' ({kind})"
     for flag in ("go_backwards", "stateful", "return_state", "time_major"):
