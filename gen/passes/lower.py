@@ -16,10 +16,8 @@ from hlsgen.ir.graph import Graph, Node, Tensor
 from hlsgen.passes.manager import register
 from hlsgen.passes.exact_float import chain_requant, input_grid
 from hlsgen.passes.requant import LUT_MAX_ENTRIES, derive_lut, derive_requant
-from hlsgen.passes.recurrent import lower_recurrent
+from hlsgen.passes.recurrent import MAX_ACC_BITS, lower_recurrent
 from hlsgen.ir.qtype import QType, type_for_range
-
-MAX_ACC_BITS = 62  # int64 golden arithmetic and ap_int<> both stay exact
 
 
 @register("lower_types")

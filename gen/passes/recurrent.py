@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 
-import hlsgen.passes.lower as lowering   # its MAX_ACC_BITS (lower.py imports this module)
 from hlsgen.errors import HlsgenError
 from hlsgen.ir.graph import Graph, Node
 from hlsgen.ir.qtype import QType, type_for_range
@@ -21,6 +20,8 @@ from hlsgen.passes.requant import _codes_of, _steps, derive_requant
 
 REC_GATES = {"lstm": (0, 1, 3), "gru": (0, 1)}   # the gates recurrent_activation serves
 FLOAT32_EXACT = 1 << 24
+# lower.py's too (it imports this module, so the constant lives here):
+MAX_ACC_BITS = 62  # int64 golden arithmetic and ap_int<> both stay exact
 # The QKeras argument each lowered requantization comes from, and a coarse one.
 QUANTIZER_OF = {"rec": ("recurrent_activation", "quantized_sigmoid(4)"),
                 "act": ("activation", "quantized_tanh(4)"),
@@ -106,9 +107,9 @@ class _Lowering:
 
     def check(self, what: str, lo: int, hi: int) -> QType:
         t = type_for_range(min(int(lo), 0), max(int(hi), 0), 0)
-        if t.bits > lowering.MAX_ACC_BITS:
+        if t.bits > MAX_ACC_BITS:
             raise HlsgenError(f"{self.where}: its {what} needs {t.bits} bits; reduce the weight, "
-                              f"input or state precision (at most {lowering.MAX_ACC_BITS} bits)")
+                              f"input or state precision (at most {MAX_ACC_BITS} bits)")
         self.exact &= max(-int(lo), int(hi)) < FLOAT32_EXACT
         return t
 
