@@ -60,6 +60,41 @@ def test_cost_model_counts_visited_tiles_and_index_bits():
     assert sp.layout(8, 4).nonzero / sp.layout(8, 4).dense_tiles > lay.nonzero / lay.dense_tiles
 
 
+def test_tile_walk_only_where_it_pays():
+    """An empty neuron fold still stores a tile and the walk costs a cycle
+    more: a layout storing every tile (here SF = 1, or one fold of two all
+    zero at SF = 1) is the dense unit, in the cost model as in design.py."""
+    w = np.zeros((8, 4), dtype=np.int64)
+    w[:, :2] = 3                                # neuron fold 1 of 2 (PE 2) all zero
+    sp = Sparsity(w, 6)
+    assert sp.layout(8, 2).nonzero == 1 and sp.layout(8, 2).tiles == 2
+    assert sp.sparse_at(8, 2, 16) is None and sp.cycles(8, 2, 16) == 32
+    base = LayerShape("fc", "mvu", mw=8, mh=4, wbits=6, abits=6, simd=8, pe=2, pixels=16)
+    c = layer_cost(replace(base, sparsity=sp))
+    assert c.cycles == 32 and not c.compression["block_sparse"] and c.compression["tiles"] == 2
+    # At SIMD 2 the empty fold's three zero tiles are skipped: fewer cycles.
+    lay = sp.sparse_at(2, 2, 16)
+    assert lay is not None and lay.tiles == 5 and sp.cycles(2, 2, 16) == lay.cycles(16) < 16 * 8
+    # One neuron fold: the walk is no faster, kept for the bits it saves.
+    w1 = np.zeros((64, 2), dtype=np.int64)
+    w1[:8] = 1
+    one = Sparsity(w1, 8)
+    assert one.layout(8, 2).cycles(4) >= 4 * 8 and one.sparse_at(8, 2, 4) is not None
+
+
+def test_codebook_only_where_it_pays():
+    """16 codes of 8-bit weights, 64 x 32: in LUTRAM anyway at 8 x 4 (the
+    code selects would add ~1,000 LUTs): unshared; at 64 x 4, 11 BRAM18 in
+    place of 60: the codebook."""
+    from hlsgen.arch.dataflow.cost import codebook_pays
+    s = LayerShape("fc1", "mvu", mw=64, mh=32, wbits=8, abits=6, accbits=20, out_bits=6,
+                   simd=8, pe=4, codebook=16, code_bits=4)
+    c = layer_cost(s)
+    assert not codebook_pays(s) and c.lut == layer_cost(replace(s, codebook=0, code_bits=0)).lut
+    wide = replace(s, simd=64, pe=4)
+    assert codebook_pays(wide) and layer_cost(wide).bram18 < layer_cost(replace(wide, codebook=0)).bram18
+
+
 def test_constant_weight_unit_counts_nontrivial_weights():
     """Fully unrolled with known weights: a multiplier (here a DSP) per weight
     that is neither 0 nor +-2^k, no weight memory; folded, one per lane."""
@@ -234,10 +269,14 @@ def test_unstructured_sparsity_report_and_default_folding(tf, tmp_path, data):
     gen, _ = _generate(model, tmp_path, "unstructured", x_test[:FRAMES], None)
     est = estimate_design(gen.design, load_board("pynq-z2"))
     lines = compression_lines(est)
-    assert len(lines) == 2 and all("the tile structure recovers" in line for line in lines)
     report = json.loads((gen.out / "report.json").read_text())
     comp = {l["name"]: l["compression"] for l in report["estimates"]["layers"] if "compression" in l}
-    assert set(comp) == {"fc1", "fc2"}
+    assert set(comp) == {"fc1", "fc2"} and len(lines) == 2
+    for line in lines:   # the skipped tiles' share of the zeros where it walks, else none claimed
+        sparse = comp[line.split(":")[0]]["block_sparse"]
+        assert ("the tile structure recovers" in line) == sparse
+        assert ("tiles stored (skipping the all-zero ones would not pay)" in line) == (not sparse)
+        assert "-" not in line.split("cycles/frame")[1].split(";")[0]   # never "-1 saved"
     for c in comp.values():   # a unit with an all-zero tile walks the others, and is faster
         assert (c["cycles"] < c["dense_cycles"]) == c["block_sparse"]
     # The default folding paces every unit to the largest one's 64 MAC lanes:
@@ -288,7 +327,12 @@ def test_brevitas_torch_pruned_mlp(tmp_path, data):
 # -- weight sharing ---------------------------------------------------------------------
 
 def test_tfmot_clustered_mlp_stores_codes_and_a_codebook(tf, tmp_path, data):
-    """16 clusters per layer of 8-bit weights: exact; weight memory >= 1.9x smaller."""
+    """16 clusters per layer of 8-bit weights: exact; weight memory >= 1.9x
+    smaller, at a folding where the codebook pays (cost.py codebook_pays: its
+    per-lane code selects cost fewer LUT-equivalents than the BRAM18 saved):
+    fc1 at 8 x 2 (128-word weight memories of 64 bits: BRAM; 32-bit codes),
+    fc2 at 4 x 1. Where the weights fit in a few LUTRAMs anyway (e.g. fc1 at
+    8 x 4), the unit keeps its weights unshared."""
     x_train, x_test, y_train, _ = data
     with pytest.raises(ValueError, match="supported layer"):
         # Third-party behaviour: tfmot clusters Keras layers, not QKeras ones.
@@ -297,7 +341,8 @@ def test_tfmot_clustered_mlp_stores_codes_and_a_codebook(tf, tmp_path, data):
     # tfmot leaves 16 float centroids per kernel; QKeras' 8-bit quantizer maps
     # them to at most 16 integer codes, which is what the IR records.
     assert [len(np.unique(float_model.get_layer(n).kernel.numpy())) for n in ("fc1", "fc2")] == [16, 16]
-    gen, _ = _generate(model, tmp_path, "clustered", x_test[:FRAMES], None)
+    gen, _ = _generate(model, tmp_path, "clustered", x_test[:FRAMES],
+                       {"fc1": {"simd": 8, "pe": 2}, "fc2": {"simd": 4, "pe": 1}})
     rec = {n.name: n.attrs["compression"] for n in gen.graph.nodes if n.op == "dense"}
     for name, r in rec.items():
         q = model.get_layer(name)

@@ -20,14 +20,21 @@ from hlsgen.passes.manager import register
 MAX_CODEBOOK = 256   # at most 8-bit indices: beyond that a codebook never pays
 
 
+def trivial(w: np.ndarray) -> np.ndarray:
+    """Weights whose product needs no multiplier: 0 and +-2^k (the record's
+    "nontrivial" counts the others; the dataflow cost model's constant-weight
+    units use the same test)."""
+    a = np.abs(np.asarray(w, dtype=np.int64))
+    return (a & (a - 1)) == 0
+
+
 def weight_structure(w: np.ndarray) -> dict:
     """The record above for a weight code array."""
     w = np.asarray(w)
     values = np.unique(w)
     zeros = int(np.count_nonzero(w == 0))
-    a = np.abs(w.astype(np.int64))
     return {"weights": int(w.size), "zeros": zeros,
-            "nontrivial": int(np.count_nonzero(a & (a - 1))),   # neither 0 nor +-2^k
+            "nontrivial": int(np.count_nonzero(~trivial(w))),
             "density": round((w.size - zeros) / max(1, w.size), 6), "distinct": int(len(values)),
             "codebook": [int(v) for v in values] if len(values) <= MAX_CODEBOOK else None}
 

@@ -301,22 +301,19 @@ const typename P::WVec *tile_rows(const TileWeights<MemWord, PE, DEPTH, TILES, I
 }
 #endif
 
-// The matrix-vector unit walking a tile list: one loop iteration per cycle
-// reads the next input word (pixel px+1's while pixel px is visited: two
-// input buffers) and visits the next stored tile once its input word has
-// been read; a neuron fold's output is written at its last tile. A frame
-// takes ITERS cycles, about PIXELS * max(SF, TILES) instead of PIXELS * SF * NF.
+#ifdef HLSGEN_SYNTHESIS
+// Synthesis: the tile walk over the unit's memories as arrays, partitioned
+// as the dense unit's are.
 template <unsigned MW, unsigned MH, unsigned SIMD, unsigned PE, unsigned PIXELS,
           typename TIn, typename TW, typename TAcc, typename TOut, class Dot,
           typename InWord, typename OutWord, typename MemWord, unsigned WDEPTH, unsigned TILES,
           bool INDEXED, typename IdxWord, unsigned ITERS, class Book, typename Requant>
-void mvu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
-         const TileWeights<MemWord, PE, WDEPTH, TILES, INDEXED, IdxWord, ITERS, Book> &weights,
-         const TAcc bias[PE][MH / PE], const Requant &requant) {
+void tile_walk(hls::stream<InWord> &in, hls::stream<OutWord> &out, const MemWord mem[PE][WDEPTH],
+               const IdxWord idx[INDEXED ? TILES : 1], const Book &codes,
+               const TAcc bias[PE][MH / PE], const Requant &requant) {
     static const unsigned SF = MW / SIMD;
     typedef typename Book::template lane<TW>::type TS;   // a lane as stored
     typedef WeightMemory<TS, SIMD, TILES, WDEPTH, MemWord> Mem;
-#ifdef HLSGEN_SYNTHESIS
     static const unsigned NF = MH / PE;
     typedef native<TAcc> N;
     TIn inbuf[2][SF][SIMD];
@@ -324,15 +321,24 @@ void mvu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
 #pragma HLS ARRAY_PARTITION variable = inbuf complete dim = 1
     TAcc acc[PE];
 #pragma HLS ARRAY_PARTITION variable = acc complete dim = 1
-#pragma HLS ARRAY_PARTITION variable = weights.mem complete dim = 1
-#pragma HLS ARRAY_PARTITION variable = weights.codes.book complete dim = 1
+#pragma HLS ARRAY_PARTITION variable = mem complete dim = 1
+#pragma HLS ARRAY_PARTITION variable = codes.book complete dim = 1
 #pragma HLS ARRAY_PARTITION variable = bias complete dim = 1
     unsigned rpx = 0, rsf = 0;          // the next input word to read: pixel, word
     unsigned vpx = 0, t = 0, nf = 0;    // the next tile to visit: pixel, tile, its neuron fold
     bool first = true;                  // the next tile starts its neuron fold
+    // The codes of tiles t and t+1 in registers: the visit test compares a
+    // register, and the index memory is read two tiles ahead (address t+2,
+    // known at the start of the iteration), so no index-memory read lies on
+    // the loop-carried visit -> t path. Same visiting schedule as reading idx[t].
+    unsigned code = tile_code<SF, TILES, INDEXED>(idx, 0);
+    unsigned code1 = tile_code<SF, TILES, INDEXED>(idx, 1 % TILES);
     for (unsigned i = 0; i < ITERS; i++) {
 #pragma HLS PIPELINE II = 1
-        const unsigned code = tile_code<SF, TILES, INDEXED>(weights.idx, t);
+        unsigned ahead = t + 2;          // tile t+2, wrapping to the next pixel's
+        if (ahead >= TILES) ahead -= TILES;
+        if (ahead >= TILES) ahead -= TILES;
+        const unsigned code2 = tile_code<SF, TILES, INDEXED>(idx, ahead);
         const unsigned sf = code >> 1;
         const bool last = (code & 1) != 0;
         // Decided before this iteration's read: a word is used from the next one.
@@ -349,10 +355,10 @@ void mvu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
 #pragma HLS UNROLL
                 TS stored[SIMD];
                 TW w[SIMD];
-                unpack<TS, SIMD>(Mem::word(weights.mem[pe], t), stored);
+                unpack<TS, SIMD>(Mem::word(mem[pe], t), stored);
                 for (unsigned s = 0; s < SIMD; s++) {
 #pragma HLS UNROLL
-                    w[s] = weights.codes.template weight<TW>(stored[s]);
+                    w[s] = codes.template weight<TW>(stored[s]);
                 }
                 typename N::type a = N::of(first ? bias[pe][nf] : acc[pe]);
                 a += Dot::template apply<SIMD, N>(w, inbuf[vpx & 1][sf]);
@@ -367,9 +373,32 @@ void mvu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
                 t = 0;
                 vpx++;
             }
+            code = code1;
+            code1 = code2;
         }
     }
+}
+#endif
+
+// The matrix-vector unit walking a tile list: one loop iteration per cycle
+// reads the next input word (pixel px+1's while pixel px is visited: two
+// input buffers) and visits the next stored tile once its input word has
+// been read; a neuron fold's output is written at its last tile. A frame
+// takes ITERS cycles, about PIXELS * max(SF, TILES) instead of PIXELS * SF * NF.
+template <unsigned MW, unsigned MH, unsigned SIMD, unsigned PE, unsigned PIXELS,
+          typename TIn, typename TW, typename TAcc, typename TOut, class Dot,
+          typename InWord, typename OutWord, typename MemWord, unsigned WDEPTH, unsigned TILES,
+          bool INDEXED, typename IdxWord, unsigned ITERS, class Book, typename Requant>
+void mvu(hls::stream<InWord> &in, hls::stream<OutWord> &out,
+         const TileWeights<MemWord, PE, WDEPTH, TILES, INDEXED, IdxWord, ITERS, Book> &weights,
+         const TAcc bias[PE][MH / PE], const Requant &requant) {
+#ifdef HLSGEN_SYNTHESIS
+    tile_walk<MW, MH, SIMD, PE, PIXELS, TIn, TW, TAcc, TOut, Dot, InWord, OutWord, MemWord, WDEPTH,
+              TILES, INDEXED, IdxWord, ITERS, Book, Requant>(in, out, weights.mem, weights.idx,
+                                                             weights.codes, bias, requant);
 #else
+    typedef typename Book::template lane<TW>::type TS;   // a lane as stored
+    typedef WeightMemory<TS, SIMD, TILES, WDEPTH, MemWord> Mem;
     typedef packed::DotProduct<TW, Dot::W_BIPOLAR, TIn, Dot::X_BIPOLAR, MW> P;
     mvu_rows<MW, MH, SIMD, PE, PIXELS, TAcc, TOut, P, InWord, OutWord>(
         in, out, tile_rows<P, MW, MH, SIMD, PE, TW>(weights, Mem::lanes(&weights.mem[0][0], PE)),

@@ -33,8 +33,8 @@ p = product bits (1 for XNOR, wbits+abits otherwise), acc = accumulator bits.
 | mvu pipeline FFs per PE | tree LUTs + simd*wbits + out_bits | HLS registers every adder-tree level at 100-300 MHz, the weight word read and the output |
 | mvu memories | weights: pe banks of SF*NF words x simd*wbits bits (narrow words packed K to a word of up to 64 bits, K a power of two dividing the depth: SF*NF/K x K*simd*wbits); input vector: 1 bank of SF x simd*abits; bias: pe banks of NF x acc | FINN's layout: one memory per PE, each word one SIMD slice, so a 1-bit design stores 1 bit per weight |
 | constant-weight mvu (fully unrolled: SIMD = MW, PE = MH) | no weight memory; multipliers (LUTs or DSPs by the MAC rule) only for the N weights that are neither 0 nor +-2^k; an adder tree per PE over its non-zero terms | its weights are one-word ROMs of compile-time constants, which synthesis propagates (as hls4ml's fully unrolled layers): a zero product disappears, a +-2^k one is a shift |
-| weight-shared mvu (a codebook of E entries, b-bit codes) | weights memories of simd*b-bit words; the codebook in registers (E x wbits FFs); simd*pe*wbits*ceil(E/4) LUTs (a code selects its weight: an E:1 mux per bit); cycles: the tile walk over every tile (or the non-zero ones) | gen/arch/dataflow/sharing.py: used only where codes plus codebook take at most 2/3 of the weights' bits |
-| block-sparse mvu memories | weights: pe banks of T words (the stored tiles, packed as above); index: 1 bank of T x (ceil(log2 SF) + 1) bits; input: 2 pixels' SF words; TILE_WALK_LUT LUTs, TILE_WALK_FF FFs more | T = stored tiles (non-zero ones, plus one per neuron fold that has none) |
+| weight-shared mvu (a codebook of E entries, b-bit codes) | weights memories of simd*b-bit words; the codebook in registers (E x wbits FFs); simd*pe*wbits*ceil(E/4) LUTs (a code selects its weight: an E:1 mux per bit); cycles: the tile walk over every tile (or the non-zero ones) | gen/arch/dataflow/sharing.py: a candidate where codes plus codebook take at most 2/3 of the weights' bits; used at a folding only where it costs fewer LUT + FF/2 + LUTS_PER_DSP*DSP + BRAM18_LUTS*BRAM18 than the unshared unit (codebook_pays; the requantization form's weighting) |
+| block-sparse mvu memories | weights: pe banks of T words (the stored tiles, packed as above); index: 1 bank of T x (ceil(log2 SF) + 1) bits; input: 2 pixels' SF words; TILE_WALK_LUT LUTs, TILE_WALK_FF FFs more | T = stored tiles (non-zero ones, plus one per neuron fold that has none); used only where T < SF*NF and the walk takes fewer cycles (or fewer weight and index bits) than the dense unit (sparse.py Sparsity.pays), else the dense unit |
 | requantization memories | multiply: m and b (m + b bits) per channel and x exceptions (acc + out bits each) per channel, partitioned like thresholds (lanes banks, registers or LUTRAM); thresholds: lanes * n banks of ceil(sets/lanes) words (n registers if shared by all channels) x (acc + 2) bits, in registers (depth 1) or LUTRAM, never BRAM; tables: lanes banks of ceil(sets/lanes) * entries x out_bits, by the memory-style rule | templates/hls/hlsgen_requant.h partitions the threshold array cyclically by lane and completely by threshold (FINN's layout), so every lane compares all its thresholds in the cycle it reads them: lanes * n memories of a few words each, which Vivado keeps in LUTs and FFs (a BRAM18 per threshold would hold a few words of 18 Kb); a lookup table is partitioned by lane (each lane one read per cycle) |
 | dwu, pool, global_pool memories | weights (dwu): KK*C/simd x simd*wbits; bias (dwu) and accumulators: C/simd x simd*acc | packed: one word per channel fold |
 | memory style | registers if depth = 1; LUTRAM if ceil(depth/64) * width <= LUTRAM_LUTS_PER_BRAM18 * (its BRAM18 count); else BRAM18 | a LUT6 is a 64x1 RAM; below 32 LUTs per BRAM18 the BRAMs would be at most 1/9 full |
@@ -460,7 +460,7 @@ def _mvu(s: LayerShape) -> tuple:
     sf, nf = s.mw // s.simd, s.mh // s.pe
     mult, dsp, p = _multiplier(s.wbits, s.abits)
     tree = adder_tree_luts(s.simd, p)
-    tiles = s.sparsity.sparse_at(s.simd, s.pe) if s.sparsity is not None else None
+    tiles = s.sparsity.sparse_at(s.simd, s.pe, s.pixels) if s.sparsity is not None else None
     mems = {"weights": weight_memory(sf * nf, s.simd * s.wbits, s.pe),
             "input": memory(sf, s.simd * s.abits),
             "bias": memory(nf, s.accbits, s.pe) if s.bias else NO_MEMORY,
@@ -607,19 +607,42 @@ def compression(s: LayerShape, cycles: int, mems: dict) -> dict:
     per pixel), cycles and weight memory bits."""
     sf, nf = s.mw // s.simd, s.mh // s.pe
     lay = s.sparsity.layout(s.simd, s.pe) if s.sparsity is not None else None
+    walk = s.sparsity.sparse_at(s.simd, s.pe, s.pixels) if lay is not None else None
     dense = _mvu(replace(s, sparsity=None, codebook=0, code_bits=0, nontrivial_weights=-1))
     return {"density": round(s.sparsity.density, 4) if lay else 1.0,
-            "tiles": lay.tiles if lay else sf * nf,
+            "tiles": walk.tiles if walk is not None else sf * nf,   # stored and visited
             "nonzero_tiles": lay.nonzero if lay else sf * nf, "dense_tiles": sf * nf,
-            "block_sparse": lay is not None and s.sparsity.sparse_at(s.simd, s.pe) is not None,
+            "block_sparse": walk is not None,
             "codebook": s.codebook, "code_bits": s.code_bits,
             "constant_weights": constant_weights(s), "multipliers": multipliers(s),
             "dense_multipliers": s.simd * s.pe, "cycles": cycles, "dense_cycles": dense[0],
             "weight_bits": weight_bits(mems), "dense_weight_bits": weight_bits(dense[5])}
 
 
+def _lut_equivalents(unit: tuple) -> float:
+    """A matrix-vector unit's resources, memories included, as LUT-equivalents
+    (the weighting that chooses the requantization form)."""
+    _, _, lut, ff, dsp, mems, _ = unit
+    return (lut + sum(m.lut for m in mems.values()) + (ff + sum(m.ff for m in mems.values())) / 2
+            + LUTS_PER_DSP * dsp + BRAM18_LUTS * sum(m.bram18 for m in mems.values()))
+
+
+def codebook_pays(s: LayerShape) -> bool:
+    """A unit whose weights fit a codebook (s.codebook entries,
+    gen/arch/dataflow/sharing.py codebook_for) uses it at this folding only
+    where its per-lane E:1 code selects cost fewer LUT-equivalents than the
+    weight memory (BRAM18, LUTRAM) it saves: e.g. not where the weights fit
+    in a few LUTRAMs anyway. The same test serves the cost model, the
+    folding search and design.py, so they agree."""
+    if s.kind != "mvu" or not s.codebook or constant_weights(s):
+        return False
+    return _lut_equivalents(_mvu(s)) < _lut_equivalents(_mvu(replace(s, codebook=0, code_bits=0)))
+
+
 def layer_cost(s: LayerShape) -> LayerCost:
     """Cycles, pipeline depth and resources of one kernel (see the module table)."""
+    if s.kind == "mvu" and s.codebook and not codebook_pays(s):
+        s = replace(s, codebook=0, code_bits=0)   # the unshared weights cost less
     cycles, depth, lut, ff, dsp, mems, folding = _KERNELS[s.kind](s)
     comp = (compression(s, cycles, mems) if s.kind == "mvu" and (
         s.sparsity is not None or s.codebook or constant_weights(s)) else {})
@@ -813,7 +836,8 @@ def _shape_from_kernel(k) -> LayerShape:
                           pixels=int(a.get("pixels", 1)), wbits=a["w_type"].bits, abits=abits,
                           accbits=acc, out_bits=out_bits, simd=int(a["simd"]), pe=int(a["pe"]),
                           bias="b" in k.params, sparsity=a.get("sparsity"),
-                          codebook=int(a.get("codebook", 0)), code_bits=int(a.get("code_bits", 0)),
+                          codebook=int(a.get("book_entries", 0)),   # layer_cost: where it pays
+                          code_bits=int(a.get("book_code_bits", 0)),
                           nonzero_weights=int(a.get("nonzero_weights", -1)),
                           nontrivial_weights=int(a.get("nontrivial_weights", -1)),
                           **_requant_fields(k))

@@ -15,10 +15,12 @@ from hlsgen.errors import HlsgenError, InternalError
 from hlsgen.arch.dataflow.folding import (AP_INT_DEFAULT_MAX_W, AXIS_MAX_BITS, DEFAULT_MACS, MAX_WORD_BITS,
                           WidthLimitError, fold_layer, max_lanes, port_lanes)
 from hlsgen.arch.dataflow import recurrent
-from hlsgen.arch.dataflow.sharing import code_bits, codebook_for, encode, trivial
+from hlsgen.arch.dataflow.sharing import code_bits, codebook_for, encode
 from hlsgen.arch.dataflow.sparse import Sparsity, all_tiles, schedule_cycles
+from hlsgen.arch.dataflow.cost import LayerShape, codebook_pays
 from hlsgen.ir.graph import Graph, Node
 from hlsgen.passes import ensure_passes
+from hlsgen.passes.compression import trivial
 from hlsgen.passes.fusion import fused_requant, is_fused
 from hlsgen.project.names import cpp_ident, safe_comment
 from hlsgen.ir.qtype import QType
@@ -257,7 +259,8 @@ class _Mapper:
             return None
         if n.name not in self.sparsity:
             w = n.params["weights"]
-            self.sparsity[n.name] = Sparsity(w) if not np.all(w) else None
+            self.sparsity[n.name] = (Sparsity(w, n.attrs["w_type"]["bits"]) if not np.all(w)
+                                     else None)
         return self.sparsity[n.name]
 
     def _lane_caps(self, n: Node) -> tuple[int, int]:
@@ -761,7 +764,17 @@ def _compress_weights(k: Kernel, sparsity: Sparsity | None, w: np.ndarray) -> No
     if a["simd"] == a["mw"] and a["pe"] == a["mh"]:
         return   # fully unrolled: the weights are constants (gen/arch/dataflow/cost.py constant_weights)
     book = codebook_for(w, a["w_type"].bits, a["w_type"].bipolar)
-    lay = sparsity.sparse_at(a["simd"], a["pe"]) if sparsity is not None else None
+    if book is not None:
+        # Recorded for the cost model and the search, which refold the unit;
+        # used at this folding only where it costs less than the weights it
+        # replaces (gen/arch/dataflow/cost.py codebook_pays).
+        a.update(book_entries=len(book), book_code_bits=code_bits(len(book)))
+        shape = LayerShape(k.id, "mvu", mw=a["mw"], mh=a["mh"], pixels=a["pixels"],
+                           wbits=a["w_type"].bits, abits=k.inp.qtype.bits, simd=a["simd"],
+                           pe=a["pe"], sparsity=sparsity, codebook=len(book),
+                           code_bits=code_bits(len(book)))
+        book = book if codebook_pays(shape) else None
+    lay = sparsity.sparse_at(a["simd"], a["pe"], a["pixels"]) if sparsity is not None else None
     if lay is None and book is None:
         return
     if lay is None:

@@ -166,8 +166,9 @@ def _prepare(k: Kernel) -> None:
 
 
 def index_word_type(bits: int) -> str:
-    """C type of an index-memory code of `bits` bits."""
-    return next(t for b, t in NATIVE_WORDS.items() if bits <= b)
+    """C type of an index-memory code of `bits` bits: exactly the bits the
+    cost model counts."""
+    return f"ap_uint<{bits}>"
 
 
 def _tile_weights(k: Kernel, depth: int) -> None:

@@ -57,14 +57,27 @@ def compression_lines(est: Estimate) -> list[str]:
         parts = []
         if c["density"] < 1.0:
             zeros = 1 - c["density"]
-            skipped = 1 - c["nonzero_tiles"] / c["dense_tiles"]
-            parts.append(f"{zeros:.1%} zero weights; at {l.folding} {c['tiles']:,} of "
-                         f"{c['dense_tiles']:,} tiles stored and visited ({skipped:.1%} all zero: "
-                         f"the tile structure recovers {skipped / zeros:.0%} of the zeros)")
+            if c["block_sparse"]:
+                skipped = 1 - c["tiles"] / c["dense_tiles"]   # the tiles actually not stored
+                parts.append(f"{zeros:.1%} zero weights; at {l.folding} {c['tiles']:,} of "
+                             f"{c['dense_tiles']:,} tiles stored and visited ({skipped:.1%} "
+                             f"skipped: the tile structure recovers {skipped / zeros:.0%} of "
+                             "the zeros)")
+            else:
+                parts.append(f"{zeros:.1%} zero weights; at {l.folding} every one of the "
+                             f"{c['dense_tiles']:,} tiles stored (skipping the all-zero ones "
+                             "would not pay)")
         if c["codebook"]:
             parts.append(f"{c['codebook']} shared weights: {c['code_bits']}-bit codes")
-        parts.append(f"{l.cycles:,} cycles/frame (dense {c['dense_cycles']:,}, "
-                     f"{c['dense_cycles'] - l.cycles:,} saved, {c['dense_cycles'] / l.cycles:.2f}x)")
+        saved = c["dense_cycles"] - l.cycles
+        if saved > 0:
+            parts.append(f"{l.cycles:,} cycles/frame (dense {c['dense_cycles']:,}, "
+                         f"{saved:,} saved, {c['dense_cycles'] / l.cycles:.2f}x)")
+        elif saved == 0:
+            parts.append(f"{l.cycles:,} cycles/frame (as dense)")
+        else:
+            parts.append(f"{l.cycles:,} cycles/frame (dense {c['dense_cycles']:,}: the tile "
+                         f"walk takes {-saved:,} more)")
         parts.append(f"weight memory {c['weight_bits']:,} bits (dense {c['dense_weight_bits']:,}, "
                      f"{c['dense_weight_bits'] / max(1, c['weight_bits']):.2f}x)")
         out.append(f"{l.name}: " + "; ".join(parts))

@@ -33,12 +33,6 @@ def codebook_for(w: np.ndarray, wbits: int, bipolar: bool = False,
     return book if coded <= SAVING * w.size * wbits else None
 
 
-def trivial(w: np.ndarray) -> np.ndarray:
-    """Weights whose product needs no multiplier: 0 and +-2^k."""
-    a = np.abs(np.asarray(w, dtype=np.int64))
-    return (a & (a - 1)) == 0
-
-
 def encode(lanes: np.ndarray, book: np.ndarray) -> np.ndarray:
     """Weight lanes as codes into `book` (which holds every value)."""
     return np.searchsorted(book, lanes).astype(np.int64)

@@ -135,10 +135,12 @@ def simulate_schedule(cols: np.ndarray, lasts: np.ndarray, sf: int, pixels: int)
 class Sparsity:
     """A unit's weight matrix as the cost model and the folding search see it:
     its tile layout at any SIMD x PE (computed once per folding). Compared and
-    hashed by identity, so a LayerShape holding one stays hashable."""
+    hashed by identity, so a LayerShape holding one stays hashable. `wbits`:
+    bits of one weight, to weigh the index memory against the tiles saved."""
 
-    def __init__(self, w: np.ndarray):
+    def __init__(self, w: np.ndarray, wbits: int = 8):
         self.nonzero = np.asarray(w) != 0
+        self.wbits = wbits
         self._layouts: dict[tuple[int, int], TileLayout] = {}
         self._cycles: dict[tuple[int, int, int], int] = {}
 
@@ -152,18 +154,30 @@ class Sparsity:
             self._layouts[key] = tile_layout(self.nonzero, simd, pe)
         return self._layouts[key]
 
-    def sparse_at(self, simd: int, pe: int) -> TileLayout | None:
-        """The layout when some tile is all zero (the tile-walking unit), else
-        None: a dense unit, exactly as without sparsity."""
+    def pays(self, lay: TileLayout, pixels: int) -> bool:
+        """The tile walk pays at this layout: it stores fewer tiles than the
+        dense unit, and either takes fewer cycles per frame (it costs at least
+        one more than the tiles it visits; an empty neuron fold still stores
+        one tile, so SF = 1 never saves) or fewer weight and index bits."""
+        if lay.tiles >= lay.dense_tiles:
+            return False
+        if lay.cycles(pixels) < pixels * lay.dense_tiles:
+            return True
+        word = lay.pe * lay.simd * self.wbits
+        return lay.tiles * (word + lay.index_bits) < lay.dense_tiles * word
+
+    def sparse_at(self, simd: int, pe: int, pixels: int) -> TileLayout | None:
+        """The layout when the tile walk pays (see pays), else None: a dense
+        unit, exactly as without sparsity."""
         lay = self.layout(simd, pe)
-        return lay if lay.nonzero < lay.dense_tiles else None
+        return lay if self.pays(lay, pixels) else None
 
     def cycles(self, simd: int, pe: int, pixels: int) -> int:
-        """Cycles per frame of the unit at SIMD x PE: the tile walk's, or the
-        dense unit's when no tile is all zero."""
+        """Cycles per frame of the unit at SIMD x PE: the tile walk's where it
+        pays, else the dense unit's."""
         key = (simd, pe, pixels)
         if key not in self._cycles:
-            lay = self.layout(simd, pe)
-            self._cycles[key] = (lay.cycles(pixels) if lay.nonzero < lay.dense_tiles
-                                 else pixels * lay.dense_tiles)
+            lay = self.sparse_at(simd, pe, pixels)
+            self._cycles[key] = (lay.cycles(pixels) if lay is not None
+                                 else pixels * self.layout(simd, pe).dense_tiles)
         return self._cycles[key]
