@@ -55,6 +55,31 @@ def one_input_two_heads(tf, seed: int = 0):
     return tf.keras.Model(img, _heads(tf, _image_branch(tf, img)))
 
 
+def two_input_types(tf, seed: int = 0):
+    """Inputs of different types: 'image' [8, 8, 1] unsigned 8-bit (first),
+    'features' [5] signed 4-bit (an odd length); the heads of two_heads."""
+    from qkeras import QActivation, QConv2D, QDense
+    L = tf.keras.layers
+    tf.keras.utils.set_random_seed(seed)
+    img = tf.keras.Input((8, 8, 1), name="image")
+    feat = tf.keras.Input((5,), name="features")
+    x = QActivation("quantized_bits(8,0,keep_negative=False)", name="image_q")(img)
+    x = QConv2D(4, 3, kernel_quantizer=W4, bias_quantizer=W4, name="conv")(x)
+    x = QActivation("quantized_relu(4,2)", name="conv_relu")(x)
+    x = L.Flatten(name="flat")(L.MaxPooling2D(2, name="pool")(x))
+    f = QActivation("quantized_bits(4,1)", name="features_q")(feat)
+    f = QDense(8, kernel_quantizer=W4, bias_quantizer=W4, name="feat_fc")(f)
+    f = QActivation("quantized_relu(4,2)", name="feat_relu")(f)
+    return tf.keras.Model([img, feat], _heads(tf, L.Concatenate(name="merge")([x, f])))
+
+
+def typed_data(n: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """Data for two_input_types: digits in [0, 1] and five features in [-2.5, 2.5]."""
+    d = digits_with_features(n, seed)
+    rng = np.random.default_rng(seed + 1)
+    return {"image": d["image"], "features": rng.uniform(-2.5, 2.5, (n, 5)).astype(np.float32)}
+
+
 def digits_with_features(n: int, seed: int = 0) -> dict[str, np.ndarray]:
     """The first n digits of scikit-learn (8x8, scaled to [0, 1]) and four
     features of each: its quadrants' mean intensities, plus noise."""

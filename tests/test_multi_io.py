@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from conftest import (assert_selftest_passes, board_folder, board_python, randomize_biases)
-from multi_io_models import digits_with_features, one_input_two_heads, two_heads
+from multi_io_models import (digits_with_features, one_input_two_heads, two_heads,
+                             two_input_types, typed_data)
 
 FRAMES = 200
 OUTPUTS = ["classes", "value_q"]
@@ -96,6 +97,33 @@ def test_top_function_and_block_design_have_a_port_and_dma_per_stream(projects):
     assert "CONFIG.c_include_mm2s {0} CONFIG.c_include_s2mm {1}" in bd1
     assert "one_input_0/in_r] " not in bd1 and "[get_bd_intf_pins one_input_0/in_r]" in bd1
     assert project.result.lint.ok
+
+
+def test_inputs_of_different_types(tf, tmp_path):
+    """Each input its own type (an unsigned 8-bit image first, a signed 4-bit
+    odd-length feature vector second): its stream, the golden executor and the
+    driver's table use it; exact against QKeras, both C-sim branches, the
+    driver's self-test on the emulated board."""
+    import hlsgen
+    from hlsgen.sim.emulator import install_overlay
+    model = randomize_biases(two_input_types(tf, seed=3))
+    data = typed_data(FRAMES)
+    project = hlsgen.convert(model, out=tmp_path / "types", test_data=data)
+    g = project.graph
+    assert [str(g.tensors[t].qtype) for t in g.inputs] == [str(q) for q in g.input_qtypes()]
+    assert [(q.bits, q.signed) for q in g.input_qtypes()] == [(8, False), (4, True)]
+    assert project.result.exact_values == project.result.total_values == FRAMES * 11
+    res = project.csim()
+    assert res.mismatches == 0
+    assert np.array_equal(res.csim, res.golden) and np.array_equal(res.synthesis.out, res.golden)
+    assert np.array_equal(res.golden_values, np.load(project.path / "tb" / "framework.npy"))
+    pred = project.predict(data)
+    keras = model.predict([data["image"], data["features"]], verbose=0)
+    for name, want in zip(OUTPUTS, keras):
+        assert np.array_equal(pred[name].reshape(FRAMES, -1), want.reshape(FRAMES, -1)), name
+    install_overlay(project.path)
+    folder = board_folder(project.path, tmp_path / "board")
+    assert_selftest_passes(folder, "types", 7)
 
 
 @pytest.mark.parametrize("case", ["concat", "one_input"])
