@@ -266,3 +266,48 @@ def test_qonnx_refusals(tmp_path, variant, words):
     for w in words:
         assert w in str(e.value), str(e.value)
     assert not (tmp_path / "prj").exists()
+
+
+def test_qonnx_unsafe_names_and_input_types(tmp_path):
+    """Names with quotes, backslashes, a newline and comment terminators
+    (input x1 'q"2\\', output y1 'y1 "*/ {<newline>} \\'), x1 of another type
+    than x0 (unsigned 4-bit, scale 1/4): exact, the C++ compiles (C sim), the
+    driver imports and passes its self-test, the Tcl sources in tclsh."""
+    import shutil
+    import hlsgen
+    from hlsgen.platform.board_files import overlay_class_name
+    from hlsgen.sim.emulator import install_overlay
+    from multi_io_models import X1_UNSAFE, Y1_UNSAFE, qonnx_two_in_two_out
+    path = qonnx_two_in_two_out(tmp_path / "m.onnx", "unsafe")
+    project = hlsgen.convert(str(path), out=tmp_path / "prj", n_vectors=100)
+    g = project.graph
+    assert g.inputs == ["x0", X1_UNSAFE] and g.output_names == ["y0", Y1_UNSAFE]
+    assert [(q.bits, q.signed, q.frac) for q in g.input_qtypes()] == [(8, True, 3), (4, False, 2)]
+    assert [str(g.tensors[t].qtype) for t in g.inputs] == [str(q) for q in g.input_qtypes()]
+    assert project.result.exact_values == project.result.total_values == 100 * 7
+    res = project.csim()
+    assert res.mismatches == 0 and res.synthesis.frames == 100
+    install_overlay(project.path)
+    folder = board_folder(project.path, tmp_path / "board")
+    assert_selftest_passes(folder, "prj", 5)
+    rng = np.random.default_rng(5)
+    x = {"x0": rng.uniform(-4, 4, (20, 4)), X1_UNSAFE: rng.uniform(0, 4, (20, 3))}
+    pred = project.predict(x)
+    np.save(folder / "x0.npy", x["x0"])
+    np.save(folder / "x1.npy", x[X1_UNSAFE])
+    proc = board_python("-c", "import numpy as np, prj_driver as d; "
+                        f"y = d.{overlay_class_name('prj')}().predict({{'x0': np.load('x0.npy'), "
+                        f"{X1_UNSAFE!r}: np.load('x1.npy')}}); "
+                        f"np.save('y0.npy', y['y0']); np.save('y1.npy', y[{Y1_UNSAFE!r}])",
+                        cwd=folder)
+    assert proc.returncode == 0, proc.stderr
+    assert np.array_equal(np.load(folder / "y0.npy"), pred["y0"])
+    assert np.array_equal(np.load(folder / "y1.npy"), pred[Y1_UNSAFE])
+    # No raw name in a comment: one line each, no backslash.
+    for f in ("firmware/prj.h", "vivado/block_design.tcl", "README.md"):
+        text = (project.path / f).read_text()
+        assert X1_UNSAFE not in text and Y1_UNSAFE not in text, f
+    if shutil.which("tclsh"):
+        from test_tcl_scripts import record_block_design
+        calls, _ = record_block_design(project.path, "pynq-z2", tmp_path / "run")
+        assert calls
