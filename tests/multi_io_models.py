@@ -104,7 +104,8 @@ def qonnx_two_in_two_out(path, variant: str = "ok", seed: int = 0):
     nhwc (x1 an NHWC image transposed at the boundary), float_tail (y1 ends
     with a float Mul: a host tail), same_output (y1 is y0 through a Dropout), float_input
     (x1 scaled by a float before its dense layer, without a quantizer), unsafe
-    (x1 and y1 named X1_UNSAFE and Y1_UNSAFE, x1 unsigned 4-bit of scale 1/4)."""
+    (x1 and y1 named X1_UNSAFE and Y1_UNSAFE, x1 unsigned 4-bit of scale 1/4,
+    y1 of float scale 0.1)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
     rng = np.random.default_rng(seed)
@@ -149,7 +150,8 @@ def qonnx_two_in_two_out(path, variant: str = "ok", seed: int = 0):
         nodes.append(helper.make_node("MatMul", [h, w], [name + "_acc"], name=name + "_fc"))
         q = name + "_q" if variant == "float_tail" and name == "y1" else name
         q = Y1_UNSAFE if variant == "unsafe" and name == "y1" else q
-        heads.append(quant(name + "_acc", q, 0.125 if name == "y0" else 0.0625, 8.0))
+        scale = 0.125 if name == "y0" else 0.1 if variant == "unsafe" else 0.0625
+        heads.append(quant(name + "_acc", q, scale, 8.0))
     if variant == "float_tail":
         nodes.append(helper.make_node("Mul", ["y1_q", c("k", 0.3)], ["y1"], name="tail_mul"))
         heads[1] = "y1"

@@ -271,7 +271,8 @@ def test_qonnx_refusals(tmp_path, variant, words):
 def test_qonnx_unsafe_names_and_input_types(tmp_path):
     """Names with quotes, backslashes, a newline and comment terminators
     (input x1 'q"2\\', output y1 'y1 "*/ {<newline>} \\'), x1 of another type
-    than x0 (unsigned 4-bit, scale 1/4): exact, the C++ compiles (C sim), the
+    than x0 (unsigned 4-bit, scale 1/4), y1 of a float scale (0.1, applied by the
+    driver as by Project.predict): exact, the C++ compiles (C sim), the
     driver imports and passes its self-test, the Tcl sources in tclsh."""
     import shutil
     import hlsgen
@@ -293,6 +294,14 @@ def test_qonnx_unsafe_names_and_input_types(tmp_path):
     rng = np.random.default_rng(5)
     x = {"x0": rng.uniform(-4, 4, (20, 4)), X1_UNSAFE: rng.uniform(0, 4, (20, 3))}
     pred = project.predict(x)
+    from hlsgen.frontends.qonnx.predict import run_qonnx
+    from hlsgen.frontends.qonnx.reader import load_qonnx_file
+    on_grid = g.split(g.inputs, g.input_values(g.quantize_inputs(x)))   # the design's inputs
+    want = run_qonnx(load_qonnx_file(path), [on_grid["x0"], on_grid[X1_UNSAFE]])
+    assert np.array_equal(pred["y0"], want[0])   # y1: float64 of the float32 scale, exact in float32
+    assert np.array_equal(pred[Y1_UNSAFE].astype(np.float32), want[1])
+    k = float(g.meta["output_scales"][1])   # y1's float scale beside its power of two
+    assert k != 1 and f"× {k!r}" in (project.path / "README.md").read_text()   # listed per output
     np.save(folder / "x0.npy", x["x0"])
     np.save(folder / "x1.npy", x[X1_UNSAFE])
     proc = board_python("-c", "import numpy as np, prj_driver as d; "
