@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import (assert_selftest_passes, board_folder, board_python, randomize_biases)
-from multi_io_models import (digits_with_features, one_input_two_heads, two_heads,
+from multi_io_models import (W4, digits_with_features, one_input_two_heads, two_heads,
                              two_input_types, typed_data)
 
 FRAMES = 200
@@ -320,3 +320,41 @@ def test_qonnx_unsafe_names_and_input_types(tmp_path):
         from test_tcl_scripts import record_block_design
         calls, _ = record_block_design(project.path, "pynq-z2", tmp_path / "run")
         assert calls
+
+
+def test_two_inputs_one_output_named_by_its_layer(tf, tmp_path):
+    """Several inputs, one output: the output is named by its layer (not an
+    IR tensor) and Project.predict returns a dict by that name, as the driver."""
+    import hlsgen
+    from hlsgen.platform.board_files import overlay_class_name
+    from hlsgen.sim.emulator import install_overlay
+    from qkeras import QActivation, QDense
+    tf.keras.utils.set_random_seed(4)
+    a, b = tf.keras.Input((6,), name="a"), tf.keras.Input((3,), name="b")
+    x = QDense(4, kernel_quantizer=W4, bias_quantizer=W4, name="fa")(
+        QActivation("quantized_bits(6,2)", name="a_q")(a))
+    y = QDense(4, kernel_quantizer=W4, bias_quantizer=W4, name="fb")(
+        QActivation("quantized_bits(4,1)", name="b_q")(b))
+    s = tf.keras.layers.Add(name="merge")([x, y])
+    out = QDense(3, kernel_quantizer=W4, bias_quantizer=W4, name="ff")(
+        QActivation("quantized_relu(4,2)", name="h")(s))
+    model = randomize_biases(tf.keras.Model([a, b], out))
+    rng = np.random.default_rng(0)
+    data = {"a": rng.uniform(-3, 3, (40, 6)), "b": rng.uniform(-2, 2, (40, 3))}
+    project = hlsgen.convert(model, out=tmp_path / "two_one", test_data=data)
+    assert project.graph.output_names == ["ff"]
+    assert project.result.exact_values == project.result.total_values == 40 * 3
+    pred = project.predict(data)
+    assert list(pred) == ["ff"]
+    assert np.array_equal(pred["ff"], model.predict([data["a"], data["b"]], verbose=0))
+    install_overlay(project.path)
+    folder = board_folder(project.path, tmp_path / "board")
+    assert_selftest_passes(folder, "two_one", 5)
+    for k, v in data.items():
+        np.save(folder / f"{k}.npy", v)
+    proc = board_python("-c", "import numpy as np, two_one_driver as d; y = d."
+                        f"{overlay_class_name('two_one')}().predict({{'a': np.load('a.npy'), "
+                        "'b': np.load('b.npy')}); assert list(y) == ['ff'], list(y); "
+                        "np.save('y.npy', y['ff'])", cwd=folder)
+    assert proc.returncode == 0, proc.stderr
+    assert np.array_equal(np.load(folder / "y.npy"), pred["ff"])
