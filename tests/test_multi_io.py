@@ -358,3 +358,37 @@ def test_two_inputs_one_output_named_by_its_layer(tf, tmp_path):
                         "np.save('y.npy', y['ff'])", cwd=folder)
     assert proc.returncode == 0, proc.stderr
     assert np.array_equal(np.load(folder / "y.npy"), pred["ff"])
+
+
+def test_driver_input_checks_on_the_emulated_board(projects, tmp_path):
+    """The driver's predict refuses missing, unknown, misshapen inputs and
+    different frame counts with a ValueError naming the input."""
+    from hlsgen.platform.board_files import overlay_class_name
+    project, data, _ = projects["concat"]
+    folder = board_folder(project.path, tmp_path / "concat")
+    ov = f"concat_driver.{overlay_class_name(project.name)}()"
+    img, feat = "np.zeros((3, 8, 8, 1))", "np.zeros((3, 4))"
+    cases = {
+        f"{{'image': {img}}}": "missing 'features'",
+        f"{{'image': {img}, 'feature': {feat}}}": "missing 'features'; unknown 'feature'",
+        f"{{'image': {img}, 'features': {feat}, 'x': {feat}}}": "unknown 'x'",
+        f"{{'image': {img}, 'features': np.zeros((3, 5))}}":
+            "input 'features': expected [N, 4] values",
+        f"{{'image': np.zeros(64), 'features': np.zeros(4)}}":
+            "input 'image': expected [N, 64] values",
+        f"{{'image': {img}, 'features': np.zeros((2, 4))}}":
+            "input 'features' has 2 frames, input 'image' 3",
+        f"[{img}]": "1 input arrays given",
+        "np.zeros((3, 67))": "frames (every input's values concatenated): expected [N, 68]",
+    }
+    script = ["import numpy as np, concat_driver", f"ov = {ov}"]
+    for x in cases:
+        script.append(f"try:\n    ov.predict({x})\nexcept ValueError as e:\n    print('ERR', e)\n"
+                      f"else:\n    print('NO ERROR')")
+    proc = board_python("-c", "\n".join(script), cwd=folder)
+    assert proc.returncode == 0, proc.stderr
+    lines = [l for l in proc.stdout.splitlines() if l.startswith(("ERR", "NO ERROR"))]
+    assert len(lines) == len(cases)
+    for line, want in zip(lines, cases.values()):
+        assert line.startswith("ERR") and want in line, line
+    assert "the model's inputs are 'image', 'features'" in lines[0]
