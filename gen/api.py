@@ -131,7 +131,8 @@ class Project:
         its C simulation: de-quantized values (N, outputs), or the output
         codes with raw=True. For an --output argmax design, the class index.
         A model with several inputs takes a dict by input name (or a list in
-        the model's order); with several outputs, a dict by output name."""
+        the model's order); with several inputs or outputs, a dict by output name
+        (as the generated driver)."""
         res = self.csim(x, fast=True)
         if res.csim_mismatches:
             raise HlsgenError(f"C simulation of {self.path} differs from the golden executor in "
@@ -139,10 +140,11 @@ class Project:
         g = self.graph
         # With a host float tail (DESIGN.md), the framework's values of the codes.
         out = res.csim if raw else golden.output_values(g, res.csim)
-        if len(g.outputs) > 1:   # several outputs: a dict by output name, [N, *shape] each
+        if g.multi_io:   # several inputs or outputs: a dict by output name, [N, *shape] each
             parts = g.split(g.outputs, out)
-            scales = [1.0] * len(g.outputs) if raw else g.meta.get("output_scales") or [1.0] * len(
-                g.outputs)
+            scales = g.meta.get("output_scales") or [1.0] * len(g.outputs)
+            if raw or (len(g.outputs) == 1 and (g.output_is_label or g.meta.get("host_tail"))):
+                scales = [1.0] * len(g.outputs)
             return {n: parts[t] * float(k) if k != 1 else parts[t]
                     for t, n, k in zip(g.outputs, g.output_names, scales)}
         if raw or g.output_is_label or g.meta.get("host_tail"):

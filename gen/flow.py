@@ -102,6 +102,9 @@ def generate(model, out: str | Path, options: Options | None = None, *,
                "softmax_dropped": fe.softmax_dropped, "out_hint": shlex.quote(str(out)),
                "framework_layout": graph.meta.get("framework_layout"),
                "output_scale": graph.meta.get("output_scale", 1),
+               # several outputs: each one's float scale, a Python literal (1: none)
+               "output_scales": [repr(float(k)) if float(k) != 1 else None
+                                 for k in graph.meta.get("output_scales") or []],
                "host_tail": graph.meta.get("host_tail"),
                "host_tail_line": (host_tail.describe(graph.meta["host_tail"])
                                   if graph.meta.get("host_tail") else ""),

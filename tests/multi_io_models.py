@@ -55,6 +55,31 @@ def one_input_two_heads(tf, seed: int = 0):
     return tf.keras.Model(img, _heads(tf, _image_branch(tf, img)))
 
 
+def two_input_types(tf, seed: int = 0):
+    """Inputs of different types: 'image' [8, 8, 1] unsigned 8-bit (first),
+    'features' [5] signed 4-bit (an odd length); the heads of two_heads."""
+    from qkeras import QActivation, QConv2D, QDense
+    L = tf.keras.layers
+    tf.keras.utils.set_random_seed(seed)
+    img = tf.keras.Input((8, 8, 1), name="image")
+    feat = tf.keras.Input((5,), name="features")
+    x = QActivation("quantized_bits(8,0,keep_negative=False)", name="image_q")(img)
+    x = QConv2D(4, 3, kernel_quantizer=W4, bias_quantizer=W4, name="conv")(x)
+    x = QActivation("quantized_relu(4,2)", name="conv_relu")(x)
+    x = L.Flatten(name="flat")(L.MaxPooling2D(2, name="pool")(x))
+    f = QActivation("quantized_bits(4,1)", name="features_q")(feat)
+    f = QDense(8, kernel_quantizer=W4, bias_quantizer=W4, name="feat_fc")(f)
+    f = QActivation("quantized_relu(4,2)", name="feat_relu")(f)
+    return tf.keras.Model([img, feat], _heads(tf, L.Concatenate(name="merge")([x, f])))
+
+
+def typed_data(n: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """Data for two_input_types: digits in [0, 1] and five features in [-2.5, 2.5]."""
+    d = digits_with_features(n, seed)
+    rng = np.random.default_rng(seed + 1)
+    return {"image": d["image"], "features": rng.uniform(-2.5, 2.5, (n, 5)).astype(np.float32)}
+
+
 def digits_with_features(n: int, seed: int = 0) -> dict[str, np.ndarray]:
     """The first n digits of scikit-learn (8x8, scaled to [0, 1]) and four
     features of each: its quadrants' mean intensities, plus noise."""
@@ -67,6 +92,10 @@ def digits_with_features(n: int, seed: int = 0) -> dict[str, np.ndarray]:
     return {"image": img[..., None], "features": feats}
 
 
+X1_UNSAFE = 'q"2\\'            # names unsafe in Python, C++ and Tcl text (variant unsafe)
+Y1_UNSAFE = 'y1 "*/ {\n} \\'
+
+
 def qonnx_two_in_two_out(path, variant: str = "ok", seed: int = 0):
     """A hand-written QONNX graph: inputs x0 [4] and x1 [3], each quantized
     (1/8, 8 bits) into a dense branch (4-bit weights, scale 1/4, ReLU, 6-bit
@@ -74,7 +103,9 @@ def qonnx_two_in_two_out(path, variant: str = "ok", seed: int = 0):
     (2 values), power-of-two scales throughout. Variants for the refusals:
     nhwc (x1 an NHWC image transposed at the boundary), float_tail (y1 ends
     with a float Mul: a host tail), same_output (y1 is y0 through a Dropout), float_input
-    (x1 scaled by a float before its dense layer, without a quantizer)."""
+    (x1 scaled by a float before its dense layer, without a quantizer), unsafe
+    (x1 and y1 named X1_UNSAFE and Y1_UNSAFE, x1 unsigned 4-bit of scale 1/4,
+    y1 of float scale 0.1)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
     rng = np.random.default_rng(seed)
@@ -99,13 +130,14 @@ def qonnx_two_in_two_out(path, variant: str = "ok", seed: int = 0):
 
     x1_shape = [1, 3]
     q0 = quant("x0", "x0_q", 0.125, 8.0)
-    x1 = "x1"
+    x1 = X1_UNSAFE if variant == "unsafe" else "x1"
+    x1_in = x1
     if variant == "nhwc":
         x1_shape = [1, 1, 3, 1]
         nodes.append(helper.make_node("Transpose", ["x1"], ["x1_t"], name="to_nchw", perm=[0, 3, 1, 2]))
         nodes.append(helper.make_node("Flatten", ["x1_t"], ["x1_f"], name="flat"))
         x1 = "x1_f"
-    q1 = quant(x1, "x1_q", 0.125, 8.0)
+    q1 = quant(x1, "x1_q", 0.25, 4.0, signed=0) if variant == "unsafe" else quant(x1, "x1_q", 0.125, 8.0)
     if variant == "float_input":
         nodes.append(helper.make_node("Mul", ["x1", c("k", 0.3)], ["x1_scaled"], name="scale_x1"))
         q1 = "x1_scaled"
@@ -117,7 +149,9 @@ def qonnx_two_in_two_out(path, variant: str = "ok", seed: int = 0):
         w = quant(c(name + "_w", rng.integers(-8, 8, (6, n)) * 0.25), name + "_wq", 0.25, 4.0)
         nodes.append(helper.make_node("MatMul", [h, w], [name + "_acc"], name=name + "_fc"))
         q = name + "_q" if variant == "float_tail" and name == "y1" else name
-        heads.append(quant(name + "_acc", q, 0.125 if name == "y0" else 0.0625, 8.0))
+        q = Y1_UNSAFE if variant == "unsafe" and name == "y1" else q
+        scale = 0.125 if name == "y0" else 0.1 if variant == "unsafe" else 0.0625
+        heads.append(quant(name + "_acc", q, scale, 8.0))
     if variant == "float_tail":
         nodes.append(helper.make_node("Mul", ["y1_q", c("k", 0.3)], ["y1"], name="tail_mul"))
         heads[1] = "y1"
@@ -128,7 +162,7 @@ def qonnx_two_in_two_out(path, variant: str = "ok", seed: int = 0):
     graph = helper.make_graph(
         nodes, "two_in_two_out",
         [helper.make_tensor_value_info("x0", TensorProto.FLOAT, [1, 4]),
-         helper.make_tensor_value_info("x1", TensorProto.FLOAT, x1_shape)],
+         helper.make_tensor_value_info(x1_in, TensorProto.FLOAT, x1_shape)],
         [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in heads], initializer=inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13),
                                                     helper.make_opsetid("qonnx.custom_op.general", 1)])

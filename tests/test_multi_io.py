@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from conftest import (assert_selftest_passes, board_folder, board_python, randomize_biases)
-from multi_io_models import digits_with_features, one_input_two_heads, two_heads
+from multi_io_models import (W4, digits_with_features, one_input_two_heads, two_heads,
+                             two_input_types, typed_data)
 
 FRAMES = 200
 OUTPUTS = ["classes", "value_q"]
@@ -96,6 +97,33 @@ def test_top_function_and_block_design_have_a_port_and_dma_per_stream(projects):
     assert "CONFIG.c_include_mm2s {0} CONFIG.c_include_s2mm {1}" in bd1
     assert "one_input_0/in_r] " not in bd1 and "[get_bd_intf_pins one_input_0/in_r]" in bd1
     assert project.result.lint.ok
+
+
+def test_inputs_of_different_types(tf, tmp_path):
+    """Each input its own type (an unsigned 8-bit image first, a signed 4-bit
+    odd-length feature vector second): its stream, the golden executor and the
+    driver's table use it; exact against QKeras, both C-sim branches, the
+    driver's self-test on the emulated board."""
+    import hlsgen
+    from hlsgen.sim.emulator import install_overlay
+    model = randomize_biases(two_input_types(tf, seed=3))
+    data = typed_data(FRAMES)
+    project = hlsgen.convert(model, out=tmp_path / "types", test_data=data)
+    g = project.graph
+    assert [str(g.tensors[t].qtype) for t in g.inputs] == [str(q) for q in g.input_qtypes()]
+    assert [(q.bits, q.signed) for q in g.input_qtypes()] == [(8, False), (4, True)]
+    assert project.result.exact_values == project.result.total_values == FRAMES * 11
+    res = project.csim()
+    assert res.mismatches == 0
+    assert np.array_equal(res.csim, res.golden) and np.array_equal(res.synthesis.out, res.golden)
+    assert np.array_equal(res.golden_values, np.load(project.path / "tb" / "framework.npy"))
+    pred = project.predict(data)
+    keras = model.predict([data["image"], data["features"]], verbose=0)
+    for name, want in zip(OUTPUTS, keras):
+        assert np.array_equal(pred[name].reshape(FRAMES, -1), want.reshape(FRAMES, -1)), name
+    install_overlay(project.path)
+    folder = board_folder(project.path, tmp_path / "board")
+    assert_selftest_passes(folder, "types", 7)
 
 
 @pytest.mark.parametrize("case", ["concat", "one_input"])
@@ -238,3 +266,129 @@ def test_qonnx_refusals(tmp_path, variant, words):
     for w in words:
         assert w in str(e.value), str(e.value)
     assert not (tmp_path / "prj").exists()
+
+
+def test_qonnx_unsafe_names_and_input_types(tmp_path):
+    """Names with quotes, backslashes, a newline and comment terminators
+    (input x1 'q"2\\', output y1 'y1 "*/ {<newline>} \\'), x1 of another type
+    than x0 (unsigned 4-bit, scale 1/4), y1 of a float scale (0.1, applied by the
+    driver as by Project.predict): exact, the C++ compiles (C sim), the
+    driver imports and passes its self-test, the Tcl sources in tclsh."""
+    import shutil
+    import hlsgen
+    from hlsgen.platform.board_files import overlay_class_name
+    from hlsgen.sim.emulator import install_overlay
+    from multi_io_models import X1_UNSAFE, Y1_UNSAFE, qonnx_two_in_two_out
+    path = qonnx_two_in_two_out(tmp_path / "m.onnx", "unsafe")
+    project = hlsgen.convert(str(path), out=tmp_path / "prj", n_vectors=100)
+    g = project.graph
+    assert g.inputs == ["x0", X1_UNSAFE] and g.output_names == ["y0", Y1_UNSAFE]
+    assert [(q.bits, q.signed, q.frac) for q in g.input_qtypes()] == [(8, True, 3), (4, False, 2)]
+    assert [str(g.tensors[t].qtype) for t in g.inputs] == [str(q) for q in g.input_qtypes()]
+    assert project.result.exact_values == project.result.total_values == 100 * 7
+    res = project.csim()
+    assert res.mismatches == 0 and res.synthesis.frames == 100
+    install_overlay(project.path)
+    folder = board_folder(project.path, tmp_path / "board")
+    assert_selftest_passes(folder, "prj", 5)
+    rng = np.random.default_rng(5)
+    x = {"x0": rng.uniform(-4, 4, (20, 4)), X1_UNSAFE: rng.uniform(0, 4, (20, 3))}
+    pred = project.predict(x)
+    from hlsgen.frontends.qonnx.predict import run_qonnx
+    from hlsgen.frontends.qonnx.reader import load_qonnx_file
+    on_grid = g.split(g.inputs, g.input_values(g.quantize_inputs(x)))   # the design's inputs
+    want = run_qonnx(load_qonnx_file(path), [on_grid["x0"], on_grid[X1_UNSAFE]])
+    assert np.array_equal(pred["y0"], want[0])   # y1: float64 of the float32 scale, exact in float32
+    assert np.array_equal(pred[Y1_UNSAFE].astype(np.float32), want[1])
+    k = float(g.meta["output_scales"][1])   # y1's float scale beside its power of two
+    assert k != 1 and f"× {k!r}" in (project.path / "README.md").read_text()   # listed per output
+    np.save(folder / "x0.npy", x["x0"])
+    np.save(folder / "x1.npy", x[X1_UNSAFE])
+    proc = board_python("-c", "import numpy as np, prj_driver as d; "
+                        f"y = d.{overlay_class_name('prj')}().predict({{'x0': np.load('x0.npy'), "
+                        f"{X1_UNSAFE!r}: np.load('x1.npy')}}); "
+                        f"np.save('y0.npy', y['y0']); np.save('y1.npy', y[{Y1_UNSAFE!r}])",
+                        cwd=folder)
+    assert proc.returncode == 0, proc.stderr
+    assert np.array_equal(np.load(folder / "y0.npy"), pred["y0"])
+    assert np.array_equal(np.load(folder / "y1.npy"), pred[Y1_UNSAFE])
+    # No raw name in a comment: one line each, no backslash.
+    for f in ("firmware/prj.h", "vivado/block_design.tcl", "README.md"):
+        text = (project.path / f).read_text()
+        assert X1_UNSAFE not in text and Y1_UNSAFE not in text, f
+    if shutil.which("tclsh"):
+        from test_tcl_scripts import record_block_design
+        calls, _ = record_block_design(project.path, "pynq-z2", tmp_path / "run")
+        assert calls
+
+
+def test_two_inputs_one_output_named_by_its_layer(tf, tmp_path):
+    """Several inputs, one output: the output is named by its layer (not an
+    IR tensor) and Project.predict returns a dict by that name, as the driver."""
+    import hlsgen
+    from hlsgen.platform.board_files import overlay_class_name
+    from hlsgen.sim.emulator import install_overlay
+    from qkeras import QActivation, QDense
+    tf.keras.utils.set_random_seed(4)
+    a, b = tf.keras.Input((6,), name="a"), tf.keras.Input((3,), name="b")
+    x = QDense(4, kernel_quantizer=W4, bias_quantizer=W4, name="fa")(
+        QActivation("quantized_bits(6,2)", name="a_q")(a))
+    y = QDense(4, kernel_quantizer=W4, bias_quantizer=W4, name="fb")(
+        QActivation("quantized_bits(4,1)", name="b_q")(b))
+    s = tf.keras.layers.Add(name="merge")([x, y])
+    out = QDense(3, kernel_quantizer=W4, bias_quantizer=W4, name="ff")(
+        QActivation("quantized_relu(4,2)", name="h")(s))
+    model = randomize_biases(tf.keras.Model([a, b], out))
+    rng = np.random.default_rng(0)
+    data = {"a": rng.uniform(-3, 3, (40, 6)), "b": rng.uniform(-2, 2, (40, 3))}
+    project = hlsgen.convert(model, out=tmp_path / "two_one", test_data=data)
+    assert project.graph.output_names == ["ff"]
+    assert project.result.exact_values == project.result.total_values == 40 * 3
+    pred = project.predict(data)
+    assert list(pred) == ["ff"]
+    assert np.array_equal(pred["ff"], model.predict([data["a"], data["b"]], verbose=0))
+    install_overlay(project.path)
+    folder = board_folder(project.path, tmp_path / "board")
+    assert_selftest_passes(folder, "two_one", 5)
+    for k, v in data.items():
+        np.save(folder / f"{k}.npy", v)
+    proc = board_python("-c", "import numpy as np, two_one_driver as d; y = d."
+                        f"{overlay_class_name('two_one')}().predict({{'a': np.load('a.npy'), "
+                        "'b': np.load('b.npy')}); assert list(y) == ['ff'], list(y); "
+                        "np.save('y.npy', y['ff'])", cwd=folder)
+    assert proc.returncode == 0, proc.stderr
+    assert np.array_equal(np.load(folder / "y.npy"), pred["ff"])
+
+
+def test_driver_input_checks_on_the_emulated_board(projects, tmp_path):
+    """The driver's predict refuses missing, unknown, misshapen inputs and
+    different frame counts with a ValueError naming the input."""
+    from hlsgen.platform.board_files import overlay_class_name
+    project, data, _ = projects["concat"]
+    folder = board_folder(project.path, tmp_path / "concat")
+    ov = f"concat_driver.{overlay_class_name(project.name)}()"
+    img, feat = "np.zeros((3, 8, 8, 1))", "np.zeros((3, 4))"
+    cases = {
+        f"{{'image': {img}}}": "missing 'features'",
+        f"{{'image': {img}, 'feature': {feat}}}": "missing 'features'; unknown 'feature'",
+        f"{{'image': {img}, 'features': {feat}, 'x': {feat}}}": "unknown 'x'",
+        f"{{'image': {img}, 'features': np.zeros((3, 5))}}":
+            "input 'features': expected [N, 4] values",
+        f"{{'image': np.zeros(64), 'features': np.zeros(4)}}":
+            "input 'image': expected [N, 64] values",
+        f"{{'image': {img}, 'features': np.zeros((2, 4))}}":
+            "input 'features' has 2 frames, input 'image' 3",
+        f"[{img}]": "1 input arrays given",
+        "np.zeros((3, 67))": "frames (every input's values concatenated): expected [N, 68]",
+    }
+    script = ["import numpy as np, concat_driver", f"ov = {ov}"]
+    for x in cases:
+        script.append(f"try:\n    ov.predict({x})\nexcept ValueError as e:\n    print('ERR', e)\n"
+                      f"else:\n    print('NO ERROR')")
+    proc = board_python("-c", "\n".join(script), cwd=folder)
+    assert proc.returncode == 0, proc.stderr
+    lines = [l for l in proc.stdout.splitlines() if l.startswith(("ERR", "NO ERROR"))]
+    assert len(lines) == len(cases)
+    for line, want in zip(lines, cases.values()):
+        assert line.startswith("ERR") and want in line, line
+    assert "the model's inputs are 'image', 'features'" in lines[0]

@@ -114,7 +114,9 @@ _AS_INT = "+-1 values as integer codes"
 
 def _input(graph: Graph, node: Node) -> None:
     t = graph.tensors[node.outputs[0]]
-    qt = QType.from_dict(graph.meta["input_qtype"])
+    # each input its own type (graph.input_qtypes: in graph.inputs' order)
+    qt = graph.input_qtypes()[graph.inputs.index(t.name)] if t.name in graph.inputs \
+        else QType.from_dict(graph.meta["input_qtype"])
     t.qtype, t.lo, t.hi = qt, qt.lo, qt.hi
 
 

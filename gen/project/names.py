@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 CPP_KEYWORDS = {
@@ -49,3 +50,18 @@ def safe_comment(text: str) -> str:
     """Text for a // comment: printable ASCII, one line, no comment terminators."""
     text = "".join(c if 32 <= ord(c) < 127 else "?" for c in str(text))
     return text.replace("*/", "* /").replace("\\", "/")[:120]
+
+
+def port_labels(ports) -> list[dict]:
+    """Each port's model name (its label) made safe for where the generated
+    files quote it: "py" a Python string literal (JSON's escapes are Python's;
+    a plain name stays "name"), "comment" one line of printable ASCII for a //
+    or Tcl # comment (no backslash, braces or quotes to balance), "md" the
+    same for a Markdown table cell (no |, no backquote)."""
+    out = []
+    for p in ports:
+        label = str(p.label)
+        comment = safe_comment(label).replace("{", "(").replace("}", ")")
+        out.append({"py": json.dumps(label), "comment": comment,
+                    "md": comment.replace("|", "/").replace("`", "'")})
+    return out

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from hlsgen.arch.dataflow.folding import AXIS_MAX_BITS
 from hlsgen.errors import HlsgenError
+from hlsgen.project.names import port_labels
 from hlsgen.platform.board_files import (MemPath, common_context, ps_settings, wiring,
                                          write_board_files)
 
@@ -139,12 +140,12 @@ def _streams(io: BoardIO, ip: str, design=None) -> list[dict]:
             if dma["mm2s"]:
                 k, port = dma["mm2s"]
                 p = design.in_ports[k]
-                ends.append((f"input {p.name} ('{p.label}')", port, f"{dma['cell']}/M_AXIS_MM2S",
+                ends.append((f"input {p.name} ('{port_labels([p])[0]['comment']}')", port, f"{dma['cell']}/M_AXIS_MM2S",
                              f"{ip}/{_ip_port(p.name)}", f"{p.name}_width"))
             if dma["s2mm"]:
                 k, port = dma["s2mm"]
                 p = design.out_ports[k]
-                ends.append((f"output {p.name} ('{p.label}')", port, f"{ip}/{_ip_port(p.name)}",
+                ends.append((f"output {p.name} ('{port_labels([p])[0]['comment']}')", port, f"{ip}/{_ip_port(p.name)}",
                              f"{dma['cell']}/S_AXIS_S2MM", f"{p.name}_width"))
     paths = []
     for what, port, source, sink, conv in ends:

@@ -11,6 +11,7 @@ import numpy as np
 from hlsgen.version import __version__
 from hlsgen.arch.dataflow.board import render_board_files
 from hlsgen.project.paths import data_dir, template_env
+from hlsgen.project.names import port_labels
 from hlsgen.arch.dataflow.cost import pack_factor
 from hlsgen.arch.dataflow import recurrent
 from hlsgen.arch.dataflow.design import Design, Kernel
@@ -234,7 +235,8 @@ def render_project(d: Design, folder: Path, ctx: dict) -> None:
                   fifo_depth=FIFO_DEPTH, in_word_bits=_bytes(d.inp.word_bits),
                   out_word_bits=_bytes(d.out.word_bits), max_cycles=max_cycles,
                   fps=ctx["clock_mhz"] * 1e6 / max_cycles,
-                  clock_period_ns=round(1000.0 / ctx["clock_mhz"], 3))
+                  clock_period_ns=round(1000.0 / ctx["clock_mhz"], 3),
+                  in_labels=port_labels(d.in_ports), out_labels=port_labels(d.out_ports))
     fw = folder / "firmware"
     (fw / "params").mkdir(parents=True)
     (fw / "lib").mkdir()

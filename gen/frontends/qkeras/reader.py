@@ -367,7 +367,7 @@ class _Reader:
         if output_mode == "argmax":
             out_tensors = [self.node("argmax", "label_select", out_tensors, (1,), tname="label")]
         meta = {"framework": "qkeras", "source": self.km.path.name}
-        if len(out_tensors) > 1:
+        if len(out_tensors) > 1 or len(names) > 1:   # a port each: named by the model's layers
             meta["output_names"] = [layer.name for layer in outs]
         return Graph(self.nodes, self.tensors, names, out_tensors, meta)
 
