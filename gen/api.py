@@ -19,7 +19,7 @@ import numpy as np
 from hlsgen.arch.registry import of_project
 from hlsgen.errors import HlsgenError
 from hlsgen.flow import GenerateResult, generate
-from hlsgen.ir import golden
+from hlsgen.ir import golden, host_tail
 from hlsgen.ir.graph import Graph
 from hlsgen.options import Options
 from hlsgen.platform.boards import Board, list_boards
@@ -143,7 +143,7 @@ class Project:
         if g.multi_io:   # several inputs or outputs: a dict by output name, [N, *shape] each
             parts = g.split(g.outputs, out)
             scales = g.meta.get("output_scales") or [1.0] * len(g.outputs)
-            if raw or (len(g.outputs) == 1 and (g.output_is_label or g.meta.get("host_tail"))):
+            if raw or (len(g.outputs) == 1 and (g.output_is_label or host_tail.of_output(g, g.outputs[0]))):
                 scales = [1.0] * len(g.outputs)
             return {n: parts[t] * float(k) if k != 1 else parts[t]
                     for t, n, k in zip(g.outputs, g.output_names, scales)}

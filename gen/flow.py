@@ -72,8 +72,8 @@ def generate(model, out: str | Path, options: Options | None = None, *,
     tail = fe.host_tail(graph) if hasattr(fe, "host_tail") else None
     if tail:
         graph.meta["host_tail"] = tail
-    tails = fe.host_tails(graph) if len(graph.outputs) > 1 and hasattr(fe, "host_tails") else None
-    if tails:   # several outputs: each one's own tail (or None), in graph.outputs' order
+    tails = fe.host_tails(graph) if graph.multi_io and hasattr(fe, "host_tails") else None
+    if tails:   # several inputs or outputs: each output's own tail (or None), in graph.outputs' order
         graph.meta["host_tails"] = tails
 
     name = cpp_ident(out.name) or "model"

@@ -103,7 +103,8 @@ def qonnx_two_in_two_out(path, variant: str = "ok", seed: int = 0):
     (2 values), power-of-two scales throughout. Variants for the refusals:
     nhwc (x1 an NHWC image transposed at the boundary), float_tail (y1 ends
     with a float Mul: a host tail), same_output (y1 is y0 through a Dropout), float_input
-    (x1 scaled by a float before its dense layer, without a quantizer), unsafe
+    (x1 scaled by a float before its dense layer, without a quantizer), one_tail
+    (only the head y1, ending with the float Mul of float_tail), unsafe
     (x1 and y1 named X1_UNSAFE and Y1_UNSAFE, x1 unsigned 4-bit of scale 1/4,
     y1 of float scale 0.1)."""
     import onnx
@@ -145,16 +146,17 @@ def qonnx_two_in_two_out(path, variant: str = "ok", seed: int = 0):
     nodes.append(helper.make_node("Add", [h0, h1], ["h_sum"], name="merge"))
     h = quant("h_sum", "h", 0.25, 7.0, signed=0)
     heads = []
-    for name, n in (("y0", 5), ("y1", 2)):
+    tail = variant in ("float_tail", "one_tail")
+    for name, n in (("y0", 5), ("y1", 2)) if variant != "one_tail" else (("y1", 2),):
         w = quant(c(name + "_w", rng.integers(-8, 8, (6, n)) * 0.25), name + "_wq", 0.25, 4.0)
         nodes.append(helper.make_node("MatMul", [h, w], [name + "_acc"], name=name + "_fc"))
-        q = name + "_q" if variant == "float_tail" and name == "y1" else name
+        q = name + "_q" if tail and name == "y1" else name
         q = Y1_UNSAFE if variant == "unsafe" and name == "y1" else q
         scale = 0.125 if name == "y0" else 0.1 if variant == "unsafe" else 0.0625
         heads.append(quant(name + "_acc", q, scale, 8.0))
-    if variant == "float_tail":
+    if tail:
         nodes.append(helper.make_node("Mul", ["y1_q", c("k", 0.3)], ["y1"], name="tail_mul"))
-        heads[1] = "y1"
+        heads[-1] = "y1"
     if variant == "same_output":
         nodes.append(helper.make_node("Dropout", ["y0"], ["y0_d"], name="drop"))
         heads[1] = "y0_d"

@@ -251,6 +251,42 @@ def test_qonnx_two_inputs_two_outputs_exact(tmp_path, variant):
         assert tails is None
 
 
+def test_qonnx_two_inputs_one_output_keeps_its_host_tail(tmp_path):
+    """Two inputs and one output ending in a float Mul: the output's host
+    tail is kept (it was dropped when only several outputs had per-output
+    tails): golden, Project.predict and the driver on the emulated board all
+    give the qonnx executor's float32 values."""
+    import hlsgen
+    from multi_io_models import qonnx_two_in_two_out
+    from hlsgen.frontends.qonnx.reader import load_qonnx_file
+    from hlsgen.frontends.qonnx.predict import run_qonnx
+    path = qonnx_two_in_two_out(tmp_path / "m.onnx", "one_tail")
+    project = hlsgen.convert(str(path), out=tmp_path / "prj", n_vectors=100)
+    g = project.graph
+    assert g.inputs == ["x0", "x1"] and g.output_names == ["y1"]
+    assert g.meta["host_tails"][0]["ops"] == ["tail_mul (Mul)"]
+    assert project.result.exact_values == project.result.total_values == 100 * 2
+    assert project.csim().mismatches == 0
+    rng = np.random.default_rng(6)
+    x = {"x0": rng.uniform(-4, 4, (20, 4)), "x1": rng.uniform(-4, 4, (20, 3))}
+    pred = project.predict(x)
+    on_grid = g.split(g.inputs, g.input_values(g.quantize_inputs(x)))
+    want = run_qonnx(load_qonnx_file(path), [on_grid["x0"], on_grid["x1"]])
+    assert list(pred) == ["y1"] and np.array_equal(pred["y1"], want.reshape(pred["y1"].shape))
+    assert not np.all(pred["y1"] * 16 == np.rint(pred["y1"] * 16))   # the tail ran
+    from hlsgen.sim.emulator import install_overlay
+    from hlsgen.platform.board_files import overlay_class_name
+    install_overlay(project.path)
+    folder = board_folder(project.path, tmp_path / "board")
+    assert_selftest_passes(folder, "prj", 5)
+    np.savez(folder / "x.npz", **x)
+    proc = board_python("-c", "import numpy as np, prj_driver as d; "
+                        f"np.savez('y.npz', **d.{overlay_class_name('prj')}().predict("
+                        "dict(np.load('x.npz'))))", cwd=folder)
+    assert proc.returncode == 0, proc.stderr
+    assert np.array_equal(np.load(folder / "y.npz")["y1"], pred["y1"])
+
+
 @pytest.mark.parametrize("variant, words", [
     ("nhwc", ["input 'x1'", "channels-last (NHWC)", "export every input channels-first"]),
     ("same_output", ["repeats another output", "its own layer"]),

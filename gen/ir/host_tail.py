@@ -61,9 +61,9 @@ def apply(tail: dict, codes: np.ndarray) -> np.ndarray:
 
 def of_output(graph, output: str) -> dict | None:
     """The host tail of one output: graph.meta["host_tail"] for a model with
-    one output; with several, graph.meta["host_tails"] holds each one's (or
-    None) in graph.outputs' order."""
-    if len(graph.outputs) == 1:
+    one input and one output; with several inputs or outputs,
+    graph.meta["host_tails"] holds each output's (or None) in graph.outputs' order."""
+    if not graph.multi_io:
         return graph.meta.get("host_tail")
     tails = graph.meta.get("host_tails") or [None] * len(graph.outputs)
     return tails[graph.outputs.index(output)]
