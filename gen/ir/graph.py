@@ -113,9 +113,13 @@ class Graph:
         """Frames [N, sum of sizes] -> each tensor's [N, *shape], by name."""
         rows = np.asarray(rows)
         rows = rows.reshape(len(rows), -1)
-        ends = np.cumsum(self.sizes(names))[:-1]
+        ends = self.offsets(names)[1:]
         return {t: part.reshape((len(rows),) + tuple(self.tensors[t].shape))
                 for t, part in zip(names, np.split(rows, ends, axis=1))}
+
+    def offsets(self, names: list[str]) -> list[int]:
+        """Where each tensor's values start in a frame of `names` concatenated."""
+        return [int(v) for v in np.cumsum([0] + self.sizes(names))[:-1]]
 
     def join(self, names: list[str], arrays) -> np.ndarray:
         """Each tensor's [N, ...] (a dict by name, or a list in order) -> frames

@@ -557,8 +557,8 @@ def build_design(graph: Graph, name: str, folding: dict | None = None) -> Design
         raise HlsgenError(f"input '{unused[0]}' of the model feeds no layer; remove it from the "
                           "model's inputs")
     in_ports = [Port(m.ports[t], t, m.streams[t], offset=off, label=t)
-                for t, off in zip(graph.inputs, _offsets(graph, graph.inputs))]
-    out_ports = []
+                for t, off in zip(graph.inputs, graph.offsets(graph.inputs))]
+    out_ports, out_offsets = [], graph.offsets(graph.outputs)
     for i, t in enumerate(graph.outputs):
         port = "out" if len(graph.outputs) == 1 else f"out{i}"
         out = m.take(t)
@@ -566,7 +566,7 @@ def build_design(graph: Graph, name: str, folding: dict | None = None) -> Design
         out = m.resize(out, port_lanes(out.lanes, out.qtype.bits), port)
         out.name = f"{port}_s"
         out_ports.append(Port(port, t, out, None if graph.is_label(t) else
-                              graph.tensors[t].qtype.frac, _offsets(graph, graph.outputs)[i],
+                              graph.tensors[t].qtype.frac, out_offsets[i],
                               graph.output_names[i]))
     design = Design(name, kernels, in_ports[0].stream, out_ports[0].stream, out_ports[0].frac,
                     in_ports, out_ports)
@@ -574,10 +574,6 @@ def build_design(graph: Graph, name: str, folding: dict | None = None) -> Design
     check_limits(design)
     size_fifos(design)
     return design
-
-
-def _offsets(graph: Graph, names: list[str]) -> list[int]:
-    return [int(v) for v in np.cumsum([0] + graph.sizes(names))[:-1]]
 
 
 # Kernels whose C++ reads and writes one word type (codes pass through).
