@@ -117,14 +117,19 @@ class Project:
         return self._graph
 
     def csim(self, x=None, *, fast: bool = False, threaded: bool = False,
-             synthesis_frames: int | None = None):
+             synthesis_frames: int | str | None = None, framework: bool = True):
         """C simulation of both kernel-library branches against the golden
         executor, on the project's test vectors or on float inputs `x`
         (framework layout). Returns a CsimResult: `.summary()` is the table
-        as data, `.mismatches` must be 0; printing it shows the table."""
+        as data, `.mismatches` must be 0; printing it shows the table.
+        With `x`, the model the project was made from runs beside it and is
+        compared with golden (framework=False: not); the synthesis branch
+        runs on the first 100 frames of `x` (synthesis_frames: N or "all")."""
         from hlsgen.sim.csim import csim
+        frontend = self.result.frontend if self.result is not None else None
         return csim(self.path, None if x is None else self._to_ir(x), threaded=threaded,
-                    fast=fast, synthesis_frames=synthesis_frames)
+                    fast=fast, synthesis_frames=synthesis_frames, framework=framework,
+                    frontend=frontend)
 
     def predict(self, x, raw: bool = False) -> np.ndarray:
         """The design's outputs for float inputs `x` (framework layout), from
@@ -133,7 +138,7 @@ class Project:
         A model with several inputs takes a dict by input name (or a list in
         the model's order); with several inputs or outputs, a dict by output name
         (as the generated driver)."""
-        res = self.csim(x, fast=True)
+        res = self.csim(x, fast=True, framework=False)
         if res.csim_mismatches:
             raise HlsgenError(f"C simulation of {self.path} differs from the golden executor in "
                               f"{res.csim_mismatches} values; this is a bug, please report it")

@@ -45,6 +45,7 @@ class GenerateResult:
     design: object = None  # the architecture's design (a dataflow Design, a TiledDesign)
     notes: list = None     # budget lines also written to stderr and report.json ("budget")
     lint: object = None    # hlsgen.lint LintReport of the written project (report.json "lint")
+    frontend: object = None  # the model as read (runs the framework beside csim of new inputs)
 
 
 def generate(model, out: str | Path, options: Options | None = None, *,
@@ -90,11 +91,7 @@ def generate(model, out: str | Path, options: Options | None = None, *,
     codes = _test_vectors(graph, opt.test_data, opt.n_vectors, opt.seed, fe.input_to_ir)
     x_values = graph.input_values(codes)
     gold = golden.output_codes(graph, codes)
-    fw_in = (x_values if len(graph.inputs) == 1 else
-             list(graph.split(graph.inputs, x_values).values()))
-    fw = fe.predict(_float32(fw_in)).reshape(len(codes), -1)
-    if graph.output_is_label:   # the framework gives scores; the design their arg-max
-        fw = np.argmax(fw, axis=1).reshape(-1, 1).astype(np.float64)
+    fw = framework_outputs(fe, graph, codes)
     exact = int(np.sum(golden.output_values(graph, gold) == fw))
 
     context = {"source": source.name, "framework": fe.framework, "model_hash": source.sha256,
@@ -129,6 +126,7 @@ def generate(model, out: str | Path, options: Options | None = None, *,
         (tmp / MANIFEST).write_text(json.dumps({
             "hlsgen": __version__, "made_by": made_by, "name": name,
             "source_model": source.path or source.name, "source_sha256": source.sha256,
+            "model_source": _model_source(model, opt),
             "framework": fe.framework, "board": board.name, "part": board.part,
             "clock_mhz": clock, "input_type": qt.fixed_name, "input_type_origin": qt_origin,
             "output": opt.output, "arch": arch.name, "softmax_dropped": fe.softmax_dropped,
@@ -143,7 +141,36 @@ def generate(model, out: str | Path, options: Options | None = None, *,
         (tmp / "report.json").write_text(json.dumps(report, indent=1))
     lint.project = out   # it ran in the staging folder
     return GenerateResult(out, graph, len(codes), exact, fw.size, time.perf_counter() - t0,
-                          arch.name, built.design, built.notes, lint)
+                          arch.name, built.design, built.notes, lint, fe)
+
+
+def framework_outputs(fe, graph: Graph, codes: np.ndarray, gold=None) -> np.ndarray:
+    """The framework's outputs [N, outputs] for input code frames, in the
+    design's units: its scores' arg-max for a label output. gold: the golden
+    executor's output values of the same frames, when known (a frontend that
+    explains differences then need not compute them)."""
+    x_values = graph.input_values(codes)
+    fw_in = list(graph.split(graph.inputs, x_values).values())   # each input [N, *shape]
+    fw_in = fw_in[0] if len(fw_in) == 1 else fw_in
+    fw = fe.predict(_float32(fw_in), gold=gold).reshape(len(codes), -1)
+    if graph.output_is_label:   # the framework gives scores; the design their arg-max
+        fw = np.argmax(fw, axis=1).reshape(-1, 1).astype(np.float64)
+    return fw
+
+
+def _model_source(model, opt: Options) -> dict | None:
+    """How to load the model again (hlsgen csim --inputs runs it beside the
+    design): its file and the options that read it, as absolute paths. None
+    for a model in memory."""
+    if not isinstance(model, (str, Path)):
+        return None
+    script, _, func = str(model).rpartition(":")
+    spec = (f"{Path(script).resolve()}:{func}" if script.endswith(".py") and func
+            else str(Path(model).resolve()))
+    absolute = lambda p: str(Path(p).resolve()) if p else None   # noqa: E731
+    shape = opt.input_shape
+    return {"model": spec, "weights": absolute(opt.weights), "checkpoint": absolute(opt.checkpoint),
+            "input_shape": shape if shape is None or isinstance(shape, str) else list(shape)}
 
 
 def _warn(line: str) -> None:

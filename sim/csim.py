@@ -19,6 +19,7 @@ from hlsgen.ir import golden
 from hlsgen.errors import HlsgenError
 from hlsgen.ir.graph import Graph, named_inputs
 from hlsgen.project.manifest import load_project
+from hlsgen.sim import framework as framework_side
 from hlsgen.sim.compile import build
 from hlsgen.sim.summary import format_csim
 
@@ -28,6 +29,9 @@ JOBS = 2  # this machine's cores
 # as 150 frames of an MLP: at most STEPS_PER_JOB processes per core.
 BATCH = 500
 STEPS_PER_JOB = 8
+# New inputs run through the synthesis branch on their first this many frames
+# by default (--synthesis-frames all: every one); the test vectors, on all.
+SYNTHESIS_SAMPLE = 100
 
 
 @dataclass
@@ -71,9 +75,14 @@ class CsimResult:
     run_seconds: float
     framework: np.ndarray | None = None
     golden_values: np.ndarray | None = None
-    notes: list = field(default_factory=list)
     synthesis: BranchResult | None = None   # None with fast=True
     outputs: list | None = None   # several outputs: (name, values per frame) of each, in order
+    # New inputs: why the framework was not run beside them ("" when it was),
+    # its differences from golden as its frontend explains them, and the
+    # seconds of each stage (golden, framework, C simulation, synthesis branch).
+    framework_note: str = ""
+    framework_differences: dict | None = None
+    stage_seconds: dict = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return format_csim(self)   # the table `hlsgen csim` prints
@@ -117,8 +126,11 @@ class CsimResult:
                     "rows_exact": self.rows_exact},
                 "synthesis_vs_golden": self.synthesis.summary() if self.synthesis else None,
                 "golden_vs_framework": self.framework_figures(),
+                "framework_note": self.framework_note or None,
+                "framework_differences": self.framework_differences,
                 "build_seconds": round(self.build_seconds, 3), "build_cached": self.build_cached,
-                "run_seconds": round(self.run_seconds, 4)}
+                "run_seconds": round(self.run_seconds, 4),
+                "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()}}
 
 
 def run_frames(exe: Path, project: Path, codes: np.ndarray, out_count: int, jobs: int = JOBS,
@@ -197,45 +209,72 @@ def quantized_inputs(graph: Graph, inputs) -> np.ndarray:
 
 def csim(project: Path, inputs: np.ndarray | None = None, threaded: bool = False,
          fast: bool = False, synthesis_frames: int | None = None,
-         progress: bool | None = None) -> CsimResult:
+         progress: bool | None = None, framework: bool = True, frontend=None) -> CsimResult:
     """inputs: float values [N, ...] to use instead of the project's test vectors
     (a model with several inputs: a dict by input name, an .npz, or a list).
     threaded: run every dataflow process in its own thread on FIFOs of their
     declared depths (as hardware does) instead of one after another.
     Both branches of the kernel library run: the C-simulation branch on every
     frame, the synthesis branch (what Vitis HLS compiles) on the first
-    `synthesis_frames` (default: every frame); fast=True skips the latter.
+    `synthesis_frames` ("all": every one): by default every test vector, or the first
+    SYNTHESIS_SAMPLE of new inputs (it runs lane by lane, as the hardware
+    does, at about 1/500 of the C-simulation branch's speed on a binarized
+    CNN); fast=True skips it.
+    framework: with new inputs, run the model the project was made from
+    beside them (sim/framework.py; frontend: the model as a Python session
+    read it) and compare it with golden, as generate does on the test vectors.
     progress: progress bars on stderr (default: when stderr is a terminal)."""
     project = Path(project)
     show = sys.stderr.isatty() if progress is None else progress
     meta = load_project(project)
     name = meta["name"]
     graph = Graph.load(project / "ir")
-    b = build(project, name, threaded=threaded)
-    fw = None
-    if inputs is None:
-        codes = np.fromfile(project / "tb" / "inputs.bin", dtype="<i8")
-        gold = np.load(project / "tb" / "golden.npy")
-        codes = codes.reshape(len(gold), -1)
-        fw = np.load(project / "tb" / "framework.npy")
-    else:
-        codes = quantized_inputs(graph, inputs)
-        gold = _stage(show, len(codes), "golden executor", lambda p: golden_outputs(graph, codes, p))
+    codes = None if inputs is None else quantized_inputs(graph, inputs)
+    # Both branches compile (g++, one core each) while the framework loads.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        b_job = pool.submit(build, project, name, threaded=threaded)
+        sb_job = None if fast else pool.submit(build, project, name, synthesis=True)
+        fw, fw_note, diffs, seconds = None, "", None, {}
+        if inputs is None:
+            gold = np.load(project / "tb" / "golden.npy")
+            codes = np.fromfile(project / "tb" / "inputs.bin", dtype="<i8").reshape(len(gold), -1)
+            fw = np.load(project / "tb" / "framework.npy")
+        else:
+            if framework and show:
+                print(f"framework ({meta.get('framework')}): loading the model the project was "
+                      "made from", file=sys.stderr)
+            side, fw_note = (framework_side.reload(project, meta, graph, frontend) if framework
+                             else (None, "not asked for (--no-framework)"))
+            t0 = time.perf_counter()
+            gold = _stage(show, len(codes), "golden executor",
+                          lambda p: golden_outputs(graph, codes, p))
+            seconds["golden"] = time.perf_counter() - t0
+            if side is not None:
+                t0 = time.perf_counter()
+                values = golden.output_values(graph, gold)
+                fw, diffs = _stage(show, len(codes), f"framework ({meta.get('framework')})",
+                                   lambda p: framework_side.outputs(side, codes, values, p))
+                seconds["framework"] = time.perf_counter() - t0
+        b = b_job.result()
+        sb = sb_job.result() if sb_job else None
     t0 = time.perf_counter()
     out = _stage(show, len(codes), "C simulation",
                  lambda p: run_frames(b.exe, project, codes, gold.shape[1], progress=p))
-    run_s = time.perf_counter() - t0
+    run_s = seconds["csim"] = time.perf_counter() - t0
     res = CsimResult(project, len(codes), int(gold.size), out, gold, b.seconds, b.cached, run_s,
-                     fw, golden.output_values(graph, gold))
+                     fw, golden.output_values(graph, gold), framework_note=fw_note,
+                     framework_differences=diffs, stage_seconds=seconds)
     if len(graph.outputs) > 1:
         res.outputs = list(zip(graph.output_names, graph.sizes(graph.outputs)))
     if not fast:
-        n = len(codes) if synthesis_frames is None else max(1, min(int(synthesis_frames), len(codes)))
-        sb = build(project, name, synthesis=True)
+        want = {None: len(codes) if inputs is None else SYNTHESIS_SAMPLE, "all": len(codes)}.get(
+            synthesis_frames, synthesis_frames)
+        n = max(1, min(int(want), len(codes)))
         t0 = time.perf_counter()
         sout = _stage(show, n, "synthesis branch",
                       lambda p: run_frames(sb.exe, project, codes[:n], gold.shape[1], progress=p))
-        res.synthesis = BranchResult(sout, gold[:n], sb.seconds, sb.cached, time.perf_counter() - t0)
+        seconds["synthesis"] = time.perf_counter() - t0
+        res.synthesis = BranchResult(sout, gold[:n], sb.seconds, sb.cached, seconds["synthesis"])
     report = project / "report.json"
     if report.is_file():
         doc = json.loads(report.read_text())

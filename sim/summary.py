@@ -39,16 +39,30 @@ def format_csim(res) -> str:
                  f"run {s['run_seconds']:.3f} s")
     if sy is not None:
         sbuild = "cached" if sy.build_cached else f"{sy.build_seconds:.2f} s"
-        lines.append(f"synthesis branch (the code Vitis HLS compiles): {sy.frames} frames, "
+        sample = (f"the first {sy.frames} of {s['frames']} frames (--synthesis-frames all: every one)"
+                  if sy.frames < s["frames"] else f"{sy.frames} frames")
+        lines.append(f"synthesis branch (the code Vitis HLS compiles): {sample}, "
                      f"build {sbuild}, run {sy.run_seconds:.3f} s")
     else:
         lines.append("synthesis branch not run (--fast): only the C-simulation branch is proven")
     lines.append(table(rows, ("comparison", "equal values", "exact", "exact rows", "max |diff|",
                               "top-1", "result")))
+    if res.framework_note:
+        lines.append(f"golden vs framework: not compared: {res.framework_note}")
     if fw and fw["equal_values"] != fw["values"]:
-        lines.append(differences_line(res.project) or
+        # New inputs: the frontend's explanation of this run; test vectors: generate's.
+        new_inputs = "golden" in res.stage_seconds
+        lines.append((differences_text(res.framework_differences) if new_inputs
+                      else differences_line(res.project)) or
                      explain_framework_differences(res.project, fw["values"] - fw["equal_values"]))
+    if "golden" in res.stage_seconds:
+        lines.append("seconds: " + ", ".join(f"{STAGES[k]} {v:.1f}"
+                                             for k, v in res.stage_seconds.items()))
     return "\n".join(lines)
+
+
+STAGES = {"golden": "golden executor", "framework": "framework", "csim": "C simulation",
+          "synthesis": "synthesis branch"}
 
 
 def explain_framework_differences(project: Path, n: int) -> str:
@@ -72,6 +86,12 @@ def differences_line(project: Path) -> str:
             "framework_differences")
     except (OSError, ValueError, KeyError):
         d = None
+    return differences_text(d)
+
+
+def differences_text(d: dict | None) -> str:
+    """One explain() record (hlsgen/frontends/qonnx/compare.py) as a line; ""
+    when it explains nothing."""
     if not d or "explained_values" not in d:
         return ""
     where = ", ".join(f"{k} in {v} frame{'s' * (v > 1)}"

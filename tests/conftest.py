@@ -45,6 +45,7 @@ TIERS = {
     "test_api::test_impossible_options_are_refused": "unit",
     "test_binarized_everywhere": "e2e",
     "test_bnn_exact": "e2e",
+    "test_csim_inputs": "e2e",
     "test_bnn_exact::test_pack_factor_fills_memory_words": "unit",
     "test_bnn_pynq": "e2e",
     "test_brevitas_exact": "e2e",

@@ -61,11 +61,14 @@ def cmd_csim(args) -> int:
                               f"array per input name ({e})")
         if hasattr(inputs, "files"):   # .npz: one array per input of the model
             inputs = {k: inputs[k] for k in inputs.files}
-    if args.synthesis_frames is not None and args.synthesis_frames < 1:
-        raise HlsgenError(f"--synthesis-frames {args.synthesis_frames} must be at least 1; "
-                          "use --fast to skip the synthesis branch")
+    frames = args.synthesis_frames
+    if frames is not None and frames != "all":
+        if not frames.isdigit() or int(frames) < 1:
+            raise HlsgenError(f"--synthesis-frames {frames} must be a number of frames, at least "
+                              "1, or 'all'; use --fast to skip the synthesis branch")
+        frames = int(frames)
     res = csim(Path(args.project), inputs, threaded=args.threaded, fast=args.fast,
-               synthesis_frames=args.synthesis_frames)
+               synthesis_frames=frames, framework=not args.no_framework)
     print(format_csim(res))
     return 0 if res.mismatches == 0 else 1
 
@@ -135,8 +138,11 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--frames", type=int, default=8, help="frames to trace (with --trace)")
     c.add_argument("--fast", action="store_true", help="run only the C-simulation branch, not the "
                    "synthesis branch (the code Vitis HLS compiles)")
-    c.add_argument("--synthesis-frames", type=int, metavar="N", help="run the synthesis branch on "
-                   "the first N frames only (default: all; it is slower)")
+    c.add_argument("--synthesis-frames", metavar="N", help="run the synthesis branch on the first "
+                   "N frames, or 'all' (default: every test vector; of --inputs, the first "
+                   "100: it runs lane by lane, as the hardware does, and is much slower)")
+    c.add_argument("--no-framework", action="store_true", help="with --inputs, do not run the "
+                   "model the project was made from beside the design")
     c.set_defaults(fn=cmd_csim)
 
     li = sub.add_parser("lint", help="check the synthesis branch against the rules Vitis HLS "

@@ -4,8 +4,10 @@ select.py picks the frontend for a path or an in-memory model. Every
 frontend returns an object with this protocol (see qkeras/reader.py KerasModel):
   framework: str                      e.g. "qkeras", "brevitas"
   to_ir(output_mode) -> Graph         the IR (channels-last tensors)
-  predict(x) -> float32 array         the framework's own pre-softmax outputs for
-                                      inputs x in the IR's layout (channels last)
+  predict(x, gold=None) -> float32    the framework's own pre-softmax outputs for
+                                      inputs x in the IR's layout (channels last);
+                                      gold: golden.output_values of the same frames,
+                                      for a frontend that explains differences
   input_to_ir(x) -> array             user-supplied test data, in the framework's
                                       layout, to the IR's layout
   softmax_dropped: bool               a trailing softmax was kept out of the design

@@ -76,8 +76,9 @@ class KerasModel:
     def softmax_dropped(self) -> bool:
         return self.softmax_layer is not None
 
-    def predict(self, x) -> np.ndarray:
-        """The framework's pre-softmax outputs for float inputs (float32). A
+    def predict(self, x, gold=None) -> np.ndarray:
+        """The framework's pre-softmax outputs for float inputs (float32)
+        (gold: the golden executor's, unused: nothing is explained here). A
         model with several inputs takes a list of arrays (the model's input
         order); several outputs come back flattened and concatenated [N, sum]."""
         tf, _, _ = import_qkeras()

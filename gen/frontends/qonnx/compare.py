@@ -25,36 +25,64 @@ TOLERANCE_STEPS = 2.0**-10
 CAUSE = "the framework's float32 value lies on a quantization boundary"
 
 
-def explain(qm, x_ir: np.ndarray, fw_ir: np.ndarray) -> dict:
+def explain(qm, x_ir: np.ndarray, fw_ir: np.ndarray, gold: np.ndarray | None = None) -> dict:
     """Compares the framework's outputs fw_ir (IR layout and units, before any
-    arg-max) with the golden executor's on inputs x_ir; the counts and causes."""
+    arg-max) with the golden executor's on inputs x_ir, as the design's
+    outputs are compared (an arg-max output: the frame's label); the counts
+    and causes. gold: golden.output_values of those frames, when the caller
+    has them; else computed here."""
     from hlsgen.frontends.qonnx.predict import to_framework_layout
     g = qm.graph
     qt = QType.from_dict(g.meta["input_qtype"])
     codes = np.rint(np.asarray(x_ir, np.float64) * 2.0**qt.frac).astype(np.int64)
-    trace = golden.run(g, codes, trace=True)
-    out = g.output_scores
     n = len(codes)
-    # The values the framework outputs: with a host tail, its own float32 values.
-    gold = (golden.output_values(g, trace[out].reshape(n, -1)) if out == g.outputs[0] else
-            trace[out].reshape(n, -1) * 2.0**-g.tensors[out].qtype.frac)
-    differ = gold != np.asarray(fw_ir, np.float64).reshape(n, -1)
+    if gold is None:
+        gold = golden.output_values(g, golden.output_codes(g, codes))
+    fw = np.asarray(fw_ir, np.float64).reshape(n, -1)
+    if g.output_is_label:   # the design outputs the scores' arg-max
+        fw = np.argmax(fw, axis=1).reshape(-1, 1).astype(np.float64)
+    differ = np.asarray(gold).reshape(n, -1) != fw
     result = {"values": int(differ.sum()), "frames": int(differ.any(1).sum())}
     if not result["values"]:
         return result
-    fw = framework_trace(qm, to_framework_layout(qm, x_ir))
-    names, first, ok, dist = _first_divergence(qm, trace, fw, n)
+    # The framework is traced on the same frames as above (its float32
+    # results may depend on how frames are batched), golden (exact, so
+    # independent of batching) only on the frames that differ.
     frames = differ.any(1)
-    explained = frames & (first >= 0) & ok
+    m = int(frames.sum())
+    trace = golden.run(g, codes[frames], trace=True)
+    fw = {q: (np.asarray(x_pre)[frames], np.asarray(y)[frames], *rest)
+          for q, (x_pre, y, *rest) in framework_trace(qm, to_framework_layout(qm, x_ir)).items()}
+    names, first, ok, dist = _first_divergence(qm, trace, fw, m)
+    differ = differ[frames]
+    explained = (first >= 0) & ok
     layers: dict = {}
-    for i in np.flatnonzero(frames):
+    for i in range(m):
         key = names[first[i]] if first[i] >= 0 else "none"
         layers[key] = layers.get(key, 0) + 1
     result.update(explained_values=int(differ[explained].sum()),
-                  unexplained_values=int(differ[frames & ~explained].sum()),
+                  unexplained_values=int(differ[~explained].sum()),
                   first_differing_quantizer=layers, cause=CAUSE,
                   max_boundary_distance_steps=float(dist[explained].max()) if explained.any() else None)
     return result
+
+
+def merge(a: dict | None, b: dict) -> dict:
+    """Two explain() results (of two batches of frames) as one."""
+    if a is None:
+        return dict(b)
+    out = {k: a.get(k, 0) + b.get(k, 0) for k in ("values", "frames")}
+    if "explained_values" in a or "explained_values" in b:
+        for k in ("explained_values", "unexplained_values"):
+            out[k] = a.get(k, 0) + b.get(k, 0)
+        layers = dict(a.get("first_differing_quantizer", {}))
+        for k, v in b.get("first_differing_quantizer", {}).items():
+            layers[k] = layers.get(k, 0) + v
+        dists = [d["max_boundary_distance_steps"] for d in (a, b)
+                 if d.get("max_boundary_distance_steps") is not None]
+        out.update(first_differing_quantizer=layers, cause=CAUSE,
+                   max_boundary_distance_steps=max(dists) if dists else None)
+    return out
 
 
 def _first_divergence(qm, trace: dict, fw: dict, n: int):

@@ -136,16 +136,16 @@ class QonnxModel:
         from hlsgen.frontends.qonnx.predict import input_to_ir
         return input_to_ir(self, x, tensor)
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
+    def predict(self, x: np.ndarray, gold: np.ndarray | None = None) -> np.ndarray:
         """The framework's outputs; once the graph is lowered, also records in
         its meta how many output codes differ from the golden executor's, and
-        why (compare.explain)."""
+        why (compare.explain; gold: the golden output values, when known)."""
         from hlsgen.frontends.qonnx.compare import explain
         from hlsgen.frontends.qonnx.predict import predict
         y = predict(self, x)
         # (Several outputs: counted by the flow, not explained layer by layer yet.)
         if self.graph is not None and is_lowered(self.graph) and not self.graph.multi_io:
-            self.graph.meta["framework_differences"] = explain(self, x, y)
+            self.graph.meta["framework_differences"] = explain(self, x, y, gold)
         return y.astype(np.float32)
 
 
