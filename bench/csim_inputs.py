@@ -58,6 +58,7 @@ def main() -> int:
     rows = [("compile both branches (beside loading the framework)",
              f"{max(s['build_seconds'], s['synthesis_vs_golden']['build_seconds']):.1f}")]
     rows += [(name, f"{stages[key]:.1f}") for key, name in (
+        ("framework_load", "loading Brevitas again, checked on the test vectors"),
         ("golden", f"golden executor, {s['frames']} frames"),
         ("framework", f"framework (Brevitas), {s['frames']} frames"),
         ("csim", f"C-simulation branch, {s['frames']} frames"),

@@ -19,7 +19,7 @@ from hlsgen.arch import registry
 from hlsgen.arch.base import DesignRequest
 from hlsgen.arch.select import resolve_arch
 from hlsgen.errors import HlsgenError
-from hlsgen.frontends.select import Source, load_frontend
+from hlsgen.frontends.select import content_hash, load_frontend, module_spec
 from hlsgen.ir import golden, host_tail
 from hlsgen.ir.graph import Graph, named_inputs
 from hlsgen.ir.qtype import QType, parse_type
@@ -61,6 +61,7 @@ def generate(model, out: str | Path, options: Options | None = None, *,
     check_target(out, opt.force)
     folding, folding_origin = _load_folding(opt.folding)
     fe, source = load_frontend(model, opt.weights, opt.checkpoint, opt.input_shape)
+    model_hash = content_hash(fe)   # the model as loaded, before anything runs it
     graph = fe.to_ir(opt.output)
     typed = [_input_type(graph, opt.input_type, t) for t in graph.inputs]
     qt, qt_origin = typed[0]
@@ -91,7 +92,8 @@ def generate(model, out: str | Path, options: Options | None = None, *,
     codes = _test_vectors(graph, opt.test_data, opt.n_vectors, opt.seed, fe.input_to_ir)
     x_values = graph.input_values(codes)
     gold = golden.output_codes(graph, codes)
-    fw = framework_outputs(fe, graph, codes)
+    scores = framework_scores(fe, graph, codes)
+    fw = design_units(graph, scores)
     exact = int(np.sum(golden.output_values(graph, gold) == fw))
 
     context = {"source": source.name, "framework": fe.framework, "model_hash": source.sha256,
@@ -113,6 +115,8 @@ def generate(model, out: str | Path, options: Options | None = None, *,
         np.save(tmp / "tb" / "inputs.npy", x_values)
         np.save(tmp / "tb" / "golden.npy", gold)
         np.save(tmp / "tb" / "framework.npy", fw)
+        if graph.output_is_label:   # what `csim --inputs` checks a reloaded model against
+            np.save(tmp / "tb" / "framework_scores.npy", scores)
         graph.save(tmp / "ir")
         report = arch.report(built, exact, fw.size)
         report["arch"], report["arch_reason"] = arch.name, arch_reason
@@ -126,7 +130,7 @@ def generate(model, out: str | Path, options: Options | None = None, *,
         (tmp / MANIFEST).write_text(json.dumps({
             "hlsgen": __version__, "made_by": made_by, "name": name,
             "source_model": source.path or source.name, "source_sha256": source.sha256,
-            "model_source": _model_source(model, opt),
+            "model_source": _model_source(model, opt), "model_content_sha256": model_hash,
             "framework": fe.framework, "board": board.name, "part": board.part,
             "clock_mhz": clock, "input_type": qt.fixed_name, "input_type_origin": qt_origin,
             "output": opt.output, "arch": arch.name, "softmax_dropped": fe.softmax_dropped,
@@ -144,17 +148,21 @@ def generate(model, out: str | Path, options: Options | None = None, *,
                           arch.name, built.design, built.notes, lint, fe)
 
 
-def framework_outputs(fe, graph: Graph, codes: np.ndarray, gold=None) -> np.ndarray:
-    """The framework's outputs [N, outputs] for input code frames, in the
-    design's units: its scores' arg-max for a label output. gold: the golden
+def framework_scores(fe, graph: Graph, codes: np.ndarray, gold=None) -> np.ndarray:
+    """The framework's own outputs [N, outputs] for input code frames (an
+    arg-max design: the scores its labels are chosen from). gold: the golden
     executor's output values of the same frames, when known (a frontend that
     explains differences then need not compute them)."""
     x_values = graph.input_values(codes)
     fw_in = list(graph.split(graph.inputs, x_values).values())   # each input [N, *shape]
     fw_in = fw_in[0] if len(fw_in) == 1 else fw_in
-    fw = fe.predict(_float32(fw_in), gold=gold).reshape(len(codes), -1)
-    if graph.output_is_label:   # the framework gives scores; the design their arg-max
-        fw = np.argmax(fw, axis=1).reshape(-1, 1).astype(np.float64)
+    return fe.predict(_float32(fw_in), gold=gold).reshape(len(codes), -1)
+
+
+def design_units(graph: Graph, fw: np.ndarray) -> np.ndarray:
+    """The framework's outputs as the design's: a label output's arg-max."""
+    if graph.output_is_label:
+        return np.argmax(fw, axis=1).reshape(-1, 1).astype(np.float64)
     return fw
 
 
@@ -164,12 +172,11 @@ def _model_source(model, opt: Options) -> dict | None:
     for a model in memory."""
     if not isinstance(model, (str, Path)):
         return None
-    script, _, func = str(model).rpartition(":")
-    spec = (f"{Path(script).resolve()}:{func}" if script.endswith(".py") and func
-            else str(Path(model).resolve()))
+    spec = module_spec(model)
     absolute = lambda p: str(Path(p).resolve()) if p else None   # noqa: E731
     shape = opt.input_shape
-    return {"model": spec, "weights": absolute(opt.weights), "checkpoint": absolute(opt.checkpoint),
+    return {"model": f"{absolute(spec[0])}:{spec[1]}" if spec else absolute(model),
+            "weights": absolute(opt.weights), "checkpoint": absolute(opt.checkpoint),
             "input_shape": shape if shape is None or isinstance(shape, str) else list(shape)}
 
 

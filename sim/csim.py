@@ -160,6 +160,27 @@ def run_frames(exe: Path, project: Path, codes: np.ndarray, out_count: int, jobs
     return np.concatenate(parts)
 
 
+def synthesis_count(value, frames: int, new_inputs: bool) -> int:
+    """Frames the synthesis branch runs: value is a count >= 1, "all", or None
+    (every test vector; the first SYNTHESIS_SAMPLE of new inputs)."""
+    if value is None:
+        return min(SYNTHESIS_SAMPLE, frames) if new_inputs else frames
+    if value == "all":
+        return frames
+    text = str(value)
+    if isinstance(value, bool) or not (text.isascii() and text.isdecimal()) or int(text) < 1:
+        raise HlsgenError(f"--synthesis-frames {value} must be a number of frames, at least 1, "
+                          "or 'all'; use --fast to skip the synthesis branch")
+    return int(text)
+
+
+def _raise_failed(*jobs) -> None:
+    """Raises the error of a finished build, if one failed."""
+    for job in jobs:
+        if job is not None and job.done() and job.exception() is not None:
+            raise job.exception()
+
+
 def golden_outputs(graph: Graph, codes: np.ndarray, progress=None) -> np.ndarray:
     """The golden executor's output codes [N, outputs], BATCH frames at a time."""
     parts = []
@@ -189,10 +210,15 @@ def _in_ir_layout(graph: Graph, x: np.ndarray, tensor: str | None = None) -> np.
     channels_first = (layout.get("inputs") or {}).get(tensor, layout.get("input")) == "channels_first"
     if x.shape[1:] != shape and channels_first and x.ndim >= 3 and np.moveaxis(x, 1, -1).shape[1:] == shape:
         return np.moveaxis(x, 1, -1)
+    if x.ndim < 2 or len(x) == 0:
+        raise HlsgenError(f"inputs of shape {x.shape} hold no frames; give an array (N, ...) "
+                          "with N >= 1")
     if x.shape[1:] != shape and int(np.prod(x.shape[1:])) != int(np.prod(shape)):
         what = f"input '{tensor}'" if tensor else "the model's input"
+        theirs = (shape[-1:] + shape[:-1]) if channels_first and len(shape) >= 2 else shape
         raise HlsgenError(f"inputs of shape {x.shape} do not match {what} (N, "
-                          f"{', '.join(map(str, shape))})")
+                          f"{', '.join(map(str, theirs))})"
+                          + (" (the framework's channels-first layout)" if theirs != shape else ""))
     return x
 
 
@@ -230,8 +256,10 @@ def csim(project: Path, inputs: np.ndarray | None = None, threaded: bool = False
     name = meta["name"]
     graph = Graph.load(project / "ir")
     codes = None if inputs is None else quantized_inputs(graph, inputs)
-    # Both branches compile (g++, one core each) while the framework loads.
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    synthesis_count(synthesis_frames, 0, inputs is not None)   # a bad value, before any work
+    # Both branches compile (g++, in processes of their own) while the framework loads.
+    pool = ThreadPoolExecutor(max_workers=2)
+    try:
         b_job = pool.submit(build, project, name, threaded=threaded)
         sb_job = None if fast else pool.submit(build, project, name, synthesis=True)
         fw, fw_note, diffs, seconds = None, "", None, {}
@@ -240,16 +268,23 @@ def csim(project: Path, inputs: np.ndarray | None = None, threaded: bool = False
             codes = np.fromfile(project / "tb" / "inputs.bin", dtype="<i8").reshape(len(gold), -1)
             fw = np.load(project / "tb" / "framework.npy")
         else:
-            if framework and show:
-                print(f"framework ({meta.get('framework')}): loading the model the project was "
-                      "made from", file=sys.stderr)
-            side, fw_note = (framework_side.reload(project, meta, graph, frontend) if framework
-                             else (None, "not asked for (--no-framework)"))
+            side = None
+            if framework:
+                if show:
+                    print(f"framework ({meta.get('framework')}): loading the model the project "
+                          "was made from", file=sys.stderr)
+                t0 = time.perf_counter()
+                side, fw_note = framework_side.reload(project, meta, graph, frontend)
+                seconds["framework_load"] = time.perf_counter() - t0
+            else:
+                fw_note = "not asked for (--no-framework)"
+            _raise_failed(b_job, sb_job)   # a build that failed is said now, not after golden
             t0 = time.perf_counter()
             gold = _stage(show, len(codes), "golden executor",
                           lambda p: golden_outputs(graph, codes, p))
             seconds["golden"] = time.perf_counter() - t0
             if side is not None:
+                _raise_failed(b_job, sb_job)
                 t0 = time.perf_counter()
                 values = golden.output_values(graph, gold)
                 fw, diffs = _stage(show, len(codes), f"framework ({meta.get('framework')})",
@@ -257,6 +292,8 @@ def csim(project: Path, inputs: np.ndarray | None = None, threaded: bool = False
                 seconds["framework"] = time.perf_counter() - t0
         b = b_job.result()
         sb = sb_job.result() if sb_job else None
+    finally:   # on an error, do not wait for a compiler that is still running
+        pool.shutdown(wait=False, cancel_futures=True)
     t0 = time.perf_counter()
     out = _stage(show, len(codes), "C simulation",
                  lambda p: run_frames(b.exe, project, codes, gold.shape[1], progress=p))
@@ -267,9 +304,7 @@ def csim(project: Path, inputs: np.ndarray | None = None, threaded: bool = False
     if len(graph.outputs) > 1:
         res.outputs = list(zip(graph.output_names, graph.sizes(graph.outputs)))
     if not fast:
-        want = {None: len(codes) if inputs is None else SYNTHESIS_SAMPLE, "all": len(codes)}.get(
-            synthesis_frames, synthesis_frames)
-        n = max(1, min(int(want), len(codes)))
+        n = min(synthesis_count(synthesis_frames, len(codes), inputs is not None), len(codes))
         t0 = time.perf_counter()
         sout = _stage(show, n, "synthesis branch",
                       lambda p: run_frames(sb.exe, project, codes[:n], gold.shape[1], progress=p))

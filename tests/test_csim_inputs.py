@@ -102,7 +102,7 @@ def test_new_inputs_are_compared_with_brevitas_and_explained(float_mlp, digits, 
     if d["values"]:
         assert "explained: the framework's float32 value lies on a quantization boundary" in out
     # Stages, and the synthesis branch on the first 100 frames by default.
-    assert set(s["stage_seconds"]) == {"golden", "framework", "csim", "synthesis"}
+    assert set(s["stage_seconds"]) == {"framework_load", "golden", "framework", "csim", "synthesis"}
     assert s["synthesis_vs_golden"]["frames"] == 100
     assert s["synthesis_vs_golden"]["equal_values"] == 1000
     assert "the first 100 of 360 frames" in out
@@ -176,7 +176,7 @@ def test_a_changed_model_is_not_compared(float_mlp, tmp_path, capsys, digits):
     torch.save(state, work / "net.pt")
     code, out, _ = _csim_cli(capsys, gen.out, tmp_path / "x.npy")
     assert code == 0
-    assert "golden vs framework: not compared: the model " in out and "has changed since generate" in out
+    assert "golden vs framework: not compared: the model has changed since the project was made" in out
     s = json.loads((gen.out / "report.json").read_text())["csim"]
     assert s["golden_vs_framework"] is None and "changed" in s["framework_note"]
     # Gone: said so.
@@ -190,7 +190,8 @@ def test_a_changed_model_is_not_compared(float_mlp, tmp_path, capsys, digits):
 
 def test_a_script_that_builds_other_weights_is_not_compared(tmp_path, capsys, digits):
     """Without a checkpoint the script is the model: one whose weights are
-    random on every call fails to reproduce the saved framework outputs."""
+    random on every call is refused by the model's hash and, that check
+    taken out of the manifest, by the saved outputs it fails to reproduce."""
     _, x_test, _, _ = digits
     (tmp_path / "net.py").write_text(textwrap.dedent("""
         from hlsgen.demo import build_brevitas_mlp
@@ -202,6 +203,11 @@ def test_a_script_that_builds_other_weights_is_not_compared(tmp_path, capsys, di
     gen = generate(f"{tmp_path / 'net.py'}:build_model", tmp_path / "prj", input_shape="1,64",
                    n_vectors=16)
     np.save(tmp_path / "x.npy", x_test[:20])
+    code, out, _ = _csim_cli(capsys, gen.out, tmp_path / "x.npy", "--fast")
+    assert code == 0 and "not compared: the model has changed since the project was made" in out
+    manifest = json.loads((gen.out / "hlsgen.json").read_text())
+    del manifest["model_content_sha256"]
+    (gen.out / "hlsgen.json").write_text(json.dumps(manifest))
     code, out, _ = _csim_cli(capsys, gen.out, tmp_path / "x.npy", "--fast")
     assert code == 0
     assert "does not reproduce the framework outputs saved for the test vectors" in out
@@ -223,6 +229,15 @@ def test_python_api_compares_the_model_in_memory(float_mlp, digits, tmp_path, ca
     assert again.framework is None and "made from a model in memory" in again.framework_note
     # predict() never runs the framework.
     assert project.predict(x_test[:5]).shape == (5, 10)
+    # Trained further after convert: not the model the project was made from.
+    with torch.no_grad():
+        next(model.parameters()).add_(0.01)
+    try:
+        changed = project.csim(x_test[:20], fast=True)
+        assert changed.framework is None and "has changed" in changed.framework_note
+    finally:
+        with torch.no_grad():
+            next(model.parameters()).sub_(0.01)
 
 
 def test_qkeras_file_model_is_compared_exactly(tf, tmp_path, capsys):
@@ -248,7 +263,40 @@ def test_qkeras_file_model_is_compared_exactly(tf, tmp_path, capsys):
     assert s["golden_vs_framework"]["equal_values"] == int(np.sum(np.asarray(keras) == gold)) == 3000
 
 
-@pytest.mark.parametrize("value", ["0", "ten", "-3"])
+def test_a_changed_weights_file_is_not_compared(tf, tmp_path, capsys):
+    """A QKeras .json with its weights in another file: new weights (one bias
+    moved by a step, which need not change the test vectors' outputs) are
+    found by the hash of the model as loaded, not only of the .json."""
+    from conftest import qdense_mlp, randomize_biases
+    from hlsgen.flow import generate
+    model = randomize_biases(qdense_mlp(tf, [16, 8, 4], softmax=False))
+    (tmp_path / "m.json").write_text(model.to_json())
+    model.save_weights(tmp_path / "w.h5")
+    gen = generate(str(tmp_path / "m.json"), tmp_path / "prj", weights=str(tmp_path / "w.h5"),
+                   n_vectors=8, input_type="ap_fixed<8,3>", output="argmax")
+    x = np.random.default_rng(0).uniform(-4, 4, (200, 16)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    code, out, _ = _csim_cli(capsys, gen.out, tmp_path / "x.npy", "--fast")
+    assert code == 0 and "not compared" not in out
+    assert (gen.out / "tb" / "framework_scores.npy").is_file()   # an arg-max design's scores
+    bias = model.layers[-1].bias
+    bias.assign(bias.numpy() - np.float32(1 / 32) * (np.arange(4) == 0))
+    model.save_weights(tmp_path / "w.h5")
+    code, out, _ = _csim_cli(capsys, gen.out, tmp_path / "x.npy", "--fast")
+    assert code == 0 and "not compared: the model has changed since the project was made" in out
+
+
+def test_bad_inputs_and_options_are_one_line_errors(float_mlp, tmp_path, capsys):
+    _, folder = float_mlp
+    gen = _generate(folder, tmp_path / "prj")
+    np.save(tmp_path / "empty.npy", np.zeros((0, 64), np.float32))
+    code, _, err = _csim_cli(capsys, gen.out, tmp_path / "empty.npy")
+    assert code == 2 and "hold no frames" in err and "Traceback" not in err
+    assert main(["csim", str(gen.out), "--no-framework"]) == 2
+    assert "--no-framework applies with --inputs" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["0", "ten", "-3", "\u00b2"])
 def test_synthesis_frames_must_be_a_count_or_all(float_mlp, tmp_path, capsys, value, digits):
     _, folder = float_mlp
     _, x_test, _, _ = digits

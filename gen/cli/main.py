@@ -61,14 +61,11 @@ def cmd_csim(args) -> int:
                               f"array per input name ({e})")
         if hasattr(inputs, "files"):   # .npz: one array per input of the model
             inputs = {k: inputs[k] for k in inputs.files}
-    frames = args.synthesis_frames
-    if frames is not None and frames != "all":
-        if not frames.isdigit() or int(frames) < 1:
-            raise HlsgenError(f"--synthesis-frames {frames} must be a number of frames, at least "
-                              "1, or 'all'; use --fast to skip the synthesis branch")
-        frames = int(frames)
+    if args.no_framework and inputs is None:
+        raise HlsgenError("--no-framework applies with --inputs: the framework's outputs for the "
+                          "test vectors were saved by generate; leave it out")
     res = csim(Path(args.project), inputs, threaded=args.threaded, fast=args.fast,
-               synthesis_frames=frames, framework=not args.no_framework)
+               synthesis_frames=args.synthesis_frames, framework=not args.no_framework)
     print(format_csim(res))
     return 0 if res.mismatches == 0 else 1
 

@@ -66,10 +66,29 @@ def _kind(model) -> str | None:
     return None
 
 
+def module_spec(model: str) -> tuple[str, str] | None:
+    """(script, function) of a Brevitas model given as `file.py:function`,
+    else None."""
+    script, _, func = str(model).rpartition(":")
+    return (script, func) if script.endswith(".py") and func else None
+
+
+def content_hash(fe) -> str:
+    """The model as loaded (structure and weights, whichever files they came
+    from): a Brevitas module's, a Keras model's, or a QONNX graph's."""
+    module = getattr(fe, "module", None)
+    if module is not None:
+        return _torch_hash(module)
+    if hasattr(fe.model, "get_weights"):
+        return _keras_hash(fe.model)
+    return hashlib.sha256(fe.model.model.SerializeToString()).hexdigest()
+
+
 def _from_path(model: str, weights, checkpoint, input_shape):
     path = Path(model)
-    script, _, func = model.rpartition(":")
-    if script.endswith(".py") and func:
+    spec = module_spec(model)
+    if spec:
+        script = spec[0]
         from hlsgen.frontends.brevitas.loader import load_module_spec
         fe = load_module_spec(model, checkpoint, input_shape)
         # A file.py:function model is identified by its checkpoint (or its script).
@@ -103,7 +122,9 @@ def _keras_hash(model) -> str:
 
 def _torch_hash(module) -> str:
     h = hashlib.sha256(repr(module).encode())
-    for key, value in module.state_dict().items():
+    # Brevitas leaves some parameters (learned scales) out of its state_dict.
+    tensors = {**module.state_dict(), **dict(module.named_parameters()), **dict(module.named_buffers())}
+    for key, value in sorted(tensors.items()):
         h.update(key.encode())
         h.update(value.detach().cpu().numpy().tobytes())
     return h.hexdigest()
