@@ -81,9 +81,9 @@ def boards() -> list[Board]:
 
 def _default_name(model) -> str:
     if isinstance(model, (str, Path)):
-        text = str(model)
-        script, _, func = text.rpartition(":")
-        name = func if script.endswith(".py") and func else Path(text).stem
+        from hlsgen.frontends.select import module_spec
+        spec = module_spec(model)
+        name = spec[1] if spec else Path(model).stem
     else:
         name = getattr(model, "name", None) or getattr(getattr(model, "graph", None), "name", None) \
             or type(model).__name__

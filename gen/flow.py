@@ -19,7 +19,7 @@ from hlsgen.arch import registry
 from hlsgen.arch.base import DesignRequest
 from hlsgen.arch.select import resolve_arch
 from hlsgen.errors import HlsgenError
-from hlsgen.frontends.select import content_hash, load_frontend, module_spec
+from hlsgen.frontends.select import absolute_model, content_hash, load_frontend
 from hlsgen.ir import golden, host_tail
 from hlsgen.ir.graph import Graph, named_inputs
 from hlsgen.ir.qtype import QType, parse_type
@@ -172,10 +172,9 @@ def _model_source(model, opt: Options) -> dict | None:
     for a model in memory."""
     if not isinstance(model, (str, Path)):
         return None
-    spec = module_spec(model)
     absolute = lambda p: str(Path(p).resolve()) if p else None   # noqa: E731
     shape = opt.input_shape
-    return {"model": f"{absolute(spec[0])}:{spec[1]}" if spec else absolute(model),
+    return {"model": absolute_model(str(model)),
             "weights": absolute(opt.weights), "checkpoint": absolute(opt.checkpoint),
             "input_shape": shape if shape is None or isinstance(shape, str) else list(shape)}
 

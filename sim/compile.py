@@ -7,6 +7,7 @@ import hashlib
 import platform
 import shutil
 import subprocess
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -107,23 +108,37 @@ def _compile_and_link(cxx: str, flags: list[str], units: list[Path], target: Pat
     folder, links target, then moves the folder into place (never half-built)."""
     out_dir = target.parent
     t0 = time.perf_counter()
-    tmp = out_dir.with_name(out_dir.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    for stale in out_dir.parent.glob(out_dir.name + ".*.tmp"):   # of builds killed an hour ago
+        if time.time() - stale.stat().st_mtime > 3600:
+            shutil.rmtree(stale, ignore_errors=True)
+    # A folder of its own: two builds of the same sources (two sessions, or one
+    # still running after an interrupted csim) never write into each other's.
+    tmp = Path(tempfile.mkdtemp(prefix=out_dir.name + ".", suffix=".tmp", dir=out_dir.parent))
 
     def compile_unit(src: Path) -> Path:
         obj = tmp / (src.stem + ".o")
         _run([cxx, *flags, "-c", str(src), "-o", str(obj)], src)
         return obj
 
-    # The translation units compile in parallel on the two cores.
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        objs = list(pool.map(compile_unit, units))
-    _run([cxx, *link_flags, *objs, "-o", str(tmp / target.name)], units[0])
+    try:
+        # The translation units compile in parallel on the two cores.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            objs = list(pool.map(compile_unit, units))
+        _run([cxx, *link_flags, *objs, "-o", str(tmp / target.name)], units[0])
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     for obj in objs:
         obj.unlink()
-    shutil.rmtree(out_dir, ignore_errors=True)
-    tmp.rename(out_dir)
+    if not target.is_file():   # (else another build of the same sources finished first)
+        shutil.rmtree(out_dir, ignore_errors=True)
+        try:
+            tmp.rename(out_dir)
+        except OSError:
+            if not target.is_file():
+                raise
+    shutil.rmtree(tmp, ignore_errors=True)
     return Build(target, time.perf_counter() - t0, False)
 
 

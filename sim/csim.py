@@ -169,8 +169,9 @@ def synthesis_count(value, frames: int, new_inputs: bool) -> int:
         return frames
     text = str(value)
     if isinstance(value, bool) or not (text.isascii() and text.isdecimal()) or int(text) < 1:
-        raise HlsgenError(f"--synthesis-frames {value} must be a number of frames, at least 1, "
-                          "or 'all'; use --fast to skip the synthesis branch")
+        raise HlsgenError(f"--synthesis-frames (synthesis_frames=) {value!r} must be a number "
+                          "of frames, at least 1, or 'all'; --fast (fast=True) skips the "
+                          "synthesis branch")
     return int(text)
 
 
@@ -206,13 +207,13 @@ def _in_ir_layout(graph: Graph, x: np.ndarray, tensor: str | None = None) -> np.
     """Inputs in the IR's layout (N, H, W, C) or, for a channels-first
     framework, in its own (N, C, H, W) -> the IR's."""
     shape = tuple(graph.tensors[tensor or graph.inputs[0]].shape)
+    if x.ndim < 2 or len(x) == 0:
+        raise HlsgenError(f"inputs of shape {x.shape} are not frames: give an array (N, ...) of "
+                          "N >= 1 frames (one frame: x[None])")
     layout = graph.meta.get("framework_layout") or {}
     channels_first = (layout.get("inputs") or {}).get(tensor, layout.get("input")) == "channels_first"
     if x.shape[1:] != shape and channels_first and x.ndim >= 3 and np.moveaxis(x, 1, -1).shape[1:] == shape:
         return np.moveaxis(x, 1, -1)
-    if x.ndim < 2 or len(x) == 0:
-        raise HlsgenError(f"inputs of shape {x.shape} hold no frames; give an array (N, ...) "
-                          "with N >= 1")
     if x.shape[1:] != shape and int(np.prod(x.shape[1:])) != int(np.prod(shape)):
         what = f"input '{tensor}'" if tensor else "the model's input"
         theirs = (shape[-1:] + shape[:-1]) if channels_first and len(shape) >= 2 else shape

@@ -61,7 +61,8 @@ def format_csim(res) -> str:
     return "\n".join(lines)
 
 
-STAGES = {"framework_load": "loading the framework", "golden": "golden executor", "framework": "framework", "csim": "C simulation",
+STAGES = {"framework_load": "loading the framework",
+          "golden": "golden executor", "framework": "framework", "csim": "C simulation",
           "synthesis": "synthesis branch"}
 
 

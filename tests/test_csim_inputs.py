@@ -51,6 +51,14 @@ def _generate(folder, out, **options):
                     input_shape="1,64", n_vectors=16, **options)
 
 
+def _generate_cnn(out):
+    """An untrained channels-first Brevitas CNN (8x8 digits' shape), in memory."""
+    from hlsgen.demo import build_brevitas_cnn
+    from hlsgen.flow import generate
+    torch.manual_seed(0)
+    return generate(build_brevitas_cnn("fixed").eval(), out, input_shape=(1, 1, 8, 8), n_vectors=8)
+
+
 def _csim_cli(capsys, project, x_file, *extra):
     code = main(["csim", str(project), "--inputs", str(x_file), *extra])
     out = capsys.readouterr()
@@ -291,7 +299,11 @@ def test_bad_inputs_and_options_are_one_line_errors(float_mlp, tmp_path, capsys)
     gen = _generate(folder, tmp_path / "prj")
     np.save(tmp_path / "empty.npy", np.zeros((0, 64), np.float32))
     code, _, err = _csim_cli(capsys, gen.out, tmp_path / "empty.npy")
-    assert code == 2 and "hold no frames" in err and "Traceback" not in err
+    assert code == 2 and "are not frames" in err and "Traceback" not in err
+    np.save(tmp_path / "empty_cf.npy", np.zeros((0, 1, 8, 8), np.float32))   # channels-first
+    gen_cnn = _generate_cnn(tmp_path / "cnn")
+    code, _, err = _csim_cli(capsys, gen_cnn.out, tmp_path / "empty_cf.npy")
+    assert code == 2 and "are not frames" in err and "Traceback" not in err
     assert main(["csim", str(gen.out), "--no-framework"]) == 2
     assert "--no-framework applies with --inputs" in capsys.readouterr().err
 
@@ -303,5 +315,24 @@ def test_synthesis_frames_must_be_a_count_or_all(float_mlp, tmp_path, capsys, va
     gen = _generate(folder, tmp_path / "prj")
     np.save(tmp_path / "x.npy", x_test[:10])
     code, _, err = _csim_cli(capsys, gen.out, tmp_path / "x.npy", f"--synthesis-frames={value}")
-    assert code == 2 and f"--synthesis-frames {value} must be a number of frames" in err
+    assert code == 2 and f"--synthesis-frames (synthesis_frames=) {value!r} must be a number" in err
     assert "Traceback" not in err
+
+
+def test_two_builds_of_the_same_sources_at_once(tmp_path):
+    """csim no longer waits for a compiler after an error, so a second csim
+    may build the same sources while the first build still runs: each build
+    writes a folder of its own, and both give a working executable."""
+    from concurrent.futures import ThreadPoolExecutor
+    from hlsgen.sim.compile import build
+    from hlsgen.sim.csim import run_frames
+    gen = _generate_cnn(tmp_path / "cnn")
+    name = json.loads((gen.out / "hlsgen.json").read_text())["name"]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        builds = list(pool.map(lambda _: build(gen.out, name, synthesis=True), range(2)))
+    assert [b.cached for b in builds] == [False, False]   # both really compiled
+    assert builds[0].exe == builds[1].exe and builds[0].exe.is_file()
+    assert not list((gen.out / "build" / "csim").glob("*.tmp"))   # nothing left behind
+    codes = np.fromfile(gen.out / "tb" / "inputs.bin", dtype="<i8").reshape(8, -1)
+    gold = np.load(gen.out / "tb" / "golden.npy")
+    assert np.array_equal(run_frames(builds[0].exe, gen.out, codes, gold.shape[1]), gold)

@@ -73,6 +73,13 @@ def module_spec(model: str) -> tuple[str, str] | None:
     return (script, func) if script.endswith(".py") and func else None
 
 
+def absolute_model(model: str) -> str:
+    """A model's path made absolute (file.py:function too): where another
+    process, or a later command, finds it."""
+    spec = module_spec(model)
+    return f"{Path(spec[0]).resolve()}:{spec[1]}" if spec else str(Path(model).resolve())
+
+
 def content_hash(fe) -> str:
     """The model as loaded (structure and weights, whichever files they came
     from): a Brevitas module's, a Keras model's, or a QONNX graph's."""
@@ -123,7 +130,8 @@ def _keras_hash(model) -> str:
 def _torch_hash(module) -> str:
     h = hashlib.sha256(repr(module).encode())
     # Brevitas leaves some parameters (learned scales) out of its state_dict.
-    tensors = {**module.state_dict(), **dict(module.named_parameters()), **dict(module.named_buffers())}
+    tensors = {**module.state_dict(), **dict(module.named_parameters()),
+               **dict(module.named_buffers())}
     for key, value in sorted(tensors.items()):
         h.update(key.encode())
         h.update(value.detach().cpu().numpy().tobytes())

@@ -233,7 +233,5 @@ def _check_outside(out: Path, inputs) -> None:
 
 def _absolute(model: str) -> str:
     """The model's path made absolute (workers run elsewhere), file.py:function too."""
-    script, sep, func = model.rpartition(":")
-    if script.endswith(".py") and func:
-        return f"{Path(script).resolve()}{sep}{func}"
-    return str(Path(model).resolve())
+    from hlsgen.frontends.select import absolute_model
+    return absolute_model(model)

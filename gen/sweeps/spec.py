@@ -41,8 +41,9 @@ def parse_stages(stages) -> tuple[str, ...]:
 
 def model_files(model: str, model_options: dict) -> list[Path]:
     """The files a model given by path consists of (its bytes identify it)."""
-    script, _, func = model.rpartition(":")
-    files = [Path(script)] if script.endswith(".py") and func else [Path(model)]
+    from hlsgen.frontends.select import module_spec
+    spec = module_spec(model)
+    files = [Path(spec[0]) if spec else Path(model)]
     files += [Path(model_options[k]) for k in ("weights", "checkpoint") if model_options.get(k)]
     return files
 
