@@ -93,7 +93,7 @@ def generate(model, out: str | Path, options: Options | None = None, *,
     x_values = graph.input_values(codes)
     gold = golden.output_codes(graph, codes)
     scores = framework_scores(fe, graph, codes)
-    fw = design_units(graph, scores)
+    fw = golden.design_units(graph, scores)
     exact = int(np.sum(golden.output_values(graph, gold) == fw))
 
     context = {"source": source.name, "framework": fe.framework, "model_hash": source.sha256,
@@ -157,13 +157,6 @@ def framework_scores(fe, graph: Graph, codes: np.ndarray, gold=None) -> np.ndarr
     fw_in = list(graph.split(graph.inputs, x_values).values())   # each input [N, *shape]
     fw_in = fw_in[0] if len(fw_in) == 1 else fw_in
     return fe.predict(_float32(fw_in), gold=gold).reshape(len(codes), -1)
-
-
-def design_units(graph: Graph, fw: np.ndarray) -> np.ndarray:
-    """The framework's outputs as the design's: a label output's arg-max."""
-    if graph.output_is_label:
-        return np.argmax(fw, axis=1).reshape(-1, 1).astype(np.float64)
-    return fw
 
 
 def _model_source(model, opt: Options) -> dict | None:

@@ -82,7 +82,7 @@ def outputs(fw: Framework, codes: np.ndarray, gold: np.ndarray, progress=None,
     design's units; design=False: its own scores), and its explained
     differences from golden where the frontend explains them (QONNX,
     Brevitas). gold: golden.output_values of the same frames."""
-    from hlsgen.flow import design_units, framework_scores
+    from hlsgen.flow import framework_scores
     from hlsgen.frontends.qonnx.compare import merge
     parts, diffs = [], None
     meta = getattr(getattr(fw.frontend, "graph", None), "meta", {})
@@ -91,7 +91,7 @@ def outputs(fw: Framework, codes: np.ndarray, gold: np.ndarray, progress=None,
         for i in range(0, len(codes), BATCH):
             meta.pop("framework_differences", None)
             scores = framework_scores(fw.frontend, fw.graph, codes[i:i + BATCH], gold[i:i + BATCH])
-            parts.append(design_units(fw.graph, scores) if design else scores)
+            parts.append(golden.design_units(fw.graph, scores) if design else scores)
             if "framework_differences" in meta:
                 diffs = merge(diffs, meta.pop("framework_differences"))
             if progress:

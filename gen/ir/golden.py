@@ -199,6 +199,14 @@ def output_values(graph: Graph, codes: np.ndarray) -> np.ndarray:
     return _values(graph, graph.outputs[0], codes)
 
 
+def design_units(graph: Graph, fw: np.ndarray) -> np.ndarray:
+    """The framework's outputs [N, outputs] as the design's: a label output's
+    arg-max of the scores (the first highest, as the design picks)."""
+    if graph.output_is_label:
+        return np.argmax(fw, axis=1).reshape(-1, 1).astype(np.float64)
+    return fw
+
+
 def _values(graph: Graph, output: str, codes: np.ndarray) -> np.ndarray:
     if graph.is_label(output):
         return codes.astype(np.float64)

@@ -38,9 +38,7 @@ def explain(qm, x_ir: np.ndarray, fw_ir: np.ndarray, gold: np.ndarray | None = N
     n = len(codes)
     if gold is None:
         gold = golden.output_values(g, golden.output_codes(g, codes))
-    fw = np.asarray(fw_ir, np.float64).reshape(n, -1)
-    if g.output_is_label:   # the design outputs the scores' arg-max
-        fw = np.argmax(fw, axis=1).reshape(-1, 1).astype(np.float64)
+    fw = golden.design_units(g, np.asarray(fw_ir, np.float64).reshape(n, -1))
     differ = np.asarray(gold).reshape(n, -1) != fw
     result = {"values": int(differ.sum()), "frames": int(differ.any(1).sum())}
     if not result["values"]:
