@@ -268,6 +268,7 @@ def csim(project: Path, inputs: np.ndarray | None = None, threaded: bool = False
             gold = np.load(project / "tb" / "golden.npy")
             codes = np.fromfile(project / "tb" / "inputs.bin", dtype="<i8").reshape(len(gold), -1)
             fw = np.load(project / "tb" / "framework.npy")
+            values = golden.output_values(graph, gold)
         else:
             side = None
             if framework:
@@ -284,10 +285,10 @@ def csim(project: Path, inputs: np.ndarray | None = None, threaded: bool = False
             gold = _stage(show, len(codes), "golden executor",
                           lambda p: golden_outputs(graph, codes, p))
             seconds["golden"] = time.perf_counter() - t0
+            values = golden.output_values(graph, gold)
             if side is not None:
                 _raise_failed(b_job, sb_job)
                 t0 = time.perf_counter()
-                values = golden.output_values(graph, gold)
                 fw, diffs = _stage(show, len(codes), f"framework ({meta.get('framework')})",
                                    lambda p: framework_side.outputs(side, codes, values, p))
                 seconds["framework"] = time.perf_counter() - t0
@@ -300,7 +301,7 @@ def csim(project: Path, inputs: np.ndarray | None = None, threaded: bool = False
                  lambda p: run_frames(b.exe, project, codes, gold.shape[1], progress=p))
     run_s = seconds["csim"] = time.perf_counter() - t0
     res = CsimResult(project, len(codes), int(gold.size), out, gold, b.seconds, b.cached, run_s,
-                     fw, golden.output_values(graph, gold), framework_note=fw_note,
+                     fw, values, framework_note=fw_note,
                      framework_differences=diffs, stage_seconds=seconds)
     if len(graph.outputs) > 1:
         res.outputs = list(zip(graph.output_names, graph.sizes(graph.outputs)))

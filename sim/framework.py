@@ -37,7 +37,8 @@ class Framework:
 def reload(project: Path, meta: dict, graph: Graph, frontend=None) -> tuple[Framework | None, str]:
     """(Framework, "") for the model the project was made from, or (None, why
     not). frontend: the model as a Python session read it (GenerateResult)."""
-    from hlsgen.frontends.select import content_hash, load_frontend, module_spec
+    from hlsgen.frontends.select import content_hash, load_frontend
+    from hlsgen.sweeps.spec import model_files
     src = meta.get("model_source")
     if frontend is None:
         if not src:
@@ -46,9 +47,7 @@ def reload(project: Path, meta: dict, graph: Graph, frontend=None) -> tuple[Fram
                           if "model_source" in meta else
                           "the project does not record how to load its model (made by an older "
                           "hlsgen); generate it again")
-        spec = module_spec(src["model"])
-        missing = [p for p in (spec[0] if spec else src["model"], src.get("weights"),
-                               src.get("checkpoint")) if p and not Path(p).is_file()]
+        missing = [p for p in model_files(src["model"], src) if not p.is_file()]
         if missing:
             return None, f"the model's file '{missing[0]}' is not there any more"
         try:
